@@ -1,0 +1,104 @@
+// Package backend chooses and shares the GoMLX compute backend used by every divellm
+// program: the CLI, the tests and the notebook kernel all call [Get].
+//
+// The default is GoMLX's pure-Go backend with ops executed sequentially
+// ("go:ops_sequential"). Why sequential: the Go backend's parallel scheduler runs each ready
+// graph node on a worker slot, and matmul, Erf and fused GELU then ask the same pool for more
+// slots (workerspool.Saturate) while holding theirs. With the default pool of
+// 2×GOMAXPROCS slots, a training step can leave every slot waiting for another: a deadlock
+// (seen with compute v0.1.2 and v0.1.5 on a 2-core machine). In sequential mode the
+// goroutine that walks the graph holds no slot, so a kernel's Saturate can always start a
+// worker: it cannot hang, and large kernels (matmul) still use every core.
+//
+// Set GOMLX_BACKEND to override, e.g. "go:parallelism=8" or, where the XLA plugin is
+// installed and the binary is built with -tags xla, "xla:cpu" / "xla:cuda".
+package backend
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always available.
+)
+
+// DefaultConfig is the backend configuration used when GOMLX_BACKEND is unset.
+const DefaultConfig = "go:ops_sequential"
+
+// EnvVar is the environment variable GoMLX reads for the backend configuration.
+const EnvVar = compute.ConfigEnvVar
+
+func init() {
+	// Never let GoMLX fall back to "xla" (its DefaultConfig): offline, XLA tries to download
+	// its PJRT plugin and panics.
+	compute.DefaultConfig = DefaultConfig
+}
+
+var (
+	once    sync.Once
+	shared  compute.Backend
+	initErr error
+)
+
+// Config returns the configuration string that [Get] uses.
+func Config() string {
+	if c, ok := os.LookupEnv(EnvVar); ok && strings.TrimSpace(c) != "" {
+		return c
+	}
+	return DefaultConfig
+}
+
+// Get returns the process-wide backend, creating it on first use.
+func Get() (compute.Backend, error) {
+	once.Do(func() {
+		cfg := Config()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					initErr = fmt.Errorf("backend %q: %v", cfg, r)
+				}
+			}()
+			shared, initErr = compute.NewWithConfig(cfg)
+		}()
+		if initErr != nil {
+			initErr = fmt.Errorf("create GoMLX backend %q (set %s=%s for the pure-Go backend): %w",
+				cfg, EnvVar, DefaultConfig, initErr)
+		}
+	})
+	return shared, initErr
+}
+
+// MustGet is [Get] for tests and examples: it panics on error.
+func MustGet() compute.Backend {
+	b, err := Get()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Name describes the backend in use, e.g. "go (ops_sequential)".
+func Name() string {
+	b, err := Get()
+	if err != nil {
+		return "unavailable: " + err.Error()
+	}
+	return fmt.Sprintf("%s [%s]", b.Name(), Config())
+}
+
+// Catch runs fn and turns a panic raised inside it (GoMLX graph-building code panics on
+// shape errors) into a returned error, so no panic crosses a package edge.
+func Catch(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("%v", r)
+			}
+		}
+	}()
+	return fn()
+}
