@@ -3,8 +3,8 @@ package attention
 import (
 	"math"
 
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/graph"
 )
 
 // ScaledDotProduct computes softmax(Q·Kᵀ/√d)·V and returns the output and the probabilities.
@@ -25,7 +25,7 @@ func ScaledDotProduct(q, k, v, mask *graph.Node) (out, probs *graph.Node) {
 		mask = graph.BroadcastToDims(mask, scores.Shape().Dimensions...)
 		scores = graph.Where(mask, scores, graph.BroadcastToDims(low, scores.Shape().Dimensions...))
 	}
-	probs = graph.Softmax(scores, -1)                // [b, h, q, k]
+	probs = graph.Softmax(scores, -1)               // [b, h, q, k]
 	out = graph.Einsum("bhqk,bhkd->bhqd", probs, v) // [b, h, q, d]
 	return out, probs
 }
