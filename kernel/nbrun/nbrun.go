@@ -1,0 +1,325 @@
+package nbrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/divellm/divellm/kernel/install"
+)
+
+//go:embed nbrun.py
+var script string
+
+// AllowErrorTag marks a cell whose error output is expected (Jupyter's convention).
+const AllowErrorTag = "raises-exception"
+
+// Options configures [Run]. The zero value runs on the installed "Go (divellm)" kernel.
+type Options struct {
+	// Kernel is the kernelspec name. Default: install.KernelName.
+	Kernel string
+	// OutDir receives the executed copies. Default: ROOT/.cache/run for notebooks inside a
+	// divellm checkout, else .cache/run beside the notebook. Never the source file.
+	OutDir string
+	// CellTimeout bounds one cell. Default: 10 minutes.
+	CellTimeout time.Duration
+	// Python runs nbrun.py. Default: [FindPython].
+	Python string
+	// Env is added to the environment of the Python process (and so of the kernel), e.g.
+	// JUPYTER_PATH to find a kernelspec installed elsewhere.
+	Env []string
+	// NoWarm skips [WarmBuildCache].
+	NoWarm bool
+	// Progress receives a line per cell as it finishes; nil discards.
+	Progress io.Writer
+}
+
+// CellError is one error output of a cell.
+type CellError struct {
+	Name      string   `json:"ename"`
+	Value     string   `json:"evalue"`
+	Traceback []string `json:"traceback,omitempty"`
+}
+
+// Cell is the result of one code cell.
+type Cell struct {
+	// Index is the cell's position in the notebook (counting markdown cells), from 0.
+	Index     int         `json:"index"`
+	FirstLine string      `json:"first_line"`
+	Seconds   float64     `json:"seconds"`
+	Tags      []string    `json:"tags,omitempty"`
+	Errors    []CellError `json:"errors,omitempty"`
+	// ErrorText is the plain text of the cell's HTML output when it failed (GoNB shows
+	// compile errors as HTML).
+	ErrorText string `json:"error_text,omitempty"`
+	Stdout    string `json:"stdout,omitempty"`
+	Stderr    string `json:"stderr,omitempty"`
+	Displays  int    `json:"displays"`
+}
+
+// Failed reports whether the cell produced an error it was not tagged to expect.
+func (c *Cell) Failed() bool {
+	return len(c.Errors) > 0 && !slices.Contains(c.Tags, AllowErrorTag)
+}
+
+// Notebook is the result of one notebook.
+type Notebook struct {
+	Path string `json:"path"`
+	// Out is the executed copy.
+	Out           string  `json:"out"`
+	KernelSeconds float64 `json:"kernel_seconds"`
+	Seconds       float64 `json:"seconds"`
+	Cells         []Cell  `json:"cells"`
+	// Fatal is set when the notebook could not run to the end (kernel did not start or
+	// died, a cell timed out, the file is not a notebook).
+	Fatal string `json:"fatal,omitempty"`
+}
+
+// FailedCells returns the cells that failed.
+func (n *Notebook) FailedCells() []Cell {
+	var out []Cell
+	for _, c := range n.Cells {
+		if c.Failed() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// OK reports whether the notebook ran to the end with no unexpected error.
+func (n *Notebook) OK() bool { return n.Fatal == "" && len(n.FailedCells()) == 0 }
+
+// MedianCellSeconds is the median time of the notebook's code cells (0 if none).
+func (n *Notebook) MedianCellSeconds() float64 {
+	s := make([]float64, len(n.Cells))
+	for i, c := range n.Cells {
+		s[i] = c.Seconds
+	}
+	return Median(s)
+}
+
+// Median returns the median of xs (0 for none).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Summary is the result of [Run].
+type Summary struct {
+	Kernel    string     `json:"kernel"`
+	Notebooks []Notebook `json:"notebooks"`
+	// WarmSeconds is the time spent warming the build cache.
+	WarmSeconds float64 `json:"warm_seconds"`
+	Seconds     float64 `json:"seconds"`
+	OK          bool    `json:"ok"`
+}
+
+// event is one JSON line from nbrun.py.
+type event struct {
+	Event         string  `json:"event"`
+	Notebook      int     `json:"notebook"`
+	KernelSeconds float64 `json:"kernel_seconds"`
+	Seconds       float64 `json:"seconds"`
+	Fatal         string  `json:"fatal"`
+	Cell
+}
+
+// DefaultOutDir returns where the executed copy of notebook goes by default.
+func DefaultOutDir(notebook string) string {
+	dir := filepath.Dir(notebook)
+	if root, err := install.FindRoot(dir); err == nil {
+		return filepath.Join(root, ".cache", "run")
+	}
+	return filepath.Join(dir, ".cache", "run")
+}
+
+// Run executes each notebook on a fresh kernel and returns what happened. The error is
+// for failures to run at all (no Python with nbclient, kernel not installed); a failing
+// cell is reported in the Summary (Summary.OK false), not as an error.
+func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error) {
+	start := time.Now()
+	if len(notebooks) == 0 {
+		return nil, errors.New("no notebooks to run")
+	}
+	if opts.Kernel == "" {
+		opts.Kernel = install.KernelName
+	}
+	if opts.CellTimeout == 0 {
+		opts.CellTimeout = 10 * time.Minute
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	env := append(os.Environ(), opts.Env...)
+	spec, specDir, err := FindSpec(opts.Kernel, env)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Python == "" {
+		if opts.Python, err = FindPython(ctx); err != nil {
+			return nil, err
+		}
+	}
+	sum := &Summary{Kernel: opts.Kernel}
+	type nbArg struct {
+		Path string `json:"path"`
+		Out  string `json:"out"`
+	}
+	var args []nbArg
+	for _, p := range notebooks {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("notebook: %w", err)
+		}
+		outDir := opts.OutDir
+		if outDir == "" {
+			outDir = DefaultOutDir(abs)
+		}
+		out, err := filepath.Abs(filepath.Join(outDir, filepath.Base(abs)))
+		if err != nil {
+			return nil, err
+		}
+		if out == abs {
+			return nil, fmt.Errorf("output %s would overwrite the source notebook: choose another --out", out)
+		}
+		args = append(args, nbArg{abs, out})
+		sum.Notebooks = append(sum.Notebooks, Notebook{Path: abs, Out: out})
+	}
+	if !opts.NoWarm {
+		t0 := time.Now()
+		if err := WarmBuildCache(ctx, spec, notebooks, env, progress); err != nil {
+			fmt.Fprintf(progress, "warning: warming the build cache: %v\n", err)
+		}
+		sum.WarmSeconds = time.Since(t0).Seconds()
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"kernel":          opts.Kernel,
+		"timeout":         int(opts.CellTimeout.Seconds()),
+		"startup_timeout": 120,
+		"notebooks":       args,
+	})
+	cmd := exec.CommandContext(ctx, opts.Python, "-c", script, string(cfg))
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr // GoNB's and Jupyter's logs: shown only if the run breaks.
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", opts.Python, err)
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	ended := 0
+	for sc.Scan() {
+		var ev event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			continue // not ours (a library printing to stdout)
+		}
+		if ev.Notebook < 0 || ev.Notebook >= len(sum.Notebooks) {
+			continue
+		}
+		nb := &sum.Notebooks[ev.Notebook]
+		name := filepath.Base(nb.Path)
+		switch ev.Event {
+		case "start":
+			nb.KernelSeconds = ev.KernelSeconds
+			fmt.Fprintf(progress, "%s: kernel %s started in %.1fs\n", name, opts.Kernel, ev.KernelSeconds)
+		case "cell":
+			ev.Cell.Seconds = ev.Seconds // the embedded field is shadowed by event.Seconds
+			nb.Cells = append(nb.Cells, ev.Cell)
+			fmt.Fprintln(progress, cellLine(&ev.Cell))
+		case "end":
+			ended++
+			nb.Seconds, nb.Fatal = ev.Seconds, ev.Fatal
+			if nb.Fatal != "" && strings.Contains(nb.Fatal, "No such kernel") {
+				nb.Fatal += fmt.Sprintf(" (run `divellm kernel install`; spec looked up in %s)", specDir)
+			}
+			fmt.Fprintln(progress, notebookLine(nb))
+		}
+	}
+	waitErr := cmd.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if ended < len(sum.Notebooks) {
+		return nil, fmt.Errorf("notebook runner stopped early (%v):\n%s", waitErr, tail(stderr.String(), 4000))
+	}
+	sum.OK = true
+	for i := range sum.Notebooks {
+		sum.OK = sum.OK && sum.Notebooks[i].OK()
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+func cellLine(c *Cell) string {
+	status := "ok"
+	detail := ""
+	switch {
+	case c.Failed():
+		status = "ERROR"
+		detail = "  " + c.Errors[0].Name + ": " + firstLine(c.Errors[0].Value)
+		if c.ErrorText != "" {
+			detail += "\n" + indent(tail(c.ErrorText, 1500), "        | ")
+		} else if c.Stderr != "" {
+			detail += "\n" + indent(tail(c.Stderr, 1500), "        | ")
+		}
+	case len(c.Errors) > 0:
+		status = "error (expected: " + AllowErrorTag + ")"
+	}
+	return fmt.Sprintf("  [%2d] %6.2fs %-5s %s%s", c.Index, c.Seconds, status, c.FirstLine, detail)
+}
+
+func notebookLine(n *Notebook) string {
+	verdict := "ok"
+	if f := n.FailedCells(); len(f) > 0 {
+		verdict = fmt.Sprintf("FAILED (%d cell(s))", len(f))
+	}
+	if n.Fatal != "" {
+		verdict = "FAILED: " + n.Fatal
+	}
+	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, %s → %s",
+		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), verdict, n.Out)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return prefix + strings.Join(lines, "\n"+prefix)
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

@@ -1,0 +1,123 @@
+"""Execute Jupyter notebooks with nbclient and report each cell as a JSON line.
+
+Driven by `divellm run` (kernel/nbrun, which embeds this file); not meant to be run by hand,
+though it can be:  python3 nbrun.py '{"kernel": "gonb-divellm", "notebooks": [...]}'
+
+Input (argv[1], JSON): kernel, timeout (seconds per cell), startup_timeout, notebooks: a list
+of {"path": source, "out": executed copy}.
+Output (stdout, one JSON object per line):
+  {"event": "start", "notebook": i, "kernel_seconds": s}
+  {"event": "cell", "notebook": i, "index": j, "kind": "code", "seconds": s, "tags": [...],
+   "errors": [{"ename", "evalue", "traceback"}], "stdout": "...", "stderr": "..."}
+  {"event": "end", "notebook": i, "seconds": s, "fatal": "..." or ""}
+The Go side decides what counts as a failure (an error output in a cell without the
+raises-exception tag), so this script never stops on a cell error; it stops a notebook only
+when the kernel dies or a cell times out.
+"""
+
+import html
+import json
+import os
+import re
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def text_of(outputs, name):
+    return "".join(
+        o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == name
+    )
+
+
+def first_line(source):
+    """The first line worth showing: not blank, not GoNB's "%%" (run main) marker."""
+    for line in source.splitlines():
+        if line.strip() and line.strip() != "%%":
+            return line.strip()[:80]
+    return ""
+
+
+def html_text(outputs):
+    """Plain text of HTML displays: GoNB shows compile errors as HTML."""
+    parts = []
+    for o in outputs:
+        h = o.get("data", {}).get("text/html") if o.get("output_type") == "display_data" else None
+        if h:
+            h = re.sub(r"(?is)<(style|script)\b.*?</\1>", "", h if isinstance(h, str) else "".join(h))
+            parts.append(html.unescape(re.sub(r"<[^>]+>", "", h)).strip())
+    return "\n".join(p for p in parts if p)
+
+
+def run_one(i, spec, cfg):
+    path, out = spec["path"], spec["out"]
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name=cfg["kernel"],
+        timeout=cfg.get("timeout", 600),
+        startup_timeout=cfg.get("startup_timeout", 120),
+        allow_errors=True,
+        record_timing=True,
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
+    )
+    start = time.monotonic()
+    fatal = ""
+    try:
+        with client.setup_kernel():
+            emit({"event": "start", "notebook": i, "kernel_seconds": time.monotonic() - start})
+            for j, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                t0 = time.monotonic()
+                try:
+                    client.execute_cell(cell, j)
+                except (CellTimeoutError, DeadKernelError) as e:
+                    fatal = "%s in cell %d: %s" % (type(e).__name__, j, e)
+                outputs = cell.get("outputs", [])
+                errors = [
+                    {"ename": o.get("ename", ""), "evalue": o.get("evalue", ""), "traceback": o.get("traceback", [])}
+                    for o in outputs
+                    if o.get("output_type") == "error"
+                ]
+                if fatal:
+                    errors.append({"ename": "fatal", "evalue": fatal, "traceback": []})
+                emit({
+                    "event": "cell",
+                    "notebook": i,
+                    "index": j,
+                    "kind": cell.cell_type,
+                    "seconds": time.monotonic() - t0,
+                    "tags": list(cell.get("metadata", {}).get("tags", [])),
+                    "first_line": first_line(cell.source),
+                    "errors": errors,
+                    "stdout": text_of(outputs, "stdout")[-4000:],
+                    "stderr": text_of(outputs, "stderr")[-4000:],
+                    "error_text": html_text(outputs)[-4000:] if errors else "",
+                    "displays": sum(1 for o in outputs if o.get("output_type") == "display_data"),
+                })
+                if fatal:
+                    break
+    except Exception as e:  # kernel failed to start, notebook unreadable, ...
+        fatal = fatal or "%s: %s" % (type(e).__name__, e)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    nbformat.write(nb, out)
+    emit({"event": "end", "notebook": i, "seconds": time.monotonic() - start, "fatal": fatal})
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    for i, spec in enumerate(cfg["notebooks"]):
+        run_one(i, spec, cfg)
+
+
+if __name__ == "__main__":
+    main()
