@@ -1,0 +1,33 @@
+package backend
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestDefaultIsSequentialGoBackend(t *testing.T) {
+	if v, ok := os.LookupEnv(EnvVar); ok && v != "" {
+		t.Skipf("%s=%s is set; the default is not in use", EnvVar, v)
+	}
+	if Config() != DefaultConfig || !strings.HasPrefix(DefaultConfig, "go:") || !strings.Contains(DefaultConfig, "ops_sequential") {
+		t.Fatalf("default backend config %q, want the sequential Go backend", Config())
+	}
+	b, err := Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToLower(b.Name()), "go") {
+		t.Fatalf("backend %q is not the Go backend", b.Name())
+	}
+}
+
+func TestCatchTurnsPanicIntoError(t *testing.T) {
+	err := Catch(func() error { panic("shape mismatch") })
+	if err == nil || !strings.Contains(err.Error(), "shape mismatch") {
+		t.Fatalf("Catch returned %v", err)
+	}
+	if err := Catch(func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
