@@ -1,0 +1,38 @@
+// Package gemm computes the linear layer y = x·Wᵀ + b on the CPU with float32, int8 and int4
+// weights: the kernels behind quant's speed-up.
+//
+// Shapes: x is [M, K] (M rows of activations, K input features), W is [N, K] (one row per
+// output channel, as PyTorch and Hugging Face store nn.Linear), b is [N], y is [M, N].
+//
+// # Layers
+//
+//   - [F32]: float32 weights and FMA, the fair baseline on the same engine.
+//   - [W8A8]: dynamic int8×int8. Each activation row is quantized on the fly,
+//     a = round(x·127/max|x|), with scale s_a = max|x|/127. Weights are unsigned codes q with
+//     a per-channel scale s_w and zero point z (symmetric weights use z = 128). Then
+//
+//     y[m,n] = s_a[m]·s_w[n]·( Σ_k a[m,k]·q[n,k] − z[n]·Σ_k a[m,k] ) + b[n]
+//
+//     where the sum over k runs in exact int32 arithmetic. 64 multiply-adds of u8×s8 bytes
+//     cost one VPDPBUSD instruction (AVX-512 VNNI), against 16 float multiply-adds per FMA.
+//   - [WeightOnly]: int8 or int4 weights with float32 activations, dequantised in
+//     registers. With groups of G columns, scale s and zero z per group:
+//
+//     y[m,n] = Σ_g s[n,g]·( Σ_{k∈g} x[m,k]·q[n,k] − z[n,g]·Σ_{k∈g} x[m,k] ) + b[n]
+//
+// # Layout
+//
+// Weights are repacked once, at construction, into panels of 64 output channels so that one
+// step of the inner loop loads contiguous memory: F32 as [N/64][K][64] floats, W8A8 as
+// [N/64][K/4][64][4] bytes (four consecutive k of one channel form the 32-bit lane that
+// VPDPBUSD reduces), WeightOnly as [N/64][K][64] bytes (int8) or [N/64][K/2][64] bytes
+// (int4, even k in the low nibble). Panels are split across goroutines, one per core.
+//
+// # Implementations
+//
+// The kernels exist in several implementations, chosen at run time from the CPU features:
+// "avx512" (archsimd 512-bit vectors; W8A8 uses a Go assembly VPDPBUSD kernel when the CPU
+// has AVX512-VNNI), "avx2" (archsimd 256-bit vectors) and "go" (plain Go, the reference
+// and the fallback). archsimd exists only with GOEXPERIMENT=simd on amd64; other builds get
+// "go" only. [SetImpl] forces one, for tests and benchmarks.
+package gemm

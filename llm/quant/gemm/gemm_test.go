@@ -1,0 +1,260 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Shapes with odd sizes and tails: M, N, K not multiples of 4, 16 or 64.
+var shapes = [][3]int{ // m, n, k
+	{1, 1, 1}, {1, 64, 4}, {1, 65, 5}, {2, 17, 3}, {3, 130, 33}, {4, 64, 64}, {5, 100, 17},
+	{7, 129, 100}, {8, 192, 768}, {9, 70, 129}, {1, 300, 257}, {13, 63, 16},
+}
+
+func forEachImpl(t *testing.T, fn func(t *testing.T, im *impl)) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			prev, _ := SetImpl(im.name)
+			defer SetImpl(prev)
+			fn(t, im)
+		})
+	}
+}
+
+func randF(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// refLinear computes y = x·wᵀ + b in float64, and Σ|x||w| per output for tolerances.
+func refLinear(x, w, b []float32, m, n, k int) (y, mag []float64) {
+	y, mag = make([]float64, m*n), make([]float64, m*n)
+	for r := 0; r < m; r++ {
+		for c := 0; c < n; c++ {
+			var s, a float64
+			for j := 0; j < k; j++ {
+				p := float64(x[r*k+j]) * float64(w[c*k+j])
+				s += p
+				a += math.Abs(p)
+			}
+			if b != nil {
+				s += float64(b[c])
+			}
+			y[r*n+c], mag[r*n+c] = s, a+1
+		}
+	}
+	return y, mag
+}
+
+func checkClose(t *testing.T, what string, got []float32, want, mag []float64, rel float64) {
+	t.Helper()
+	for i := range want {
+		if d := math.Abs(float64(got[i]) - want[i]); !(d <= rel*mag[i]) {
+			t.Fatalf("%s: y[%d] = %g, want %g (|diff| %g > %g)", what, i, got[i], want[i], d, rel*mag[i])
+		}
+	}
+}
+
+func TestF32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(1, 1))
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			w, x, b := randF(rng, n*k), randF(rng, m*k), randF(rng, n)
+			l, err := NewF32(w, n, k, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := make([]float32, m*n)
+			if err := l.Forward(y, x, m); err != nil {
+				t.Fatal(err)
+			}
+			want, mag := refLinear(x, w, b, m, n, k)
+			checkClose(t, fmt.Sprintf("F32 %v", s), y, want, mag, 1e-5)
+		}
+	})
+}
+
+func randCodes(rng *rand.Rand, n, bits int) []uint8 {
+	c := make([]uint8, n)
+	for i := range c {
+		c[i] = uint8(rng.IntN(1 << bits))
+	}
+	return c
+}
+
+// TestW8A8Exact checks, for every implementation, that activation quantization equals the
+// plain-Go quantizer bit for bit and that the integer accumulators equal Σ a·q computed
+// directly from the unpacked codes, including extreme codes (0, 255) and activations ±127.
+func TestW8A8Exact(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(2, 2))
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			codes := randCodes(rng, n*k, 8)
+			codes[0], codes[len(codes)-1] = 255, 0
+			zero, scale := randCodes(rng, n, 8), make([]float32, n)
+			for i := range scale {
+				scale[i] = 0.01 + rng.Float32()
+			}
+			l, err := NewW8A8(codes, zero, scale, nil, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randF(rng, m*k)
+			for i := range x {
+				if rng.IntN(7) == 0 {
+					x[i] = float32(rng.IntN(5) - 2) // exact halves after scaling are rare; add ties
+				}
+			}
+			got := l.quantize(im, x, m)
+			want := l.quantize(goImpl, x, m)
+			for i := range want.q {
+				if got.q[i] != want.q[i] {
+					t.Fatalf("%v: quantized activation %d = %d, want %d", s, i, got.q[i], want.q[i])
+				}
+			}
+			for r := 0; r < m; r++ {
+				if got.sum[r] != want.sum[r] || got.scale[r] != want.scale[r] {
+					t.Fatalf("%v row %d: sum %d scale %g, want %d %g", s, r, got.sum[r], got.scale[r], want.sum[r], want.scale[r])
+				}
+			}
+			var acc [4][nb]int32
+			for p := 0; p < panels(n); p++ {
+				for r0 := 0; r0 < m; r0 += 4 {
+					mr := min(4, m-r0)
+					im.w8Acc(l, got, r0, mr, p, &acc)
+					for i := 0; i < mr; i++ {
+						for c := 0; c < nb && p*nb+c < n; c++ {
+							var w int32
+							for j := 0; j < k; j++ {
+								w += int32(got.q[(r0+i)*got.kp+j]) * int32(codes[(p*nb+c)*k+j])
+							}
+							if acc[i][c] != w {
+								t.Fatalf("%v: acc[row %d][col %d] = %d, want %d", s, r0+i, p*nb+c, acc[i][c], w)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestW8A8Forward checks the float output against the exact integer result and the
+// quantization error against float32.
+func TestW8A8Forward(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			w, x, b := randF(rng, n*k), randF(rng, m*k), randF(rng, n)
+			// Symmetric per-channel weights: code = round(w/s) + 128.
+			codes, zero, scale := make([]uint8, n*k), make([]uint8, n), make([]float32, n)
+			wq := make([]float32, n*k)
+			for r := 0; r < n; r++ {
+				var amax float64
+				for _, v := range w[r*k : (r+1)*k] {
+					amax = math.Max(amax, math.Abs(float64(v)))
+				}
+				scale[r], zero[r] = float32(amax/127), 128
+				for j := 0; j < k; j++ {
+					q := math.RoundToEven(float64(w[r*k+j] / scale[r]))
+					codes[r*k+j] = uint8(q + 128)
+					wq[r*k+j] = float32(q) * scale[r]
+				}
+			}
+			l, err := NewW8A8(codes, zero, scale, b, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y := make([]float32, m*n)
+			if err := l.Forward(y, x, m); err != nil {
+				t.Fatal(err)
+			}
+			a := l.quantize(goImpl, x, m)
+			xq := make([]float32, m*k)
+			for r := 0; r < m; r++ {
+				for j := 0; j < k; j++ {
+					xq[r*k+j] = float32(a.q[r*a.kp+j]) * a.scale[r]
+				}
+			}
+			want, mag := refLinear(xq, wq, b, m, n, k)
+			checkClose(t, fmt.Sprintf("W8A8 %v vs exact", s), y, want, mag, 1e-5)
+			// Against float32: the int8 rounding error stays a small fraction of Σ|x||w|.
+			exact, mag := refLinear(x, w, b, m, n, k)
+			checkClose(t, fmt.Sprintf("W8A8 %v vs float", s), y, exact, mag, 0.02)
+		}
+	})
+}
+
+func TestWeightOnly(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(4, 4))
+		for _, bits := range []int{8, 4} {
+			for _, s := range shapes {
+				m, n, k := s[0], s[1], s[2]
+				for _, group := range []int{k, 32, 2} {
+					if bits == 4 && group%2 == 1 && group < k {
+						continue
+					}
+					g := min(group, k)
+					ng := (k + g - 1) / g
+					codes := randCodes(rng, n*k, bits)
+					zero := randCodes(rng, n*ng, bits)
+					scale := make([]float32, n*ng)
+					for i := range scale {
+						scale[i] = 0.01 + rng.Float32()
+					}
+					b := randF(rng, n)
+					l, err := NewWeightOnly(bits, codes, zero, scale, b, n, k, group)
+					if err != nil {
+						t.Fatal(err)
+					}
+					x := randF(rng, m*k)
+					y := make([]float32, m*n)
+					if err := l.Forward(y, x, m); err != nil {
+						t.Fatal(err)
+					}
+					wd := make([]float32, n*k)
+					for r := 0; r < n; r++ {
+						for j := 0; j < k; j++ {
+							gi := r*ng + j/g
+							wd[r*k+j] = scale[gi] * float32(int(codes[r*k+j])-int(zero[gi]))
+						}
+					}
+					want, mag := refLinear(x, wd, b, m, n, k)
+					// Σ x·q is accumulated before scaling: codes up to 255 cost some digits.
+					checkClose(t, fmt.Sprintf("int%d group %d %v", bits, group, s), y, want, mag, 1e-4)
+				}
+			}
+		}
+	})
+}
+
+func TestErrors(t *testing.T) {
+	if _, err := NewF32(make([]float32, 5), 2, 3, nil); err == nil {
+		t.Fatal("NewF32 accepted 5 weights for [2, 3]")
+	}
+	if _, err := NewF32(make([]float32, 6), 2, 3, make([]float32, 3)); err == nil {
+		t.Fatal("NewF32 accepted a bias of 3 for N = 2")
+	}
+	l, _ := NewF32(make([]float32, 6), 2, 3, nil)
+	if err := l.Forward(make([]float32, 2), make([]float32, 2), 1); err == nil {
+		t.Fatal("Forward accepted x of 2 for K = 3")
+	}
+	if _, err := NewWeightOnly(4, make([]uint8, 6), make([]uint8, 2), make([]float32, 2), nil, 2, 3, 3); err != nil {
+		t.Fatalf("per-channel int4 with odd K: %v", err)
+	}
+	if _, err := NewWeightOnly(4, []uint8{16, 0}, []uint8{0}, []float32{1}, nil, 1, 2, 2); err == nil {
+		t.Fatal("int4 code 16 accepted")
+	}
+	if _, err := SetImpl("nope"); err == nil {
+		t.Fatal("SetImpl accepted an unknown name")
+	}
+}

@@ -1,0 +1,104 @@
+package gemm
+
+import "math"
+
+// The plain-Go implementation: the reference the SIMD kernels are tested against, and the
+// fallback on CPUs or builds without archsimd. It walks the same packed panels.
+
+var goImpl = &impl{
+	name:       "go",
+	f32Panel:   f32PanelGo,
+	quantRows:  quantRowsGo,
+	w8Acc:      w8AccGo,
+	w8Epilogue: w8EpilogueGo,
+	woPanel:    woPanelGo,
+}
+
+func f32PanelGo(l *F32, x []float32, m int, y []float32, p int) {
+	k := l.K
+	pan := l.panels[p*k*nb : (p+1)*k*nb]
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	for r := 0; r < m; r++ {
+		var acc [nb]float32
+		for j, xv := range x[r*k : (r+1)*k] {
+			w := pan[j*nb : j*nb+nb]
+			for c := range acc {
+				acc[c] += xv * w[c]
+			}
+		}
+		yr := y[r*l.N+n0 : r*l.N+n0+nc]
+		for c := range yr {
+			yr[c] = acc[c] + l.bias[n0+c]
+		}
+	}
+}
+
+func w8AccGo(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32) {
+	pan := l.panels[p*l.kq*nb*4 : (p+1)*l.kq*nb*4]
+	for i := 0; i < mr; i++ {
+		row := a.q[(r0+i)*a.kp : (r0+i+1)*a.kp]
+		out := &acc[i]
+		*out = [nb]int32{}
+		for kq := 0; kq < l.kq; kq++ {
+			a0, a1, a2, a3 := int32(row[4*kq]), int32(row[4*kq+1]), int32(row[4*kq+2]), int32(row[4*kq+3])
+			w := pan[kq*nb*4 : (kq+1)*nb*4]
+			for c := 0; c < nb; c++ {
+				out[c] += a0*int32(w[4*c]) + a1*int32(w[4*c+1]) + a2*int32(w[4*c+2]) + a3*int32(w[4*c+3])
+			}
+		}
+	}
+}
+
+func w8EpilogueGo(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float32) {
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	for i := 0; i < mr; i++ {
+		r := r0 + i
+		yr := y[r*l.N+n0 : r*l.N+n0+nc]
+		for c := range yr {
+			v := acc[i][c] - l.zero[n0+c]*a.sum[r]
+			yr[c] = float32(v)*(a.scale[r]*l.scale[n0+c]) + l.bias[n0+c]
+		}
+	}
+}
+
+func woPanelGo(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int) {
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	for r := 0; r < m; r++ {
+		xr := x[r*l.kp : (r+1)*l.kp]
+		var tot [nb]float32
+		for g := 0; g < l.ng; g++ {
+			var acc [nb]float32
+			for j := g * l.group; j < min((g+1)*l.group, l.K); j++ {
+				xv := xr[j]
+				var w []uint8
+				shift := uint(0)
+				if l.Bits == 8 {
+					w = l.data[(p*l.K+j)*nb : (p*l.K+j+1)*nb]
+				} else {
+					i := (p*l.kp/2 + j/2) * nb
+					w = l.data[i : i+nb]
+					shift = uint(4 * (j % 2))
+				}
+				for c := range acc {
+					acc[c] += xv * float32((w[c]>>shift)&(1<<l.Bits-1))
+				}
+			}
+			sc := l.scales[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+			ze := l.zeros[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+			s := xs[r*l.ng+g]
+			for c := range tot {
+				tot[c] += sc[c] * (acc[c] - ze[c]*s)
+			}
+		}
+		yr := y[r*l.N+n0 : r*l.N+n0+nc]
+		for c := range yr {
+			yr[c] = tot[c] + l.bias[n0+c]
+		}
+	}
+}
+
+// roundEven32 rounds to the nearest integer, halves to even, as VROUNDPS/VRNDSCALEPS do.
+func roundEven32(v float32) float32 { return float32(math.RoundToEven(float64(v))) }
