@@ -7,6 +7,7 @@
 // # Layers
 //
 //   - [F32]: float32 weights and FMA, the fair baseline on the same engine.
+//
 //   - [W8A8]: dynamic int8×int8. Each activation row is quantized on the fly,
 //     a = round(x·127/max|x|), with scale s_a = max|x|/127. Weights are unsigned codes q with
 //     a per-channel scale s_w and zero point z (symmetric weights use z = 128). Then
@@ -15,6 +16,7 @@
 //
 //     where the sum over k runs in exact int32 arithmetic. 64 multiply-adds of u8×s8 bytes
 //     cost one VPDPBUSD instruction (AVX-512 VNNI), against 16 float multiply-adds per FMA.
+//
 //   - [WeightOnly]: int8 or int4 weights with float32 activations, dequantised in
 //     registers. With groups of G columns, scale s and zero z per group:
 //
