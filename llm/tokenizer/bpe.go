@@ -398,4 +398,3 @@ func (t *BPE) Save(dir string) error {
 	}
 	return nil
 }
-

@@ -401,8 +401,11 @@ func (w *WordPiece) Decode(ids []int) string {
 	}
 	s := b.String()
 	if w.opts.CleanUpSpaces {
-		s = strings.NewReplacer(" .", ".", " ?", "?", " !", "!", " ,", ",", " ' ", "'", " n't", "n't",
-			" 'm", "'m", " 's", "'s", " 've", "'ve", " 're", "'re").Replace(s)
+		// Hugging Face's clean_up_tokenization: these replacements, one after the other.
+		for _, r := range [][2]string{{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+			{" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}} {
+			s = strings.ReplaceAll(s, r[0], r[1])
+		}
 	}
 	return s
 }
