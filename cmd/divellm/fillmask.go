@@ -1,0 +1,70 @@
+package main
+
+import (
+	"io"
+	"strings"
+
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/tokenizer"
+)
+
+func init() {
+	register("fill-mask", "predict the [MASK] tokens of a text with a BERT model: fill-mask --model DIR [--top-k 5] TEXT", fillMaskCmd)
+}
+
+// fillMaskJSON is the output of `divellm fill-mask`.
+type fillMaskJSON struct {
+	Tokens []tokenizer.Token    `json:"tokens"`
+	Masks  []llm.MaskPrediction `json:"masks"`
+	Filled string               `json:"filled"` // the text with every [MASK] replaced by its top candidate
+}
+
+func fillMaskCmd(args []string, w io.Writer) error {
+	fs := newFlags("fill-mask")
+	modelDir := fs.String("model", "", "BERT checkpoint directory (with an MLM head)")
+	topK := fs.Int("top-k", 5, "candidates per [MASK]")
+	fs.Bool("json", true, "accepted for symmetry: the output is always JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	text := strings.Join(rest, " ")
+	if strings.TrimSpace(text) == "" {
+		return usagef("usage: divellm fill-mask --model DIR [--top-k 5] TEXT_WITH_[MASK] (the text is empty)")
+	}
+	if *topK <= 0 {
+		return usagef("--top-k must be positive")
+	}
+	m, err := loadModel(*modelDir)
+	if err != nil {
+		return err
+	}
+	if m.Config.Arch != llm.BERT || !m.Heads().MLM {
+		return usagef("--model %s is not a BERT model with a masked-LM head", *modelDir)
+	}
+	mask := m.Tokenizer.Specials().MASK
+	if mask < 0 {
+		return usagef("the model's tokenizer has no [MASK] token")
+	}
+	ids, _ := tokenizer.EncodeSingle(m.Tokenizer, text, m.Config.MaxPos)
+	found := false
+	for _, id := range ids {
+		found = found || id == mask
+	}
+	if !found {
+		return usagef("the text has no %s token (within the model's %d positions)", m.Tokenizer.IDToToken(mask), m.Config.MaxPos)
+	}
+	preds, toks, err := m.FillMask(text, *topK)
+	if err != nil {
+		return err
+	}
+	// Replace each [MASK] span (right to left, so earlier offsets stay valid).
+	filled := text
+	for i := len(preds) - 1; i >= 0; i-- {
+		t := toks[preds[i].Position]
+		if t.Start >= 0 && len(preds[i].Candidates) > 0 {
+			filled = filled[:t.Start] + preds[i].Candidates[0].Token + filled[t.End:]
+		}
+	}
+	return writeJSON(w, fillMaskJSON{Tokens: toks, Masks: preds, Filled: filled})
+}
