@@ -152,11 +152,7 @@ func GPTQ(w []float32, rows, cols int, x []float32, n int, s Scheme, opt GPTQOpt
 			}
 		}
 	}
-	if s.Bits == 4 {
-		t.Data = PackInt4(codes)
-	} else {
-		t.Data = codes
-	}
+	t.setCodes(codes)
 	return t, nil
 }
 

@@ -126,8 +126,8 @@ func (s Scheme) groupCols(cols int) int {
 //
 // Element (r, c) is Scales[g]·(code − Zeros[g]) where g = GroupIndex(r, c) and code is the
 // c-th code of row r. Codes are unsigned, in [0, 2^Bits − 1]. For 8 bits Data holds one
-// code per byte; for 4 bits it holds two codes per byte, row-major over the flattened
-// matrix, the even element in the low nibble (see [PackInt4]).
+// code per byte, row-major; for 4 bits each row is packed on its own into (Cols+1)/2 bytes,
+// two codes per byte with the even column in the low nibble (see [PackInt4]).
 type Tensor struct {
 	Rows, Cols int
 	Scheme     Scheme
@@ -154,9 +154,23 @@ func (t *Tensor) GroupIndex(r, c int) int {
 // Codes returns the unpacked codes, one per element, row-major.
 func (t *Tensor) Codes() []uint8 {
 	if t.Scheme.Bits == 4 {
-		return UnpackInt4(t.Data, t.Rows*t.Cols)
+		rb := t.RowBytes()
+		out := make([]uint8, 0, t.Rows*t.Cols)
+		for r := 0; r < t.Rows; r++ {
+			out = append(out, UnpackInt4(t.Data[r*rb:(r+1)*rb], t.Cols)...)
+		}
+		return out
 	}
 	return append([]uint8(nil), t.Data...)
+}
+
+// RowBytes is the number of bytes one row of codes takes in Data: Cols, or (Cols+1)/2 for
+// 4 bits.
+func (t *Tensor) RowBytes() int {
+	if t.Scheme.Bits == 4 {
+		return (t.Cols + 1) / 2
+	}
+	return t.Cols
 }
 
 // Bytes is the storage size of codes, scales and zeros.
@@ -183,11 +197,7 @@ func (t *Tensor) check() error {
 	if t.Rows <= 0 || t.Cols <= 0 {
 		return fmt.Errorf("quant: bad shape [%d, %d]", t.Rows, t.Cols)
 	}
-	n := t.Rows * t.Cols
-	want := n
-	if t.Scheme.Bits == 4 {
-		want = (n + 1) / 2
-	}
+	want := t.Rows * t.RowBytes()
 	if len(t.Data) != want {
 		return fmt.Errorf("quant: %d code bytes for [%d, %d] at %d bits, want %d", len(t.Data), t.Rows, t.Cols, t.Scheme.Bits, want)
 	}
@@ -203,11 +213,12 @@ func (t *Tensor) check() error {
 			return fmt.Errorf("quant: scale %d is %g, want a positive finite number", i, s)
 		}
 	}
-	if t.Scheme.Bits == 4 {
-		for i, z := range t.Zeros {
-			if z > 15 {
-				return fmt.Errorf("quant: zero %d is %d, above 15 for int4", i, z)
-			}
+	for i, z := range t.Zeros {
+		if !t.Scheme.Asymmetric && int(z) != t.Scheme.symZero() {
+			return fmt.Errorf("quant: zero %d is %d, want %d for a symmetric scheme", i, z, t.Scheme.symZero())
+		}
+		if int(z) > t.Scheme.maxCode() {
+			return fmt.Errorf("quant: zero %d is %d, above %d for %d bits", i, z, t.Scheme.maxCode(), t.Scheme.Bits)
 		}
 	}
 	return nil
@@ -250,12 +261,20 @@ func Quantize(w []float32, rows, cols int, s Scheme) (*Tensor, error) {
 			}
 		}
 	}
-	if s.Bits == 4 {
-		t.Data = PackInt4(codes)
-	} else {
-		t.Data = codes
-	}
+	t.setCodes(codes)
 	return t, nil
+}
+
+// setCodes stores unpacked codes ([Rows, Cols]) into Data, packing rows for 4 bits.
+func (t *Tensor) setCodes(codes []uint8) {
+	if t.Scheme.Bits != 4 {
+		t.Data = codes
+		return
+	}
+	t.Data = make([]byte, 0, t.Rows*t.RowBytes())
+	for r := 0; r < t.Rows; r++ {
+		t.Data = append(t.Data, PackInt4(codes[r*t.Cols:(r+1)*t.Cols])...)
+	}
 }
 
 // params returns the scale and zero point for one group of values.

@@ -151,8 +151,13 @@ func TestPackInt4RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(q.Data) != 8 {
-		t.Fatalf("3×5 int4 uses %d bytes, want 8", len(q.Data))
+	if len(q.Data) != 9 { // each row of 5 codes packs into 3 bytes
+		t.Fatalf("3×5 int4 uses %d bytes, want 9", len(q.Data))
+	}
+	for r := 0; r < 3; r++ {
+		if q.Data[r*3+2]>>4 != 0 {
+			t.Fatalf("row %d: padding nibble not zero", r)
+		}
 	}
 	m, _ := Compare(w, q.Dequantize())
 	if m.Cosine < 0.97 {
