@@ -1,0 +1,228 @@
+package install
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeCheckout makes a directory that looks like a divellm checkout with a tools module.
+func fakeCheckout(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module "+ModulePath+"\n\ngo 1.26\n")
+	write(ToolsDir+"/go.mod", "module example.com/tools\n\ngo 1.26\n\nrequire github.com/janpfeifer/gonb v0.11.4 // indirect\n")
+	write(ToolsDir+"/go.sum", "")
+	return root
+}
+
+func testOptions(t *testing.T, root string) Options {
+	return Options{Root: root, BinDir: filepath.Join(root, "bin", "kernel"), DataDir: filepath.Join(t.TempDir(), "jupyter")}
+}
+
+// stampTools makes BinDir look freshly built: fake binaries plus a matching stamp.
+func stampTools(t *testing.T, o Options) {
+	t.Helper()
+	r, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.stamp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(r.BinDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ToolPackages {
+		if err := os.WriteFile(filepath.Join(r.BinDir, filepath.Base(p)), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(r.BinDir, stampFile), []byte(s+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFindRoot(t *testing.T) {
+	root := fakeCheckout(t)
+	deep := filepath.Join(root, "notebooks", "sub")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := FindRoot(deep)
+	if err != nil || got != root {
+		t.Fatalf("FindRoot(%s) = %q, %v; want %q", deep, got, err, root)
+	}
+	// The tools module's own go.mod must not be mistaken for the checkout.
+	if got, err := FindRoot(filepath.Join(root, ToolsDir)); err != nil || got != root {
+		t.Fatalf("FindRoot(tools) = %q, %v; want %q", got, err, root)
+	}
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644)
+	if _, err := FindRoot(other); err == nil {
+		t.Fatal("FindRoot in another module: want error")
+	}
+}
+
+func TestSpec(t *testing.T) {
+	root := fakeCheckout(t)
+	o := testOptions(t, root)
+	spec, err := Spec(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(o.BinDir, "gonb"), "--kernel", "{connection_file}", "--go_work=" + root}
+	if !slices.Equal(spec.Argv, want) {
+		t.Errorf("argv = %q, want %q", spec.Argv, want)
+	}
+	if spec.DisplayName != DisplayName || spec.Language != "go" {
+		t.Errorf("display %q language %q", spec.DisplayName, spec.Language)
+	}
+	path := filepath.SplitList(spec.Env["PATH"])
+	if len(path) < 2 || path[0] != o.BinDir {
+		t.Errorf("PATH %q must start with the tools dir %s", spec.Env["PATH"], o.BinDir)
+	}
+	if !slices.Contains(path, filepath.Join(runtime.GOROOT(), "bin")) {
+		t.Errorf("PATH %q lacks GOROOT/bin", spec.Env["PATH"])
+	}
+	if spec.Env["GOMLX_BACKEND"] != "go:ops_sequential" {
+		t.Errorf("GOMLX_BACKEND = %q", spec.Env["GOMLX_BACKEND"])
+	}
+	if got, want := spec.Env["GOEXPERIMENT"] == "simd", runtime.GOARCH == "amd64"; got != want {
+		t.Errorf("GOEXPERIMENT=simd set: %v, want %v on %s", got, want, runtime.GOARCH)
+	}
+	if _, ok := spec.Env["GOFLAGS"]; ok {
+		t.Error("GOFLAGS set for the Go backend")
+	}
+
+	o.Backend, o.RawError = "xla:cpu", true
+	spec, err = Spec(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Env["GOFLAGS"] != "-tags=xla" || spec.Env["GOMLX_BACKEND"] != "xla:cpu" {
+		t.Errorf("xla backend env: %v", spec.Env)
+	}
+	if spec.Argv[len(spec.Argv)-1] != "--raw_error" {
+		t.Errorf("RawError: argv %q", spec.Argv)
+	}
+}
+
+// TestInstallIdempotent: with tools up to date, Install builds nothing, writes the spec
+// once, and a second run changes nothing (same bytes, same mtime).
+func TestInstallIdempotent(t *testing.T) {
+	root := fakeCheckout(t)
+	o := testOptions(t, root)
+	stampTools(t, o)
+	if err := CheckTools(o); err != nil {
+		t.Fatalf("CheckTools after stamping: %v", err)
+	}
+	res, err := Install(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Built || !res.SpecChanged {
+		t.Fatalf("first install: built %v specChanged %v, want false true", res.Built, res.SpecChanged)
+	}
+	if res.SpecPath != filepath.Join(o.DataDir, "kernels", KernelName, "kernel.json") {
+		t.Errorf("spec path %s", res.SpecPath)
+	}
+	before, _ := os.ReadFile(res.SpecPath)
+	fi1, _ := os.Stat(res.SpecPath)
+	time.Sleep(20 * time.Millisecond)
+	res2, err := Install(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(res.SpecPath)
+	fi2, _ := os.Stat(res.SpecPath)
+	if res2.Built || res2.SpecChanged || string(before) != string(after) || !fi1.ModTime().Equal(fi2.ModTime()) {
+		t.Fatalf("second install changed something: built %v specChanged %v mtime %v→%v", res2.Built, res2.SpecChanged, fi1.ModTime(), fi2.ModTime())
+	}
+	// A different backend rewrites the spec.
+	o.Backend = "go:parallelism=2"
+	res3, err := Install(context.Background(), o)
+	if err != nil || !res3.SpecChanged {
+		t.Fatalf("changed backend: specChanged %v err %v", res3 != nil && res3.SpecChanged, err)
+	}
+}
+
+// TestStaleToolsRebuild: when the tools module changes, the stamp no longer matches and
+// Install tries to build (here it fails: the fake module has no gonb source), reporting
+// the go build error rather than installing a spec for stale binaries.
+func TestStaleToolsRebuild(t *testing.T) {
+	root := fakeCheckout(t)
+	o := testOptions(t, root)
+	stampTools(t, o)
+	if err := os.WriteFile(filepath.Join(root, ToolsDir, "go.sum"), []byte("changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTools(o); err == nil || !strings.Contains(err.Error(), "divellm kernel install") {
+		t.Fatalf("CheckTools with a changed go.sum: %v, want an out-of-date error", err)
+	}
+	t.Setenv("GOFLAGS", "-mod=mod")
+	t.Setenv("GOPROXY", "off")
+	_, err := Install(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "build pinned tools") {
+		t.Fatalf("Install with stale tools and an unbuildable module: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(o.DataDir, "kernels", KernelName, "kernel.json")); err == nil {
+		t.Error("kernelspec written although the tools failed to build")
+	}
+}
+
+func TestFindJupyter(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	_, err := FindJupyter(context.Background())
+	if !errors.Is(err, ErrNoJupyter) {
+		t.Fatalf("empty PATH: err %v, want ErrNoJupyter", err)
+	}
+	for _, want := range []string{"pip install jupyterlab", "apt-get install jupyter-notebook", "docker compose"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%v", want, err)
+		}
+	}
+	// A pyenv-style shim that fails is not a Jupyter.
+	script("jupyter-lab", "exit 127")
+	script("jupyter-notebook", "echo 6.4.12")
+	f, err := FindJupyter(context.Background())
+	if err != nil || f.Name != "Jupyter Notebook" || f.Version != "6.4.12" {
+		t.Fatalf("broken lab + working notebook: %+v, %v", f, err)
+	}
+	script("jupyter-lab", "echo 4.2.5")
+	f, err = FindJupyter(context.Background())
+	if err != nil || f.Name != "JupyterLab" || f.Version != "4.2.5" {
+		t.Fatalf("working lab: %+v, %v", f, err)
+	}
+	argv := f.Argv(LabOptions{NotebookDir: "/x/notebooks"})
+	for _, want := range []string{"--ip=127.0.0.1", "--port=8888", "--notebook-dir=/x/notebooks"} {
+		if !slices.Contains(argv, want) {
+			t.Errorf("argv %q lacks %q", argv, want)
+		}
+	}
+	if argv[0] != filepath.Join(dir, "jupyter-lab") {
+		t.Errorf("argv[0] = %q", argv[0])
+	}
+}

@@ -1,0 +1,19 @@
+// Package notebooktest holds the notebook tests of `make test` (it has no code of its own):
+//
+//   - every notebooks/*.ipynb runs top to bottom on a fresh "Go (divellm)" kernel with no
+//     unexpected error (cells tagged raises-exception may fail);
+//   - a panicking cell leaves the kernel alive: the next cell still runs;
+//   - an untagged failing cell makes the run fail (the check above can fail);
+//   - the kernel speaks the Jupyter protocol: jupyter_kernel_test's kernel_info, stdout,
+//     stderr, display_data, error, completion and inspect tests (testdata/test_gonb_kernel.py;
+//     is_complete is not enabled: GoNB ignores it and the test would hang).
+//
+// The tests install a copy of the kernelspec (with GoNB's --raw_error, for readable logs)
+// into a temporary Jupyter data dir, using the same code as `divellm kernel install`, and
+// run the notebooks with kernel/nbrun. They need Jupyter's Python clients (nbclient,
+// jupyter_kernel_test) and the pinned tools in bin/kernel (built by `divellm kernel
+// install`); without them they are skipped with a message saying what to install — unless
+// DIVELLM_REQUIRE_NOTEBOOKS=1 (set by .ci/run), which turns the skip into a failure.
+//
+// To add a notebook to the tests, put it in notebooks/: every *.ipynb there is run.
+package notebooktest
