@@ -39,6 +39,7 @@ type TrainConfig struct {
 	CheckpointDir   string // if set, save the model + optimiser state here (atomically)
 	CheckpointEvery int    // steps between checkpoints (default EvalEvery)
 	Resume          bool   // continue from CheckpointDir's optimiser state if present
+	StopAfter       int    // if > 0, stop after this many steps of this call (the schedule still spans Steps): train in chunks
 
 	// Progress is called after every step (ValLoss is NaN on steps without evaluation).
 	Progress func(Progress)
@@ -267,7 +268,7 @@ func (m *Model) Train(train, val []int, tc TrainConfig) (res *TrainResult, err e
 	start := time.Now()
 	tokens := 0
 	startStep := tr.step
-	for tr.step < tc.Steps {
+	for tr.step < tc.Steps && (tc.StopAfter <= 0 || tr.step-startStep < tc.StopAfter) {
 		ids, labels := bt.randomBatch()
 		lr := tc.LearningRate(tr.step + 1)
 		loss, gnorm, err := tr.trainStep(ids, labels, lr)
@@ -287,7 +288,8 @@ func (m *Model) Train(train, val []int, tc TrainConfig) (res *TrainResult, err e
 			}
 			res.ValLoss = p.ValLoss
 		}
-		if tc.CheckpointDir != "" && (tr.step%tc.CheckpointEvery == 0 || tr.step == tc.Steps) {
+		stopping := tr.step == tc.Steps || (tc.StopAfter > 0 && tr.step-startStep == tc.StopAfter)
+		if tc.CheckpointDir != "" && (tr.step%tc.CheckpointEvery == 0 || stopping) {
 			if err := tr.checkpoint(tc.CheckpointDir); err != nil {
 				return nil, err
 			}
