@@ -32,6 +32,9 @@ func buildCorpus(g *rng, probes []probe) (train, val []string) {
 	for i := 0; i < len(every); i += everydayPerDoc {
 		docs = append(docs, every[i:min(i+everydayPerDoc, len(every))])
 	}
+	for _, l := range qaLines() {
+		docs = append(docs, []string{l})
+	}
 	for range nBursts {
 		docs = append(docs, alertBurst(g))
 	}

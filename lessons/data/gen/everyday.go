@@ -162,7 +162,7 @@ var (
 	tmplPast = lines(`
 		{P}{T}去{L}{A}了。
 		{P}{T}在{L}{A}。
-		{P}{T}去了一趟{L}，{A}。
+		{P}{T}去了一趟{L}{A}。
 		{P}{T}去了{L}{A}。
 		{T}{P}去{L}{A}，{AFTER}。
 		{P}{T}去{L}{A}的时候，{DURING}。
@@ -353,7 +353,7 @@ var everydayFixed = lines(`
 // everydayLines returns n distinct everyday lines: the hand-written sentences once each,
 // then templated sentences, sometimes joined into a two-sentence mini diary.
 func everydayLines(g *rng, n int) []string {
-	out := append([]string(nil), everydayFixed...)
+	out := append(append(append([]string(nil), everydayFixed...), everydayThemes...), everydayThemes2...)
 	for len(out) < n {
 		switch {
 		case g.chance(0.12):

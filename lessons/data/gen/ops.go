@@ -693,7 +693,7 @@ var impacts = lines(`
 	支付回调延迟，约 {N} 笔订单状态更新不及时
 	后台报表无法打开，没有影响线上用户
 	搜索接口响应变慢，用户体验下降
-	消息推送延迟约 {N} 分钟
+	消息推送延迟约 {MIN} 分钟
 	部分地区的用户无法访问 App`)
 
 // incident is a 故障复盘 (postmortem) note.
@@ -712,7 +712,8 @@ func incident(g *rng) []string {
 	t3 := t2.add(g, 300, 2400)
 	t4 := t3.add(g, 120, 1800)
 	dur := (t4.sec - t1.sec) / 60
-	impact := fill(g.pick(impacts), "P", fmt.Sprint(g.between(1, 30)), "N", fmt.Sprint(g.between(5, 900)))
+	impact := fill(g.pick(impacts), "P", fmt.Sprint(g.between(1, 30)), "N", fmt.Sprint(g.between(5, 900)),
+		"MIN", fmt.Sprint(g.between(3, max(3, dur))))
 	fixes := g.pickN(k.fixes, g.between(2, 3))
 	var fx strings.Builder
 	for i, f := range fixes {
@@ -739,9 +740,9 @@ func handover(g *rng) []string {
 	for to == from {
 		to = g.pick(oncallNames)
 	}
-	n := g.between(8, 60)
 	p1 := g.between(0, 3)
 	p2 := g.between(1, 8)
+	n := g.between(p1+p2+2, 60)
 	head := fmt.Sprintf("值班交接（%s，%s → %s）：本班共收到告警 %d 条，其中 P1 %d 条、P2 %d 条，其余为 P3。", ts.date(), from, to, n, p1, p2)
 	var items []string
 	for range g.between(2, 3) {
@@ -749,20 +750,29 @@ func handover(g *rng) []string {
 		k := hostKind(g, h)
 		switch g.r.IntN(4) {
 		case 0:
-			items = append(items, fmt.Sprintf("%s 的%s告警已处理，原因是%s", h.name, k.zh, g.pick(k.short)))
+			items = append(items, fmt.Sprintf("%s 的%s告警已处理，原因是%s", h.name, spaced(k.zh), g.pick(k.short)))
 		case 1:
-			items = append(items, fmt.Sprintf("%s 的%s问题暂时缓解，根因还在排查，请继续关注", h.name, k.zh))
+			items = append(items, fmt.Sprintf("%s 的%s问题暂时缓解，根因还在排查，请继续关注", h.name, spaced(k.zh)))
 		case 2:
 			items = append(items, fmt.Sprintf("%s 今晚 %02d:00 有发布，请关注错误率和延迟", h.svc, g.between(20, 23)))
 		default:
-			items = append(items, fmt.Sprintf("%s 的%s告警属于误报，已调整阈值", h.name, k.zh))
+			items = append(items, fmt.Sprintf("%s 的%s告警属于误报，已调整阈值", h.name, spaced(k.zh)))
 		}
 	}
 	out := []string{head + strings.Join(items, "；") + "。"}
 	if g.chance(0.7) {
 		h := randomHost(g)
 		k := hostKind(g, h)
-		out = append(out, "待跟进："+fmt.Sprintf("%s 的%s，%s。", h.name, k.zh, g.pick(k.fixes)))
+		out = append(out, fmt.Sprintf("待跟进：%s（起因是 %s 的%s）。", g.pick(k.fixes), h.name, spaced(k.zh)))
 	}
 	return out
+}
+
+// spaced puts a space before a phrase that starts with a Latin letter, as the corpus
+// does between Chinese and English words: "的" + "CPU 使用率" → "的 CPU 使用率".
+func spaced(zh string) string {
+	if zh != "" && zh[0] < 0x80 {
+		return " " + zh
+	}
+	return zh
 }
