@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/backend"
+)
+
+func init() { benchSubcommands["train"] = benchTrain }
+
+// benchTrainJSON is the output of `divellm bench train --json`. The first three keys are
+// the contract with bench/gpt_vs_torch.sh.
+type benchTrainJSON struct {
+	TrainTokensPerSec   float64 `json:"train_tokens_per_sec"`   // batch·seq / median train step
+	ForwardTokensPerSec float64 `json:"forward_tokens_per_sec"` // batch·seq / median forward pass
+	Backend             string  `json:"backend"`
+
+	TrainMSPerStep   float64 `json:"train_ms_per_step"`    // median fwd+bwd+AdamW step
+	ForwardMSPerStep float64 `json:"forward_ms_per_batch"` // median forward pass (logits copied out)
+	Steps            int     `json:"steps"`                // timed steps of each kind
+	Warmup           int     `json:"warmup"`
+	Batch            int     `json:"batch"`
+	SeqLen           int     `json:"seq_len"`
+	Params           int     `json:"params"`
+	GOMAXPROCS       int     `json:"gomaxprocs"`
+}
+
+// benchTrain times the benchmark tiny GPT (d_model 128, 4 heads, 4 layers, d_ff 512,
+// vocab 3000) on random tokens: a full training step and a forward pass on [32, 64].
+func benchTrain(args []string, w io.Writer) error {
+	fs := newFlags("bench train")
+	asJSON := fs.Bool("json", false, "print one JSON line")
+	steps := fs.Int("steps", 10, "timed steps (the median is reported)")
+	warmup := fs.Int("warmup", 2, "untimed steps first (graph compilation, caches)")
+	batch := fs.Int("batch", 32, "sequences per step")
+	seqLen := fs.Int("seq-len", 64, "tokens per sequence")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *steps <= 0 || *warmup < 0 || *batch <= 0 || *seqLen < 4 || *seqLen > 128 {
+		return usagef("--steps and --batch must be positive, --warmup ≥ 0, --seq-len in [4, 128]")
+	}
+	const vocab = 3000
+	m, err := llm.New(llm.TinyGPT(vocab), llm.HeadSet{}, 1)
+	if err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	stream := make([]int, 200_000)
+	for i := range stream {
+		stream[i] = r.IntN(vocab)
+	}
+
+	// Training: per-step times from the Progress callback (Elapsed is cumulative).
+	var stepTimes []time.Duration
+	var prev time.Duration
+	_, err = m.Train(stream, nil, llm.TrainConfig{
+		Steps: *warmup + *steps, BatchSize: *batch, SeqLen: *seqLen, LR: 3e-4, Seed: 1,
+		EvalEvery: *warmup + *steps,
+		Progress: func(p llm.Progress) {
+			if p.Step > *warmup {
+				stepTimes = append(stepTimes, p.Elapsed-prev)
+			}
+			prev = p.Elapsed
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	// Forward: logits for one [batch, seq] batch.
+	ids := make([][]int, *batch)
+	for i := range ids {
+		ids[i] = stream[i**seqLen : (i+1)**seqLen]
+	}
+	var fwdTimes []time.Duration
+	for i := range *warmup + *steps {
+		t0 := time.Now()
+		if _, err := m.Forward(llm.Batch{IDs: ids}, llm.ForwardOptions{}); err != nil {
+			return err
+		}
+		if i >= *warmup {
+			fwdTimes = append(fwdTimes, time.Since(t0))
+		}
+	}
+
+	tokens := float64(*batch * *seqLen)
+	trainMed, fwdMed := medianDuration(stepTimes), medianDuration(fwdTimes)
+	res := benchTrainJSON{
+		TrainTokensPerSec: tokens / trainMed.Seconds(), ForwardTokensPerSec: tokens / fwdMed.Seconds(),
+		Backend:        backend.Name(),
+		TrainMSPerStep: msOf(trainMed), ForwardMSPerStep: msOf(fwdMed),
+		Steps: *steps, Warmup: *warmup, Batch: *batch, SeqLen: *seqLen, Params: m.Params.Count(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+	}
+	if *asJSON {
+		return writeJSON(w, res)
+	}
+	c := m.Config
+	fmt.Fprintf(w, "tiny GPT: d_model %d, %d heads, %d layers, d_ff %d, vocab %d, %d params; batch %d × seq %d, random tokens\n",
+		c.DModel, c.Heads, c.Layers, c.DFF, c.VocabSize, res.Params, *batch, *seqLen)
+	fmt.Fprintf(w, "backend %s, GOMAXPROCS %d; median of %d steps after %d warm-up\n", res.Backend, res.GOMAXPROCS, *steps, *warmup)
+	fmt.Fprintf(w, "%-26s %12s %14s\n", "", "ms/step", "tokens/s")
+	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "train (fwd+bwd+AdamW)", res.TrainMSPerStep, res.TrainTokensPerSec)
+	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "forward (logits)", res.ForwardMSPerStep, res.ForwardTokensPerSec)
+	return nil
+}
+
+// medianDuration returns the middle duration (the mean of the two middle ones for even counts).
+func medianDuration(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
