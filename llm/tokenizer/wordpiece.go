@@ -288,15 +288,15 @@ func (w *WordPiece) normalizeWord(word []nchar) []nchar {
 	}
 	if w.opts.LowerCase {
 		out := make([]nchar, 0, len(word))
-		for i, c := range word {
-			switch {
-			case c.r == 'İ': // Python: "İ".lower() == "i̇" (i + combining dot above)
+		// Character by character, as both Hugging Face implementations do (the Python
+		// tokenizer lower-cases each character alone before BasicTokenizer, so Python's
+		// final-sigma rule never applies: "ΣΟΦΟΣ" → "σοφοσ").
+		for _, c := range word {
+			if c.r == 'İ' { // full case mapping: "İ".lower() == "i̇" (i + combining dot above)
 				out = append(out, nchar{'i', c.start, c.end}, nchar{'\u0307', c.start, c.end})
-			case c.r == 'Σ' && finalSigma(word, i):
-				out = append(out, nchar{'ς', c.start, c.end})
-			default:
-				out = append(out, nchar{unicode.ToLower(c.r), c.start, c.end})
+				continue
 			}
+			out = append(out, nchar{unicode.ToLower(c.r), c.start, c.end})
 		}
 		word = out
 	}
@@ -313,26 +313,6 @@ func (w *WordPiece) normalizeWord(word []nchar) []nchar {
 		word = out
 	}
 	return word
-}
-
-// finalSigma reports whether the capital sigma at word[i] ends a word (Python's
-// Final_Sigma rule, simplified to letters within the word).
-func finalSigma(word []nchar, i int) bool {
-	before := false
-	for j := i - 1; j >= 0; j-- {
-		if unicode.Is(unicode.Mn, word[j].r) {
-			continue
-		}
-		before = unicode.IsLetter(word[j].r)
-		break
-	}
-	for j := i + 1; j < len(word); j++ {
-		if unicode.Is(unicode.Mn, word[j].r) {
-			continue
-		}
-		return before && !unicode.IsLetter(word[j].r)
-	}
-	return before
 }
 
 // wordPiece cuts one word greedily into the longest vocabulary pieces.
