@@ -1,6 +1,9 @@
 package main
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Explanatory paragraphs on computing, operations, networking, databases and NLP. Each
 // topic has hand-written definitions, facts and tips; a paragraph is an opener, one
@@ -485,10 +488,14 @@ func techParagraph(g *rng, t topic) string {
 		if t.name == t.en {
 			op = strings.Replace(op, "（{E}）", "", 1)
 		}
-		b.WriteString(fill(op, "N", t.name, "E", t.en, "D", t.domain))
+		b.WriteString(padLatin(fill(op, "N", t.name, "E", t.en, "D", t.domain)))
 	} else if t.name != t.en {
 		// Without an opener, introduce the English term at the first mention.
-		def = strings.Replace(def, t.name, t.name+"（"+t.en+"）", 1)
+		if strings.HasPrefix(def, t.name+" ") {
+			def = strings.Replace(def, t.name+" ", t.name+"（"+t.en+"）", 1)
+		} else {
+			def = strings.Replace(def, t.name, t.name+"（"+t.en+"）", 1)
+		}
 	}
 	b.WriteString(def)
 	n := g.between(2, 3)
@@ -501,7 +508,7 @@ func techParagraph(g *rng, t topic) string {
 	if len(t.tips) > 0 && g.chance(0.5) {
 		b.WriteString(g.pick(t.tips))
 	} else if g.chance(0.3) {
-		b.WriteString(fill(g.pick(closers), "N", t.name, "D", t.domain))
+		b.WriteString(padLatin(fill(g.pick(closers), "N", t.name, "D", t.domain)))
 	}
 	return b.String()
 }
@@ -521,3 +528,21 @@ func techDocument(g *rng) []string {
 	}
 	return doc
 }
+
+// padLatin puts a space between a Chinese character and an adjacent Latin letter or
+// digit, the spacing the hand-written sentences use (看 DNS, 用到 softmax 的).
+func padLatin(s string) string {
+	var b strings.Builder
+	var prev rune
+	for i, r := range s {
+		if i > 0 && (isHan(prev) && isLatin(r) || isLatin(prev) && isHan(r)) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	return b.String()
+}
+
+func isHan(r rune) bool   { return unicode.Is(unicode.Han, r) }
+func isLatin(r rune) bool { return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
