@@ -68,8 +68,10 @@ func SetImpl(name string) (string, error) {
 	return prev, fmt.Errorf("gemm: implementation %q not available (have %v)", name, Impls())
 }
 
-// parallel splits panels [0, n) into one contiguous chunk per core and runs fn on each;
-// work is the number of multiply-adds, below which one goroutine is cheaper.
+// parallel runs fn over panels [0, n) on one goroutine per core. Panels are handed out
+// in small chunks from a shared counter rather than split up front: on a shared machine a
+// worker whose core is busy with another process does less, instead of holding up the
+// result. work is the number of multiply-adds, below which one goroutine is cheaper.
 func parallel(n int, work int, fn func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n {
@@ -82,16 +84,27 @@ func parallel(n int, work int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+	chunk := max(1, n/(4*workers))
+	var next atomic.Int64
+	loop := func() {
+		for {
+			hi := int(next.Add(int64(chunk)))
+			lo := hi - chunk
+			if lo >= n {
+				return
+			}
+			fn(lo, min(hi, n))
+		}
+	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		lo, hi := n*w/workers, n*(w+1)/workers
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(lo, hi)
+			loop()
 		}()
 	}
-	fn(0, n/workers)
+	loop()
 	wg.Wait()
 }
 

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestBenchQuantJSON runs `bench quant --json` on small shapes and checks the contract:
+// one row per shape with shape, fp32_ms, int8_ms, speedup = fp32_ms/int8_ms, and accuracy
+// figures that show the int8 path computes the same layer.
+func TestBenchQuantJSON(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"bench", "quant", "--json", "--shapes", "1x64x96,5x130x70", "--reps", "3", "--time", "1ms", "--gomlx=false"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if len(rows) != 2 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	for i, want := range []string{"[1x64]x[64x96]", "[5x130]x[130x70]"} {
+		r := rows[i]
+		if r["shape"] != want {
+			t.Fatalf("row %d shape %v, want %s", i, r["shape"], want)
+		}
+		f, q, s := r["fp32_ms"].(float64), r["int8_ms"].(float64), r["speedup"].(float64)
+		if !(f > 0 && q > 0) || math.Abs(s-f/q) > 0.01*s+0.02 {
+			t.Fatalf("row %d: fp32 %g int8 %g speedup %g", i, f, q, s)
+		}
+		if snr := r["int8_snr_db"].(float64); snr < 30 {
+			t.Fatalf("row %d: int8 SNR %g dB", i, snr)
+		}
+		if _, ok := r["gomlx_fp32_ms"]; ok {
+			t.Fatal("gomlx_fp32_ms present with --gomlx=false")
+		}
+	}
+}
+
+func TestBenchQuantGoMLXAndText(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"bench", "quant", "--shapes", "2x32x48", "--reps", "2", "--time", "1ms", "--impl", "go"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "[2x32]x[32x48]") || !strings.Contains(s, " go,") {
+		t.Fatalf("output:\n%s", s)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench"}, "usage: divellm bench"},
+		{[]string{"bench", "nope"}, `unknown benchmark "nope"`},
+		{[]string{"bench", "quant", "--shapes", "1x2"}, "not MxKxN"},
+		{[]string{"bench", "quant", "--impl", "z80"}, "not available"},
+		{[]string{"bench", "quant", "--reps", "0"}, "--reps must be positive"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%q: exit %d stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+}
