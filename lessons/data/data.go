@@ -17,9 +17,9 @@ import (
 //go:embed corpus/train.txt corpus/val.txt probes/mlm_probes.tsv alerts/train.jsonl alerts/val.jsonl alerts/test.jsonl
 var files embed.FS
 
-func mustRead(name string) string {
+func embedded(name string) string {
 	b, err := files.ReadFile(name)
-	if err != nil { // unreachable: the names are fixed by the go:embed line above
+	if err != nil { // unreachable: every name read is listed in the go:embed line above
 		return ""
 	}
 	return string(b)
@@ -34,7 +34,7 @@ var Splits = []string{"train", "val", "test"}
 // Corpus returns the pretraining corpus: the training text and the validation text,
 // each a sequence of newline-terminated lines.
 func Corpus() (train, val string) {
-	return mustRead("corpus/train.txt"), mustRead("corpus/val.txt")
+	return embedded("corpus/train.txt"), embedded("corpus/val.txt")
 }
 
 // CorpusLines returns the corpus split into lines (without the newlines).
@@ -124,7 +124,7 @@ func ParseProbes(r io.Reader) ([]Probe, error) {
 // package tests; should it ever fail to parse, MLMProbes returns nil and Validate
 // reports why.
 func MLMProbes() []Probe {
-	ps, err := ParseProbes(strings.NewReader(mustRead("probes/mlm_probes.tsv")))
+	ps, err := ParseProbes(strings.NewReader(embedded("probes/mlm_probes.tsv")))
 	if err != nil {
 		return nil
 	}
@@ -225,7 +225,7 @@ func Alerts(split string) ([]Alert, error) {
 	default:
 		return nil, fmt.Errorf("data: unknown alert split %q (want train, val or test)", split)
 	}
-	as, err := ParseAlerts(strings.NewReader(mustRead("alerts/" + split + ".jsonl")))
+	as, err := ParseAlerts(strings.NewReader(embedded("alerts/" + split + ".jsonl")))
 	if err != nil {
 		return nil, fmt.Errorf("data: alerts/%s.jsonl: %w", split, err)
 	}
@@ -241,7 +241,7 @@ func Validate() error {
 			return fmt.Errorf("data: %s: %w", c.name, err)
 		}
 	}
-	if _, err := ParseProbes(strings.NewReader(mustRead("probes/mlm_probes.tsv"))); err != nil {
+	if _, err := ParseProbes(strings.NewReader(embedded("probes/mlm_probes.tsv"))); err != nil {
 		return fmt.Errorf("data: probes/mlm_probes.tsv: %w", err)
 	}
 	for _, s := range Splits {
