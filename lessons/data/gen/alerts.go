@@ -163,7 +163,7 @@ var alertClasses = []alertClass{
 		配置中心下发的 {KEY} 为空，功能异常
 		发布后配置项 {KEY} 被改成了 {VAL}，与预期不符
 		nginx -t 检查失败：unknown directive
-		配置校验失败：{KEY} 必须是正整数
+		配置校验失败：{NUMKEY} 必须是正整数
 		灰度配置写错，新功能对全部用户打开了`), lines(`
 		服务启动后立即退出，日志显示配置项 {KEY} 缺失
 		数据库连接失败：配置里的密码错误（Access denied for user）
@@ -242,6 +242,7 @@ func fillAlert(g *rng, t string) string {
 		"PORT", g.pick(alertPorts), "IP", fmt.Sprintf("10.%d.%d.%d", g.between(1, 254), g.between(0, 254), g.between(2, 254)),
 		"D", g.pick(alertDomains), "DAYS", fmt.Sprint(g.between(1, 14)), "M", g.pick(alertMounts),
 		"S", g.pick(alertServices), "KEY", g.pick(alertKeys), "FILE", g.pick(alertFiles),
+		"NUMKEY", g.pick([]string{"pool.max_size", "server.port", "redis.timeout", "worker.num"}),
 		"LINE", fmt.Sprint(g.between(3, 200)), "ENV", g.pick(alertEnvs), "OPT", g.pick(alertOpts),
 		"VAL", g.pick(alertVals), "LOAD", fmt.Sprintf("%d.%02d", g.between(20, 90), g.between(0, 99)),
 		"X", fmt.Sprint(g.between(2, 6)), "CPUP", fmt.Sprint(g.between(150, 790)), "PROC", g.pick(alertProcs),
