@@ -107,8 +107,8 @@ func TestSpec(t *testing.T) {
 	if got, want := spec.Env["GOEXPERIMENT"] == "simd", runtime.GOARCH == "amd64"; got != want {
 		t.Errorf("GOEXPERIMENT=simd set: %v, want %v on %s", got, want, runtime.GOARCH)
 	}
-	if _, ok := spec.Env["GOFLAGS"]; ok {
-		t.Error("GOFLAGS set for the Go backend")
+	if spec.Env["GOFLAGS"] != "-ldflags=-w" {
+		t.Errorf("GOFLAGS = %q, want -ldflags=-w (no DWARF: faster cell links)", spec.Env["GOFLAGS"])
 	}
 
 	o.Backend, o.RawError = "xla:cpu", true
@@ -116,7 +116,7 @@ func TestSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Env["GOFLAGS"] != "-tags=xla" || spec.Env["GOMLX_BACKEND"] != "xla:cpu" {
+	if spec.Env["GOFLAGS"] != "-ldflags=-w -tags=xla" || spec.Env["GOMLX_BACKEND"] != "xla:cpu" {
 		t.Errorf("xla backend env: %v", spec.Env)
 	}
 	if spec.Argv[len(spec.Argv)-1] != "--raw_error" {
