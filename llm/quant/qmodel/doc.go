@@ -1,0 +1,30 @@
+// Package qmodel quantizes whole checkpoints of divellm's models (package llm) and runs a
+// GPT-2 decoder in plain Go on the quant/gemm kernels, so week 3 can compare fp32, int8 and
+// int4 on a real forward pass: logits, perplexity and decode tokens/s.
+//
+// # The decoder
+//
+// [GPT] is GPT-2 (pre-LN blocks, learned positions, GELU-tanh MLP, LM head tied to the token
+// embedding) written as loops over float32 slices. Its four linear layers per block
+// (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) and the LM head run in the chosen
+// [Format]; embeddings, LayerNorm, softmax and GELU stay in float32. Axis legend:
+// t new tokens, m model width, h heads, d head width, f feed-forward width, v vocabulary.
+//
+//	x = wte[ids] + wpe[pos]                               // [t, m]
+//	for each block:
+//	    q, k, v = split(c_attn(LN₁(x)))                   // [t, m] each, cached k, v: [T, m]
+//	    x += c_proj(softmax(q·kᵀ/√d + causal)·v)          // per head
+//	    x += mlp.c_proj(gelu(c_fc(LN₂(x))))               // [t, f] → [t, m]
+//	logits = LN_f(x)·wteᵀ                                 // [t, v]
+//
+// A [Session] keeps the keys and values of every past position (the KV cache), so decoding
+// one more token costs one row through each matrix instead of the whole prefix.
+//
+// # Checkpoints
+//
+// [QuantizeDir] reads a Hugging Face checkpoint directory (config.json + model.safetensors),
+// quantizes every linear weight with round-to-nearest or GPTQ and writes a new directory
+// whose model.safetensors uses quant's layout (see quant.Save). GPT-2's Conv1D weights
+// ([in, out]) are stored transposed, [out, in], like every nn.Linear. [LoadGPT] reads either
+// kind of directory.
+package qmodel

@@ -1,0 +1,368 @@
+package qmodel
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/quant"
+	"github.com/divellm/divellm/llm/quant/gemm"
+)
+
+// Format is the number format of a model's linear layers.
+type Format string
+
+const (
+	// F32 keeps float32 weights (gemm.F32): the baseline.
+	F32 Format = "fp32"
+	// Int8 uses symmetric per-channel int8 weights with dynamically quantized int8
+	// activations (gemm.W8A8).
+	Int8 Format = "int8"
+	// WInt8 uses int8 weights with float32 activations (gemm.WeightOnly).
+	WInt8 Format = "wo-int8"
+	// Int4 uses symmetric int4 weights in groups of 32 with float32 activations.
+	Int4 Format = "int4"
+)
+
+// Formats lists every format, baseline first.
+var Formats = []Format{F32, Int8, WInt8, Int4}
+
+// Scheme returns the quantization scheme of the format (Bits 0 for F32).
+func (f Format) Scheme() quant.Scheme {
+	switch f {
+	case Int8, WInt8:
+		return quant.Int8
+	case Int4:
+		return quant.Int4Group32
+	}
+	return quant.Scheme{}
+}
+
+// linearNames are GPT-2's linear layers inside block l, with their Conv1D weights [in, out].
+func linearNames(l int) []string {
+	p := fmt.Sprintf("transformer.h.%d.", l)
+	return []string{p + "attn.c_attn", p + "attn.c_proj", p + "mlp.c_fc", p + "mlp.c_proj"}
+}
+
+type block struct {
+	ln1w, ln1b, ln2w, ln2b []float32
+	attn, proj, fc, out    quant.Linear
+}
+
+// GPT is a GPT-2 decoder in plain Go whose linear layers run on the gemm kernels.
+type GPT struct {
+	Config   llm.Config
+	Format   Format
+	wte, wpe []float32 // [v, m], [maxPos, m]
+	blocks   []block
+	lnfW     []float32
+	lnfB     []float32
+	head     quant.Linear // logits = x·wteᵀ, in the model's format
+}
+
+// weights abstracts where a layer comes from: float32 parameters or a quantized file.
+type weights struct {
+	params  llm.Params               // float32 tensors by HF name
+	quant   map[string]*quant.Tensor // quantized linear weights by module name ([out, in])
+	format  Format
+	scheme  quant.Scheme
+	inOrder bool // params hold Conv1D [in, out] weights (true for llm.Params)
+}
+
+func (w *weights) vec(name string, n int) ([]float32, error) {
+	p, ok := w.params[name]
+	if !ok {
+		return nil, fmt.Errorf("qmodel: missing tensor %q", name)
+	}
+	if len(p.Data) != n {
+		return nil, fmt.Errorf("qmodel: tensor %q has %d values, want %d", name, len(p.Data), n)
+	}
+	return p.Data, nil
+}
+
+// linear builds the layer named module with out outputs and in inputs.
+func (w *weights) linear(module string, out, in int, conv1D bool) (quant.Linear, error) {
+	bias, err := w.vec(module+".bias", out)
+	if err != nil {
+		return nil, err
+	}
+	if q, ok := w.quant[module]; ok {
+		if q.Rows != out || q.Cols != in {
+			return nil, fmt.Errorf("qmodel: %s is [%d, %d], want [%d, %d]", module, q.Rows, q.Cols, out, in)
+		}
+		return layerOf(q, bias, w.format)
+	}
+	wt, err := w.vec(module+".weight", out*in)
+	if err != nil {
+		return nil, err
+	}
+	if conv1D {
+		wt = transpose(wt, in, out)
+	}
+	return newLayer(wt, bias, out, in, w.format, w.scheme)
+}
+
+// transpose returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
+func transpose(a []float32, rows, cols int) []float32 {
+	t := make([]float32, len(a))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			t[c*rows+r] = a[r*cols+c]
+		}
+	}
+	return t
+}
+
+// newLayer quantizes w ([out, in]) for the format.
+func newLayer(w, bias []float32, out, in int, f Format, s quant.Scheme) (quant.Linear, error) {
+	if f == F32 {
+		return gemm.NewF32(w, out, in, bias)
+	}
+	if s.Granularity == quant.PerGroup && in%s.GroupSize != 0 {
+		s = quant.Scheme{Bits: s.Bits, Asymmetric: s.Asymmetric}
+	}
+	q, err := quant.Quantize(w, out, in, s)
+	if err != nil {
+		return nil, err
+	}
+	return layerOf(q, bias, f)
+}
+
+// layerOf picks the kernel: W8A8 for Int8 with 8-bit per-channel weights, weight-only
+// otherwise.
+func layerOf(q *quant.Tensor, bias []float32, f Format) (quant.Linear, error) {
+	if f == Int8 && q.Scheme.Bits == 8 && q.Scheme.Granularity != quant.PerGroup {
+		return quant.NewW8A8(q, bias)
+	}
+	return quant.NewWeightOnly(q, bias)
+}
+
+// NewGPT builds the plain-Go decoder of a GPT model with its linear layers (and the LM
+// head) quantized to format f with round-to-nearest.
+func NewGPT(m *llm.Model, f Format) (*GPT, error) {
+	if m.Config.Arch != llm.GPT {
+		return nil, fmt.Errorf("qmodel: NewGPT needs a gpt2 model, got %q", m.Config.Arch)
+	}
+	return buildGPT(m.Config, &weights{params: m.Params, format: f, scheme: f.Scheme()})
+}
+
+func buildGPT(c llm.Config, w *weights) (*GPT, error) {
+	switch w.format {
+	case F32, Int8, WInt8, Int4:
+	default:
+		return nil, fmt.Errorf("qmodel: unknown format %q (have %v)", w.format, Formats)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	m, f, v := c.DModel, c.DFF, c.VocabSize
+	g := &GPT{Config: c, Format: w.format}
+	var err error
+	if g.wte, err = w.vec("transformer.wte.weight", v*m); err != nil {
+		return nil, err
+	}
+	if g.wpe, err = w.vec("transformer.wpe.weight", c.MaxPos*m); err != nil {
+		return nil, err
+	}
+	for l := range c.Layers {
+		p := fmt.Sprintf("transformer.h.%d.", l)
+		var b block
+		for _, t := range []struct {
+			dst  *[]float32
+			name string
+		}{{&b.ln1w, "ln_1.weight"}, {&b.ln1b, "ln_1.bias"}, {&b.ln2w, "ln_2.weight"}, {&b.ln2b, "ln_2.bias"}} {
+			if *t.dst, err = w.vec(p+t.name, m); err != nil {
+				return nil, err
+			}
+		}
+		names := linearNames(l)
+		dims := [][2]int{{3 * m, m}, {m, m}, {f, m}, {m, f}} // [out, in]
+		dst := []*quant.Linear{&b.attn, &b.proj, &b.fc, &b.out}
+		for i, name := range names {
+			if *dst[i], err = w.linear(name, dims[i][0], dims[i][1], true); err != nil {
+				return nil, err
+			}
+		}
+		g.blocks = append(g.blocks, b)
+	}
+	if g.lnfW, err = w.vec("transformer.ln_f.weight", m); err != nil {
+		return nil, err
+	}
+	if g.lnfB, err = w.vec("transformer.ln_f.bias", m); err != nil {
+		return nil, err
+	}
+	if g.head, err = newLayer(g.wte, nil, v, m, w.format, w.scheme); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Bytes is the memory of the linear layers and LM head as the kernels hold them.
+func (g *GPT) Bytes() int {
+	n := g.head.Bytes()
+	for _, b := range g.blocks {
+		n += b.attn.Bytes() + b.proj.Bytes() + b.fc.Bytes() + b.out.Bytes()
+	}
+	return n
+}
+
+// Session is one sequence being decoded, with its KV cache.
+type Session struct {
+	g      *GPT
+	k, v   [][]float32 // per layer [maxLen, m]
+	pos    int         // tokens seen so far
+	maxLen int
+}
+
+// NewSession starts a sequence of at most maxLen tokens (≤ the model's positions).
+func (g *GPT) NewSession(maxLen int) (*Session, error) {
+	if maxLen <= 0 || maxLen > g.Config.MaxPos {
+		return nil, fmt.Errorf("qmodel: session length %d outside [1, %d]", maxLen, g.Config.MaxPos)
+	}
+	s := &Session{g: g, maxLen: maxLen}
+	for range g.Config.Layers {
+		s.k = append(s.k, make([]float32, maxLen*g.Config.DModel))
+		s.v = append(s.v, make([]float32, maxLen*g.Config.DModel))
+	}
+	return s, nil
+}
+
+// Len is the number of tokens processed so far.
+func (s *Session) Len() int { return s.pos }
+
+// Forward appends tokens to the sequence and returns their logits [len(tokens), vocab]:
+// row i predicts the token after tokens[i].
+func (s *Session) Forward(tokens []int) ([]float32, error) {
+	g := s.g
+	c := g.Config
+	t, m := len(tokens), c.DModel
+	if t == 0 {
+		return nil, fmt.Errorf("qmodel: no tokens")
+	}
+	if s.pos+t > s.maxLen {
+		return nil, fmt.Errorf("qmodel: %d + %d tokens exceed the session length %d", s.pos, t, s.maxLen)
+	}
+	x := make([]float32, t*m) // [t, m]
+	for i, id := range tokens {
+		if id < 0 || id >= c.VocabSize {
+			return nil, fmt.Errorf("qmodel: token %d outside the vocabulary [0, %d)", id, c.VocabSize)
+		}
+		e, p := g.wte[id*m:(id+1)*m], g.wpe[(s.pos+i)*m:(s.pos+i+1)*m]
+		for j := range m {
+			x[i*m+j] = e[j] + p[j]
+		}
+	}
+	a := make([]float32, t*m)
+	qkv := make([]float32, t*3*m)
+	ctx := make([]float32, t*m)
+	tmp := make([]float32, t*m)
+	hid := make([]float32, t*c.DFF)
+	eps := float32(c.LayerNormE)
+	for l, b := range g.blocks {
+		layerNorm(a, x, b.ln1w, b.ln1b, t, m, eps)
+		if err := b.attn.Forward(qkv, a, t); err != nil { // [t, 3m]
+			return nil, err
+		}
+		s.attend(l, qkv, ctx, t)
+		if err := b.proj.Forward(tmp, ctx, t); err != nil {
+			return nil, err
+		}
+		add(x, tmp)
+		layerNorm(a, x, b.ln2w, b.ln2b, t, m, eps)
+		if err := b.fc.Forward(hid, a, t); err != nil { // [t, f]
+			return nil, err
+		}
+		geluTanh(hid)
+		if err := b.out.Forward(tmp, hid, t); err != nil {
+			return nil, err
+		}
+		add(x, tmp)
+	}
+	s.pos += t
+	layerNorm(a, x, g.lnfW, g.lnfB, t, m, eps)
+	logits := make([]float32, t*c.VocabSize)
+	if err := g.head.Forward(logits, a, t); err != nil {
+		return nil, err
+	}
+	return logits, nil
+}
+
+// attend stores the new keys and values of layer l and computes causal multi-head
+// attention of the t new queries over all cached positions into ctx [t, m].
+func (s *Session) attend(l int, qkv, ctx []float32, t int) {
+	c := s.g.Config
+	m, h := c.DModel, c.Heads
+	d := m / h
+	kc, vc := s.k[l], s.v[l]
+	for i := 0; i < t; i++ {
+		copy(kc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+m:i*3*m+2*m])
+		copy(vc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+2*m:i*3*m+3*m])
+	}
+	scale := float32(1 / math.Sqrt(float64(d)))
+	scores := make([]float32, s.pos+t)
+	for i := 0; i < t; i++ {
+		n := s.pos + i + 1 // causal: keys 0..pos+i
+		for hd := 0; hd < h; hd++ {
+			q := qkv[i*3*m+hd*d : i*3*m+(hd+1)*d]
+			mx := float32(math.Inf(-1))
+			for j := 0; j < n; j++ {
+				k := kc[j*m+hd*d : j*m+(hd+1)*d]
+				var dot float32
+				for e := range q {
+					dot += q[e] * k[e]
+				}
+				scores[j] = dot * scale
+				mx = max(mx, scores[j])
+			}
+			var sum float32
+			for j := 0; j < n; j++ {
+				scores[j] = float32(math.Exp(float64(scores[j] - mx)))
+				sum += scores[j]
+			}
+			out := ctx[i*m+hd*d : i*m+(hd+1)*d]
+			clear(out)
+			for j := 0; j < n; j++ {
+				p := scores[j] / sum
+				v := vc[j*m+hd*d : j*m+(hd+1)*d]
+				for e := range out {
+					out[e] += p * v[e]
+				}
+			}
+		}
+	}
+}
+
+// layerNorm writes (x − mean)/√(var + eps)·w + b for each of the t rows of x into dst.
+func layerNorm(dst, x, w, b []float32, t, m int, eps float32) {
+	for i := 0; i < t; i++ {
+		row, out := x[i*m:(i+1)*m], dst[i*m:(i+1)*m]
+		var mean, sq float64
+		for _, v := range row {
+			mean += float64(v)
+		}
+		mean /= float64(m)
+		for _, v := range row {
+			d := float64(v) - mean
+			sq += d * d
+		}
+		inv := 1 / math.Sqrt(sq/float64(m)+float64(eps))
+		for j, v := range row {
+			out[j] = float32((float64(v)-mean)*inv)*w[j] + b[j]
+		}
+	}
+}
+
+// geluTanh applies GPT-2's gelu_new in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+func geluTanh(x []float32) {
+	const c = 0.7978845608028654 // √(2/π)
+	for i, v := range x {
+		f := float64(v)
+		x[i] = float32(0.5 * f * (1 + math.Tanh(c*(f+0.044715*f*f*f))))
+	}
+}
+
+func add(x, y []float32) {
+	for i := range x {
+		x[i] += y[i]
+	}
+}
