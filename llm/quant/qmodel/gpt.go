@@ -47,6 +47,7 @@ func linearNames(l int) []string {
 type block struct {
 	ln1w, ln1b, ln2w, ln2b []float32
 	attn, proj, fc, out    quant.Linear
+	names                  []string // module names of attn, proj, fc, out
 }
 
 // GPT is a GPT-2 decoder in plain Go whose linear layers run on the gemm kernels.
@@ -58,6 +59,9 @@ type GPT struct {
 	lnfW     []float32
 	lnfB     []float32
 	head     quant.Linear // logits = x·wteᵀ, in the model's format
+
+	// capture, when set, sees the input [t, in] of every linear layer (for calibration).
+	capture func(module string, x []float32, t int)
 }
 
 // weights abstracts where a layer comes from: float32 parameters or a quantized file.
@@ -176,6 +180,7 @@ func buildGPT(c llm.Config, w *weights) (*GPT, error) {
 			}
 		}
 		names := linearNames(l)
+		b.names = names
 		dims := [][2]int{{3 * m, m}, {m, m}, {f, m}, {m, f}} // [out, in]
 		dst := []*quant.Linear{&b.attn, &b.proj, &b.fc, &b.out}
 		for i, name := range names {
@@ -260,19 +265,23 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 	eps := float32(c.LayerNormE)
 	for l, b := range g.blocks {
 		layerNorm(a, x, b.ln1w, b.ln1b, t, m, eps)
+		g.see(b.names[0], a, t)
 		if err := b.attn.Forward(qkv, a, t); err != nil { // [t, 3m]
 			return nil, err
 		}
 		s.attend(l, qkv, ctx, t)
+		g.see(b.names[1], ctx, t)
 		if err := b.proj.Forward(tmp, ctx, t); err != nil {
 			return nil, err
 		}
 		add(x, tmp)
 		layerNorm(a, x, b.ln2w, b.ln2b, t, m, eps)
+		g.see(b.names[2], a, t)
 		if err := b.fc.Forward(hid, a, t); err != nil { // [t, f]
 			return nil, err
 		}
 		geluTanh(hid)
+		g.see(b.names[3], hid, t)
 		if err := b.out.Forward(tmp, hid, t); err != nil {
 			return nil, err
 		}
@@ -285,6 +294,12 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 		return nil, err
 	}
 	return logits, nil
+}
+
+func (g *GPT) see(module string, x []float32, t int) {
+	if g.capture != nil {
+		g.capture(module, x, t)
+	}
 }
 
 // attend stores the new keys and values of layer l and computes causal multi-head

@@ -1,0 +1,126 @@
+package qmodel
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/divellm/divellm/llm/quant"
+)
+
+func randIDs(rng *rand.Rand, n, vocab int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = rng.IntN(vocab)
+	}
+	return ids
+}
+
+func logitsOf(t *testing.T, g *GPT, ids []int) []float32 {
+	t.Helper()
+	s, err := g.NewSession(len(ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Forward(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestQuantizeDirRoundTrip: a quantized directory loads back into the same decoder as
+// quantizing in memory, and is much smaller.
+func TestQuantizeDirRoundTrip(t *testing.T) {
+	src := filepath.Join(fixtures, "tiny-gpt2")
+	ids, _ := refRow(t)
+	for _, f := range []Format{WInt8, Int4} {
+		dst := filepath.Join(t.TempDir(), "q")
+		rep, err := QuantizeDir(src, dst, Options{Scheme: f.Scheme()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Layers) != 8 || rep.QuantBytes*3 > rep.FloatBytes {
+			t.Fatalf("%s: %d layers, %d → %d bytes", f, len(rep.Layers), rep.FloatBytes, rep.QuantBytes)
+		}
+		if _, err := os.Stat(filepath.Join(dst, "config.json")); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := LoadGPT(dst, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct, err := NewGPT(loadTiny(t), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := logitsOf(t, loaded, ids), logitsOf(t, direct, ids)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s: logit %d = %g from the file, %g in memory", f, i, a[i], b[i])
+			}
+		}
+		if _, err := LoadGPT(dst, F32); err == nil {
+			t.Fatal("quantized directory loaded as fp32")
+		}
+	}
+}
+
+// TestGPTQCheckpoint: GPTQ int4 calibrated on the model's own inputs brings the logits
+// closer to fp32 than round-to-nearest on held-out sequences.
+func TestGPTQCheckpoint(t *testing.T) {
+	src := filepath.Join(fixtures, "tiny-gpt2")
+	m := loadTiny(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	V, T := m.Config.VocabSize, m.Config.MaxPos
+	calib := randIDs(rng, 8*T, V)
+	held := randIDs(rng, T, V)
+	ref, _ := NewGPT(m, F32)
+	want := logitsOf(t, ref, held)
+	snr := map[Method]float64{}
+	for _, method := range []Method{RTN, GPTQ} {
+		dst := filepath.Join(t.TempDir(), string(method))
+		if _, err := QuantizeDir(src, dst, Options{Scheme: quant.Int4Group32, Method: method, Calib: calib}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := LoadGPT(dst, WInt8) // wo-int8 head: isolate the effect on the int4 layers
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := quant.Compare(want, logitsOf(t, g, held))
+		snr[method] = c.SNR
+		t.Logf("%s int4-g32 layers: held-out logits vs fp32 %v", method, c)
+	}
+	if !(snr[GPTQ] > snr[RTN]+1) {
+		t.Fatalf("GPTQ SNR %.2f dB not above RTN %.2f dB", snr[GPTQ], snr[RTN])
+	}
+	if _, err := QuantizeDir(src, t.TempDir(), Options{Scheme: quant.Int4Group32, Method: GPTQ}); err == nil {
+		t.Fatal("GPTQ without calibration accepted")
+	}
+}
+
+// TestPerplexity matches exp(mean cross-entropy) computed from PyTorch's logits.
+func TestPerplexity(t *testing.T) {
+	ids, logits := refRow(t)
+	g, _ := NewGPT(loadTiny(t), F32)
+	got, err := g.Perplexity(ids, len(ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	V := g.Config.VocabSize
+	var nll float64
+	for i := 0; i+1 < len(ids); i++ {
+		row := logits[i*V : (i+1)*V]
+		var z float64
+		for _, v := range row {
+			z += math.Exp(float64(v))
+		}
+		nll += math.Log(z) - float64(row[ids[i+1]])
+	}
+	want := math.Exp(nll / float64(len(ids)-1))
+	if math.Abs(got-want) > 1e-4*want {
+		t.Fatalf("perplexity %g, want %g", got, want)
+	}
+}
