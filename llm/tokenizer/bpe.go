@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,15 +101,40 @@ func (t *BPE) Encode(text string) []Token {
 }
 
 // encodePiece applies the merges to text[start:end] and appends the tokens to out.
+// Short pieces use the slow, obvious loop; long ones the heap version (same result).
 func (t *BPE) encodePiece(out []Token, text string, start, end int) []Token {
+	var ids, pos []int
+	if end-start <= 24 {
+		ids, pos = t.mergeSlow(text, start, end)
+	} else {
+		ids, pos = t.mergeHeap(text, start, end)
+	}
+	for i, id := range ids {
+		if id < 0 {
+			id = t.sp.UNK
+		}
+		out = append(out, Token{ID: id, Text: t.tokens[id], Start: pos[i], End: pos[i+1]})
+	}
+	return out
+}
+
+// initialPiece returns the byte tokens of text[start:end] and their offsets
+// (pos has one more entry: end). Bytes without a token get id -1.
+func (t *BPE) initialPiece(text string, start, end int) (ids, pos []int) {
 	n := end - start
-	ids := make([]int, n)
-	pos := make([]int, n+1) // pos[i] = start offset of piece i; pos[len] = end
+	ids, pos = make([]int, n), make([]int, n+1)
 	for i := 0; i < n; i++ {
 		ids[i] = t.byteID[text[start+i]]
 		pos[i] = start + i
 	}
 	pos[n] = end
+	return ids, pos
+}
+
+// mergeSlow is GPT-2's bpe(): find the adjacent pair with the lowest merge rank, merge all
+// its occurrences left to right, repeat. O(n²) in the piece length.
+func (t *BPE) mergeSlow(text string, start, end int) (ids, pos []int) {
+	ids, pos = t.initialPiece(text, start, end)
 	for len(ids) >= 2 {
 		best := mergeRule{rank: -1}
 		var bestPair [2]int
@@ -137,13 +163,79 @@ func (t *BPE) encodePiece(out []Token, text string, start, end int) []Token {
 		pos[w] = end
 		ids, pos = ids[:w], pos[:w+1]
 	}
-	for i, id := range ids {
-		if id < 0 {
-			id = t.sp.UNK
-		}
-		out = append(out, Token{ID: id, Text: t.tokens[id], Start: pos[i], End: pos[i+1]})
+	return ids, pos
+}
+
+// mergeHeap gives the same result as mergeSlow in O(n log n), as Hugging Face's Rust BPE:
+// the tokens form a linked list and a heap holds every adjacent pair that has a rule,
+// ordered by (rank, position). Popping the top merges it (if it is still current) and
+// pushes the two new neighbour pairs. Equal ranks pop left to right, like mergeSlow's scan.
+func (t *BPE) mergeHeap(text string, start, end int) (ids, pos []int) {
+	ids0, pos0 := t.initialPiece(text, start, end)
+	n := len(ids0)
+	next, prev := make([]int, n), make([]int, n)
+	for i := range next {
+		next[i], prev[i] = i+1, i-1
 	}
-	return out
+	next[n-1] = -1
+	h := &rankHeap{}
+	push := func(i int) {
+		j := next[i]
+		if i < 0 || j < 0 || ids0[i] < 0 || ids0[j] < 0 {
+			return
+		}
+		if r, ok := t.ranks[[2]int{ids0[i], ids0[j]}]; ok {
+			heap.Push(h, rankItem{rank: r.rank, left: i, lid: ids0[i], rid: ids0[j], id: r.id})
+		}
+	}
+	for i := 0; i+1 < n; i++ {
+		push(i)
+	}
+	dead := make([]bool, n)
+	for h.Len() > 0 {
+		it := heap.Pop(h).(rankItem)
+		i := it.left
+		j := next[i]
+		if dead[i] || j < 0 || ids0[i] != it.lid || ids0[j] != it.rid {
+			continue // stale: one side was merged away
+		}
+		ids0[i] = it.id
+		dead[j] = true
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		if prev[i] >= 0 {
+			push(prev[i])
+		}
+		push(i)
+	}
+	for i := 0; i >= 0; i = next[i] {
+		ids = append(ids, ids0[i])
+		pos = append(pos, pos0[i])
+	}
+	return ids, append(pos, end)
+}
+
+type rankItem struct{ rank, left, lid, rid, id int }
+
+// rankHeap is a min-heap on (rank, left position).
+type rankHeap struct{ items []rankItem }
+
+func (h *rankHeap) Len() int { return len(h.items) }
+func (h *rankHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if a.rank != b.rank {
+		return a.rank < b.rank
+	}
+	return a.left < b.left
+}
+func (h *rankHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *rankHeap) Push(x any)    { h.items = append(h.items, x.(rankItem)) }
+func (h *rankHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
 }
 
 // Decode concatenates the raw bytes of the tokens (special tokens give their text), skips

@@ -163,6 +163,14 @@ func checkRoundTrip(t *testing.T, b *BPE, text string) {
 	if got := b.Decode(IDs(toks)); got != text {
 		t.Fatalf("%s: Decode(Encode(%q)) = %q", b.pre, text, got)
 	}
+	// The fast heap merge must agree with GPT-2's slow loop on the whole text as one piece.
+	if len(text) > 0 {
+		ids1, pos1 := b.mergeSlow(text, 0, len(text))
+		ids2, pos2 := b.mergeHeap(text, 0, len(text))
+		if !reflect.DeepEqual(ids1, ids2) || !reflect.DeepEqual(pos1, pos2) {
+			t.Fatalf("%s: %q: slow merge %v %v, heap merge %v %v", b.pre, text, ids1, pos1, ids2, pos2)
+		}
+	}
 }
 
 func FuzzBPERoundTrip(f *testing.F) {
