@@ -75,7 +75,7 @@ func attentionCmd(args []string, w io.Writer) error {
 	if *asJSON {
 		return writeJSON(w, res)
 	}
-	printAttentionSummary(w, res)
+	printAttentionSummary(w, text, res)
 	return nil
 }
 
@@ -94,11 +94,17 @@ func encodeForModel(m *llm.Model, text string) (ids []int, toks []tokenizer.Toke
 }
 
 // printAttentionSummary writes, for each layer and head, which token every query
-// attends to most (and with what probability).
-func printAttentionSummary(w io.Writer, r attentionJSON) {
+// attends to most (and with what probability). Tokens are shown as the text they cover
+// (" the" rather than BPE's "Ġthe"), or as their vocabulary string for specials and
+// byte pieces that are not whole characters.
+func printAttentionSummary(w io.Writer, text string, r attentionJSON) {
 	labels := make([]string, len(r.Tokens))
 	for i, t := range r.Tokens {
-		labels[i] = tokenLabel(t.Text)
+		label := t.Text
+		if t.Start >= 0 && t.End <= len(text) && utf8.ValidString(text[t.Start:t.End]) {
+			label = text[t.Start:t.End]
+		}
+		labels[i] = tokenLabel(label)
 	}
 	fmt.Fprintf(w, "%d tokens: %s\n", len(labels), strings.Join(labels, " "))
 	if r.Truncated {
