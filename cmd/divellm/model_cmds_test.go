@@ -150,6 +150,14 @@ func TestModelCommands(t *testing.T) {
 		if !strings.HasPrefix(a, "小猫") {
 			t.Fatalf("output %q does not start with the prompt", a)
 		}
+		// The seed matters: at temperature 1, other seeds sample other texts.
+		distinct := map[string]bool{a: true}
+		for _, s := range []string{"4", "5", "6"} {
+			distinct[mustRun(t, append(args, "--seed", s)...)] = true
+		}
+		if len(distinct) < 2 {
+			t.Fatalf("four seeds gave the same text %q: --seed is ignored", a)
+		}
 		var g struct {
 			Prompt, Text, Generated string
 			IDs                     []int `json:"ids"`
