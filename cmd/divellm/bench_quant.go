@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/backend"
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/gemm"
+	"github.com/divellm/divellm/llm/quant/qmodel"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -54,6 +56,9 @@ func benchQuant(args []string, w io.Writer) error {
 	minReps := fs.Int("reps", 15, "minimum timed repetitions per kernel (the median is reported)")
 	withGoMLX := fs.Bool("gomlx", true, "also time GoMLX's graph.Dot on the Go backend")
 	implName := fs.String("impl", "", "force a gemm implementation: "+strings.Join(gemm.Impls(), ", "))
+	decode := fs.Bool("decode", false, "time GPT decoding (tokens/s) in fp32, int8, wo-int8 and int4 instead")
+	modelDir := fs.String("model", "", "with --decode: a GPT checkpoint directory (default: random weights shaped like GPT-2 small)")
+	tokens := fs.Int("tokens", 32, "with --decode: tokens to generate after an 8-token prompt")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -63,6 +68,19 @@ func benchQuant(args []string, w io.Writer) error {
 	}
 	if *minReps < 1 {
 		return usagef("--reps must be positive")
+	}
+	if *decode {
+		if *tokens < 1 {
+			return usagef("--tokens must be positive")
+		}
+		if *implName != "" {
+			prev, err := gemm.SetImpl(*implName)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			defer gemm.SetImpl(prev)
+		}
+		return benchDecode(w, *modelDir, *tokens, *asJSON)
 	}
 	shapes, err := parseShapes(*shapesFlag)
 	if err != nil {
@@ -291,4 +309,104 @@ func gomlxDot(w, x []float32, m, k, n int) (*timer, error) {
 		return nil
 	})
 	return t, err
+}
+
+// decodeRow is one line of `divellm bench quant --decode --json`.
+type decodeRow struct {
+	Model     string  `json:"model"`
+	Format    string  `json:"format"`
+	TokensPS  float64 `json:"tokens_per_s"` // generated tokens per second (greedy, KV cache)
+	MsPerTok  float64 `json:"ms_per_token"` // median time of one decode step
+	WeightsMB float64 `json:"weights_mb"`   // linear layers + LM head as the kernels hold them
+	Tokens    int     `json:"tokens"`
+	Impl      string  `json:"impl"`
+	Threads   int     `json:"threads"`
+}
+
+// gpt2Small is GPT-2 small's shape (124M parameters), for timing with random weights.
+var gpt2Small = llm.Config{Arch: llm.GPT, VocabSize: 50257, DModel: 768, Heads: 12, Layers: 12, DFF: 3072,
+	MaxPos: 1024, LayerNormE: 1e-5, Activation: "gelu_new", BosID: 50256, EosID: 50256}
+
+// benchDecode times greedy decoding with the plain-Go GPT in every format.
+func benchDecode(w io.Writer, dir string, tokens int, asJSON bool) error {
+	var m *llm.Model
+	var err error
+	name := dir
+	if dir == "" {
+		name = "random gpt2-small shape"
+		m, err = llm.New(gpt2Small, llm.HeadSet{}, 1)
+	} else {
+		m, err = llm.Load(dir)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Config.Arch != llm.GPT {
+		return usagef("--model %s is a %q model; decoding needs gpt2", dir, m.Config.Arch)
+	}
+	prompt := []int{m.Config.BosID % m.Config.VocabSize, 1, 2, 3, 4, 5, 6, 7}
+	if len(prompt)+tokens > m.Config.MaxPos {
+		return usagef("--tokens %d: prompt + tokens exceed the model's %d positions", tokens, m.Config.MaxPos)
+	}
+	var rows []decodeRow
+	for _, f := range qmodel.Formats {
+		g, err := qmodel.NewGPT(m, f)
+		if err != nil {
+			return err
+		}
+		s, err := g.NewSession(len(prompt) + tokens)
+		if err != nil {
+			return err
+		}
+		logits, err := s.Forward(prompt)
+		if err != nil {
+			return err
+		}
+		V := m.Config.VocabSize
+		next := argmax(logits[len(logits)-V:])
+		var ms []float64
+		start := time.Now()
+		for range tokens {
+			t0 := time.Now()
+			logits, err := s.Forward([]int{next})
+			if err != nil {
+				return err
+			}
+			ms = append(ms, float64(time.Since(t0).Nanoseconds())/1e6)
+			next = argmax(logits)
+		}
+		total := time.Since(start).Seconds()
+		rows = append(rows, decodeRow{Model: name, Format: string(f), TokensPS: math.Round(float64(tokens)/total*10) / 10,
+			MsPerTok: round4(median(ms)), WeightsMB: round4(float64(g.Bytes()) / 1e6), Tokens: tokens,
+			Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0)})
+	}
+	if asJSON {
+		fmt.Fprintln(w, "[")
+		for i, r := range rows {
+			b, _ := json.Marshal(r)
+			sep := ","
+			if i == len(rows)-1 {
+				sep = ""
+			}
+			fmt.Fprintf(w, "  %s%s\n", b, sep)
+		}
+		fmt.Fprintln(w, "]")
+		return nil
+	}
+	fmt.Fprintf(w, "GPT decode, %s: %d tokens after an 8-token prompt, KV cache, %s, %d threads\n", name, tokens, gemm.Impl(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "%-8s %10s %12s %11s\n", "format", "tokens/s", "ms/token", "weights MB")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-8s %10.1f %12.3f %11.1f\n", r.Format, r.TokensPS, r.MsPerTok, r.WeightsMB)
+	}
+	return nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }

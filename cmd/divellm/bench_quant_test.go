@@ -69,3 +69,28 @@ func TestBenchUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchQuantDecode times decoding with the tiny GPT-2 fixture in every format.
+func TestBenchQuantDecode(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"bench", "quant", "--decode", "--json", "--tokens", "4", "--model", "../../testdata/hf/tiny-gpt2"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d rows:\n%s", len(rows), out.String())
+	}
+	mb := map[string]float64{}
+	for _, r := range rows {
+		if !(r["tokens_per_s"].(float64) > 0) {
+			t.Fatalf("row %v", r)
+		}
+		mb[r["format"].(string)] = r["weights_mb"].(float64)
+	}
+	if !(mb["int4"] < mb["int8"] && mb["int8"] < mb["fp32"]) {
+		t.Fatalf("weights MB %v", mb)
+	}
+}
