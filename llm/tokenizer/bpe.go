@@ -434,7 +434,9 @@ func parseMergesTxt(data string) ([][2]string, error) {
 
 // Save writes vocab.json, merges.txt (GPT-2 format, readable by Hugging Face's
 // GPT2Tokenizer) and tokenizer_config.json (special tokens and, for a non-GPT-2
-// pre-tokenizer, "divellm_pretokenizer") into dir.
+// pre-tokenizer, "divellm_pretokenizer") into dir, and a tokenizer.json for Hugging
+// Face's fast tokenizers ([PreGPT2CJK] becomes a Split regex there; [Load] prefers
+// vocab.json + merges.txt).
 func (t *BPE) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tokenizer: save BPE: %w", err)
@@ -486,6 +488,9 @@ func (t *BPE) Save(dir string) error {
 		}
 	}
 	if err := writeJSON(filepath.Join(dir, "tokenizer_config.json"), cfg); err != nil {
+		return fmt.Errorf("tokenizer: save BPE: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "tokenizer.json"), t.tokenizerJSON()); err != nil {
 		return fmt.Errorf("tokenizer: save BPE: %w", err)
 	}
 	return nil

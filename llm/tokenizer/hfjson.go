@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 )
 
 // gpt2Pattern is GPT-2's pre-tokenizer regex as written in tokenizer.json files.
@@ -148,7 +149,8 @@ func bpeFromJSON(tj *tokenizerJSON, tokens, specials []string) (*BPE, error) {
 	if len(tj.Normalizer) > 0 && string(tj.Normalizer) != "null" {
 		return nil, fmt.Errorf("BPE with a normalizer is not supported (GPT-2 has none)")
 	}
-	if err := checkByteLevelPre(tj.PreTokenizer); err != nil {
+	pre, err := checkByteLevelPre(tj.PreTokenizer)
+	if err != nil {
 		return nil, err
 	}
 	if len(tj.Model.Merges) == 0 || string(tj.Model.Merges) == "null" {
@@ -179,30 +181,35 @@ func bpeFromJSON(tj *tokenizerJSON, tokens, specials []string) (*BPE, error) {
 	if tj.Model.UnkToken != nil {
 		cfg.UnkToken = tokenField(*tj.Model.UnkToken)
 	}
-	return newBPE(tokens, merges, append([]string{GPT2EndOfText}, specials...), cfg, PreGPT2)
+	return newBPE(tokens, merges, append([]string{GPT2EndOfText}, specials...), cfg, pre)
 }
 
 // checkByteLevelPre accepts GPT-2's pre-tokenizer: ByteLevel (use_regex, no prefix space),
-// or a Sequence of a Split with GPT-2's regex and a ByteLevel without regex.
-func checkByteLevelPre(raw json.RawMessage) error {
+// or a Sequence of a Split with GPT-2's (or divellm's CJK) regex and a ByteLevel without
+// regex. It returns the pre-tokenizer's name.
+func checkByteLevelPre(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return fmt.Errorf("BPE without a ByteLevel pre_tokenizer is not supported")
+		return "", fmt.Errorf("BPE without a ByteLevel pre_tokenizer is not supported")
 	}
 	var p preTokenizerJSON
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return fmt.Errorf("pre_tokenizer: %w", err)
+		return "", fmt.Errorf("pre_tokenizer: %w", err)
 	}
 	switch {
 	case p.Type == "ByteLevel" && !p.AddPrefixSpace && (p.UseRegex == nil || *p.UseRegex):
-		return nil
+		return PreGPT2, nil
 	case p.Type == "Sequence" && len(p.Pretokenizers) == 2:
 		s, b := p.Pretokenizers[0], p.Pretokenizers[1]
-		if s.Type == "Split" && s.Pattern != nil && s.Pattern.Regex == gpt2Pattern &&
-			b.Type == "ByteLevel" && !b.AddPrefixSpace && b.UseRegex != nil && !*b.UseRegex {
-			return nil
+		if s.Type == "Split" && s.Pattern != nil && b.Type == "ByteLevel" && !b.AddPrefixSpace && b.UseRegex != nil && !*b.UseRegex {
+			switch s.Pattern.Regex {
+			case gpt2Pattern:
+				return PreGPT2, nil
+			case cjkPattern:
+				return PreGPT2CJK, nil
+			}
 		}
 	}
-	return fmt.Errorf("pre_tokenizer %s is not supported (want GPT-2's ByteLevel)", compactJSON(raw))
+	return "", fmt.Errorf("pre_tokenizer %s is not supported (want GPT-2's ByteLevel)", compactJSON(raw))
 }
 
 func compactJSON(raw json.RawMessage) string {
@@ -211,4 +218,122 @@ func compactJSON(raw json.RawMessage) string {
 		return "(long)"
 	}
 	return b.String()
+}
+
+// cjkPattern is [PreGPT2CJK] as an Oniguruma regex (the tokenizers library's dialect).
+const cjkPattern = `'s|'t|'re|'ve|'m|'ll|'d| ?(?:(?![\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー])\p{L})+| ?(?:(?=\p{L})[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}ー])+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+
+// orderedVocab writes {"token": id, ...} in id order (json.Marshal would sort the keys).
+func orderedVocab(tokens []string) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	first := true
+	for id, tok := range tokens {
+		if tok == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		k, _ := json.Marshal(tok)
+		b.Write(k)
+		fmt.Fprintf(&b, ":%d", id)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+type addedTokenOut struct {
+	ID         int    `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	Lstrip     bool   `json:"lstrip"`
+	Rstrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+type tokenizerJSONOut struct {
+	Version       string          `json:"version"`
+	Truncation    any             `json:"truncation"`
+	Padding       any             `json:"padding"`
+	AddedTokens   []addedTokenOut `json:"added_tokens"`
+	Normalizer    any             `json:"normalizer"`
+	PreTokenizer  any             `json:"pre_tokenizer"`
+	PostProcessor any             `json:"post_processor"`
+	Decoder       any             `json:"decoder"`
+	Model         any             `json:"model"`
+}
+
+func addedTokensOut(s *specialSet, vocab map[string]int) []addedTokenOut {
+	out := []addedTokenOut{}
+	for _, name := range s.names() {
+		out = append(out, addedTokenOut{ID: vocab[name], Content: name, Special: true})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+type jsonMap = map[string]any
+
+// wordPieceJSON describes w as a tokenizers-library tokenizer.json (BertNormalizer,
+// BertPreTokenizer, [CLS]/[SEP] template, WordPiece model).
+func (w *WordPiece) tokenizerJSON() tokenizerJSONOut {
+	var post any
+	if w.sp.CLS >= 0 && w.sp.SEP >= 0 {
+		cls, sep := w.tokens[w.sp.CLS], w.tokens[w.sp.SEP]
+		special := func(id string, typ int) jsonMap { return jsonMap{"SpecialToken": jsonMap{"id": id, "type_id": typ}} }
+		seq := func(id string, typ int) jsonMap { return jsonMap{"Sequence": jsonMap{"id": id, "type_id": typ}} }
+		post = jsonMap{
+			"type":   "TemplateProcessing",
+			"single": []any{special(cls, 0), seq("A", 0), special(sep, 0)},
+			"pair":   []any{special(cls, 0), seq("A", 0), special(sep, 0), seq("B", 1), special(sep, 1)},
+			"special_tokens": jsonMap{
+				cls: jsonMap{"id": cls, "ids": []int{w.sp.CLS}, "tokens": []string{cls}},
+				sep: jsonMap{"id": sep, "ids": []int{w.sp.SEP}, "tokens": []string{sep}},
+			},
+		}
+	}
+	var strip any
+	if w.opts.StripAccents != nil {
+		strip = *w.opts.StripAccents
+	}
+	return tokenizerJSONOut{
+		Version:     "1.0",
+		AddedTokens: addedTokensOut(w.specials, w.vocab),
+		Normalizer: jsonMap{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": w.opts.ChineseChars,
+			"strip_accents": strip, "lowercase": w.opts.LowerCase},
+		PreTokenizer:  jsonMap{"type": "BertPreTokenizer"},
+		PostProcessor: post,
+		Decoder:       jsonMap{"type": "WordPiece", "prefix": "##", "cleanup": w.opts.CleanUpSpaces},
+		Model: jsonMap{"type": "WordPiece", "unk_token": w.tokens[w.unk], "continuing_subword_prefix": "##",
+			"max_input_chars_per_word": w.maxChars, "vocab": orderedVocab(w.tokens)},
+	}
+}
+
+// bpeJSON describes t as a tokenizers-library tokenizer.json (GPT-2's ByteLevel pipeline;
+// for [PreGPT2CJK] a Split with the CJK regex before a ByteLevel without regex).
+func (t *BPE) tokenizerJSON() tokenizerJSONOut {
+	byteLevel := jsonMap{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
+	var pre any = byteLevel
+	if t.pre == PreGPT2CJK {
+		pre = jsonMap{"type": "Sequence", "pretokenizers": []any{
+			jsonMap{"type": "Split", "pattern": jsonMap{"Regex": cjkPattern}, "behavior": "Isolated", "invert": false},
+			jsonMap{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+		}}
+	}
+	merges := make([]string, len(t.merges))
+	for i, m := range t.merges {
+		merges[i] = t.tokens[m.Pair[0]] + " " + t.tokens[m.Pair[1]]
+	}
+	return tokenizerJSONOut{
+		Version:       "1.0",
+		AddedTokens:   addedTokensOut(t.specials, t.vocab),
+		PreTokenizer:  pre,
+		PostProcessor: jsonMap{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+		Decoder:       jsonMap{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+		Model: jsonMap{"type": "BPE", "dropout": nil, "unk_token": nil, "continuing_subword_prefix": nil,
+			"end_of_word_suffix": nil, "fuse_unk": false, "byte_fallback": false, "vocab": orderedVocab(t.tokens), "merges": merges},
+	}
 }

@@ -103,3 +103,41 @@ func TestTokenizerJSONBPE(t *testing.T) {
 		t.Errorf("bad merge: err %v", err)
 	}
 }
+
+// TestSaveTokenizerJSON: the tokenizer.json written by Save must load back (alone) into a
+// tokenizer that encodes the reference texts exactly as the original.
+func TestSaveTokenizerJSON(t *testing.T) {
+	ref := loadReference(t)
+	vocab, err := readVocabTxt("testdata/reference/wordpiece_vocab.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultWordPieceOptions()
+	opts.NFC = false // the tokenizers library's BertNormalizer has no NFC step
+	wp, err := NewWordPiece(vocab, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cjk, gpt2 := trainBPEOnce()
+	for _, tok := range []Tokenizer{wp, cjk, gpt2} {
+		dir := t.TempDir()
+		if err := tok.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind() != tok.Kind() || got.VocabSize() != tok.VocabSize() || got.Specials() != tok.Specials() {
+			t.Fatalf("%s: loaded %s %d %+v", tok.Kind(), got.Kind(), got.VocabSize(), got.Specials())
+		}
+		if b, ok := got.(*BPE); ok && b.pre != tok.(*BPE).pre {
+			t.Fatalf("pre-tokenizer %s, want %s", b.pre, tok.(*BPE).pre)
+		}
+		for _, text := range ref.Texts {
+			if !reflect.DeepEqual(got.Encode(text), tok.Encode(text)) {
+				t.Fatalf("%s: %q encodes differently after tokenizer.json round trip", tok.Kind(), text)
+			}
+		}
+	}
+}

@@ -14,6 +14,7 @@ type referenceData struct {
 	Texts []string           `json:"texts"`
 	Bert  map[string][][]int `json:"bert"`
 	BPE   map[string]struct {
+		Pattern   string      `json:"pattern"`
 		VocabSize int         `json:"vocab_size"`
 		Merges    [][2]string `json:"merges"`
 		Counts    []int       `json:"counts"`
@@ -92,6 +93,10 @@ func TestBPEMatchesReference(t *testing.T) {
 	}
 	for _, pre := range []string{PreGPT2, PreGPT2CJK} {
 		r := ref.BPE[pre]
+		// The regex written into tokenizer.json is the one the reference used.
+		if pattern := map[string]string{PreGPT2: gpt2Pattern, PreGPT2CJK: cjkPattern}[pre]; pattern != r.Pattern {
+			t.Errorf("%s: pattern\n%s\nreference\n%s", pre, pattern, r.Pattern)
+		}
 		trained, err := TrainBPE(string(corpus), r.VocabSize, BPEOptions{PreTokenizer: pre})
 		if err != nil {
 			t.Fatal(err)

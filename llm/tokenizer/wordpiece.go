@@ -390,7 +390,8 @@ func (w *WordPiece) Decode(ids []int) string {
 	return s
 }
 
-// Save writes vocab.txt and tokenizer_config.json (BertTokenizer settings) into dir.
+// Save writes vocab.txt and tokenizer_config.json (BertTokenizer settings) into dir, and
+// a tokenizer.json for Hugging Face's fast tokenizers ([Load] prefers vocab.txt).
 func (w *WordPiece) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tokenizer: save WordPiece: %w", err)
@@ -425,6 +426,9 @@ func (w *WordPiece) Save(dir string) error {
 		cfg.DivellmNote = "saved from a tokenizer.json: Hugging Face's Rust BertNormalizer does not apply NFC; BertTokenizer (vocab.txt) does"
 	}
 	if err := writeJSON(filepath.Join(dir, "tokenizer_config.json"), cfg); err != nil {
+		return fmt.Errorf("tokenizer: save WordPiece: %w", err)
+	}
+	if err := writeJSON(filepath.Join(dir, "tokenizer.json"), w.tokenizerJSON()); err != nil {
 		return fmt.Errorf("tokenizer: save WordPiece: %w", err)
 	}
 	return nil

@@ -383,6 +383,7 @@ def main():
         encoder = {t: i for i, t in enumerate(bvocab)}
         ranks = {tuple(m): i for i, m in enumerate(merges)}
         ref["bpe"][name] = {
+            "pattern": pat.pattern,
             "vocab_size": len(bvocab),
             "merges": merges,
             "counts": counts,
