@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -20,9 +21,9 @@ func init() {
 // runTokenize implements `divellm tokenize`.
 //
 //	--tokenizer char            a character tokenizer built from TEXT itself (default)
-//	--tokenizer bpe=FILE        FILE is a directory with vocab.json + merges.txt (e.g. GPT-2),
-//	                            or a text file: a byte-level BPE of --vocab-size tokens is
-//	                            trained on it
+//	--tokenizer bpe=FILE        FILE is a directory with vocab.json + merges.txt (e.g. GPT-2)
+//	                            or one of those files, or else a text file: a byte-level BPE
+//	                            of --vocab-size tokens is trained on it (CJK pre-tokenizer)
 //	--tokenizer wordpiece=VOCAB a BERT vocab.txt (tokenizer_config.json next to it is read)
 //	--tokenizer MODEL_DIR       any checkpoint directory tokenizer.Load understands
 //	--json                      print {"tokens":[{"id":N,"text":"…","start":B,"end":B}]}
@@ -82,6 +83,10 @@ func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, erro
 		st, err := os.Stat(path)
 		if err != nil {
 			return nil, usagef("--tokenizer %s: %v", spec, err)
+		}
+		switch filepath.Base(path) {
+		case "vocab.json", "merges.txt", "tokenizer.json":
+			return tokenizer.Load(path) // a tokenizer file, not a corpus
 		}
 		if st.IsDir() {
 			t, err := tokenizer.LoadBPE(path)

@@ -77,6 +77,9 @@ func TestTokenizeWordPieceAndDirs(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("bpe dir: got %+v", got)
 	}
+	if got := runTokenizeJSON(t, "--tokenizer", "bpe="+filepath.Join(bpeDir, "vocab.json"), "hi hi"); !reflect.DeepEqual(got, want) {
+		t.Errorf("bpe vocab.json: got %+v", got)
+	}
 	corpus := filepath.Join(t.TempDir(), "corpus.txt")
 	os.WriteFile(corpus, []byte(strings.Repeat("今天天气很好。", 50)), 0o644)
 	got = runTokenizeJSON(t, "--tokenizer", "bpe="+corpus, "--vocab-size", "300", "今天天气很好")

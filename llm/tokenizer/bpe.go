@@ -367,6 +367,9 @@ func LoadBPE(dir string) (*BPE, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AddPrefixSpace {
+		return nil, fmt.Errorf("tokenizer: load BPE %s: add_prefix_space true is not supported", dir)
+	}
 	tokens, err := denseVocab(vocab, "vocab.json")
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", vocabPath, err)

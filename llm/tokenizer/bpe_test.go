@@ -327,3 +327,15 @@ func BenchmarkBPEEncode(b *testing.B) {
 		cjk.Encode(text)
 	}
 }
+
+func TestLoadBPERejectsPrefixSpace(t *testing.T) {
+	_, gpt2 := trainBPEOnce()
+	dir := t.TempDir()
+	if err := gpt2.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"add_prefix_space": true}`), 0o644)
+	if _, err := LoadBPE(dir); err == nil || !strings.Contains(err.Error(), "add_prefix_space") {
+		t.Errorf("err = %v", err)
+	}
+}

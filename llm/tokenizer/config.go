@@ -29,6 +29,8 @@ type hfConfig struct {
 	// AddedTokensDecoder maps an id (as a string) to an added token.
 	AddedTokensDecoder map[string]addedToken `json:"added_tokens_decoder,omitempty"`
 	ModelMaxLength     int                   `json:"model_max_length,omitempty"`
+	// AddPrefixSpace (GPT-2: false) would prepend a space to the text; unsupported.
+	AddPrefixSpace bool `json:"add_prefix_space,omitempty"`
 
 	// DivellmTokenizer is "char" for a [Char] tokenizer saved as vocab.txt.
 	DivellmTokenizer string `json:"divellm_tokenizer,omitempty"`
