@@ -193,6 +193,9 @@ func NewW8A8(codes []uint8, zero []uint8, scale []float32, bias []float32, n, k 
 	if len(zero) != n || len(scale) != n {
 		return nil, fmt.Errorf("gemm: NewW8A8: %d zeros and %d scales, want %d each", len(zero), len(scale), n)
 	}
+	if k > maxW8A8K {
+		return nil, fmt.Errorf("gemm: NewW8A8: K = %d above %d, where int32 sums of 255·127 could overflow", k, maxW8A8K)
+	}
 	b, err := padBias(bias, n)
 	if err != nil {
 		return nil, err
@@ -210,6 +213,9 @@ func NewW8A8(codes []uint8, zero []uint8, scale []float32, bias []float32, n, k 
 	}
 	return l, nil
 }
+
+// maxW8A8K keeps Σ_k |a·q| ≤ K·127·255 below 2³¹.
+const maxW8A8K = 1<<31/(127*255) - 4
 
 // acts holds one call's quantized activations.
 type acts struct {

@@ -258,3 +258,91 @@ func TestErrors(t *testing.T) {
 		t.Fatal("SetImpl accepted an unknown name")
 	}
 }
+
+// FuzzW8A8 checks every implementation against exact integer arithmetic on fuzzed shapes
+// and data (the seed corpus runs as a normal test; `go test -fuzz FuzzW8A8` explores).
+func FuzzW8A8(f *testing.F) {
+	for _, s := range [][3]int{{1, 1, 1}, {3, 65, 7}, {6, 129, 130}, {4, 64, 256}, {5, 3, 4}} {
+		f.Add(uint8(s[0]), uint16(s[1]), uint16(s[2]), uint64(s[0]*s[1]+s[2]))
+	}
+	f.Fuzz(func(t *testing.T, m8 uint8, n16, k16 uint16, seed uint64) {
+		m, n, k := int(m8%12)+1, int(n16%300)+1, int(k16%600)+1
+		rng := rand.New(rand.NewPCG(seed, 1))
+		codes, zero := randCodes(rng, n*k, 8), randCodes(rng, n, 8)
+		scale := make([]float32, n)
+		for i := range scale {
+			scale[i] = 1
+		}
+		l, err := NewW8A8(codes, zero, scale, nil, n, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randF(rng, m*k)
+		a := l.quantize(goImpl, x, m)
+		for _, im := range impls {
+			var acc [4][nb]int32
+			got := l.quantize(im, x, m)
+			for i := range a.q {
+				if got.q[i] != a.q[i] {
+					t.Fatalf("%s [%d,%d,%d]: activation %d = %d, want %d", im.name, m, n, k, i, got.q[i], a.q[i])
+				}
+			}
+			for p := 0; p < panels(n); p++ {
+				for r0 := 0; r0 < m; r0 += 4 {
+					mr := min(4, m-r0)
+					im.w8Acc(l, a, r0, mr, p, &acc)
+					for i := 0; i < mr; i++ {
+						for c := 0; c < nb && p*nb+c < n; c++ {
+							var want int32
+							for j := 0; j < k; j++ {
+								want += int32(a.q[(r0+i)*a.kp+j]) * int32(codes[(p*nb+c)*k+j])
+							}
+							if acc[i][c] != want {
+								t.Fatalf("%s [%d,%d,%d]: acc[%d][%d] = %d, want %d", im.name, m, n, k, r0+i, p*nb+c, acc[i][c], want)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestRandomShapes compares every implementation with the float64 reference on 40 random
+// shapes for all three layer types.
+func TestRandomShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for range 40 {
+		m, n, k := 1+rng.IntN(10), 1+rng.IntN(200), 1+rng.IntN(300)
+		w, x, b := randF(rng, n*k), randF(rng, m*k), randF(rng, n)
+		want, mag := refLinear(x, w, b, m, n, k)
+		codes := randCodes(rng, n*k, 4)
+		g := 2 * (1 + rng.IntN(20))
+		ng := (k + min(g, k) - 1) / min(g, k)
+		zero, scale := randCodes(rng, n*ng, 4), randF(rng, n*ng)
+		wd := make([]float32, n*k)
+		for r := 0; r < n; r++ {
+			for j := 0; j < k; j++ {
+				gi := r*ng + j/min(g, k)
+				wd[r*k+j] = scale[gi] * float32(int(codes[r*k+j])-int(zero[gi]))
+			}
+		}
+		want4, mag4 := refLinear(x, wd, b, m, n, k)
+		f32, _ := NewF32(w, n, k, b)
+		wo4, err := NewWeightOnly(4, codes, zero, scale, b, n, k, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forEachImpl(t, func(t *testing.T, im *impl) {
+			y := make([]float32, m*n)
+			if err := f32.Forward(y, x, m); err != nil {
+				t.Fatal(err)
+			}
+			checkClose(t, fmt.Sprintf("F32 [%d,%d,%d]", m, n, k), y, want, mag, 1e-5)
+			if err := wo4.Forward(y, x, m); err != nil {
+				t.Fatal(err)
+			}
+			checkClose(t, fmt.Sprintf("int4 g%d [%d,%d,%d]", g, m, n, k), y, want4, mag4, 1e-4)
+		})
+	}
+}
