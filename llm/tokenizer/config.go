@@ -50,6 +50,7 @@ type addedToken struct {
 // tokenField is a special token given either as a string or as {"content": "..."}.
 type tokenField string
 
+// UnmarshalJSON accepts "[UNK]" or {"content": "[UNK]", ...}.
 func (t *tokenField) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = ""
