@@ -69,6 +69,18 @@ func compare(t *testing.T, ref map[string]*safetensors.Tensor, name string, got 
 	t.Logf("%s: max |diff| %.2g", name, worst)
 }
 
+// compareBody checks every layer's hidden states and attention probabilities.
+func compareBody(t *testing.T, ref map[string]*safetensors.Tensor, out *Output) {
+	t.Helper()
+	for i, h := range out.HiddenStates {
+		compare(t, ref, fmt.Sprintf("hidden_states.%d", i), h, 1e-4)
+	}
+	for i, a := range out.Attentions {
+		compare(t, ref, fmt.Sprintf("attentions.%d", i), a, 1e-5)
+	}
+	compare(t, ref, "last_hidden_state", out.LastHidden, 1e-4)
+}
+
 func TestTinyBERTMatchesPyTorch(t *testing.T) {
 	m, err := Load(filepath.Join(fixtureDir, "tiny-bert"))
 	if err != nil {
@@ -83,13 +95,7 @@ func TestTinyBERTMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, h := range out.HiddenStates {
-		compare(t, ref, fmt.Sprintf("hidden_states.%d", i), h, 1e-4)
-	}
-	for i, a := range out.Attentions {
-		compare(t, ref, fmt.Sprintf("attentions.%d", i), a, 1e-5)
-	}
-	compare(t, ref, "last_hidden_state", out.LastHidden, 1e-4)
+	compareBody(t, ref, out)
 	compare(t, ref, "mlm_logits", out.Logits, 1e-4)
 	compare(t, ref, "pooled", out.Pooled, 1e-4)
 	compare(t, ref, "qa_start_logits", out.QAStart, 1e-4)
@@ -110,13 +116,7 @@ func TestTinyGPT2MatchesPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, h := range out.HiddenStates {
-				compare(t, ref, fmt.Sprintf("hidden_states.%d", i), h, 1e-4)
-			}
-			for i, a := range out.Attentions {
-				compare(t, ref, fmt.Sprintf("attentions.%d", i), a, 1e-5)
-			}
-			compare(t, ref, "last_hidden_state", out.LastHidden, 1e-4)
+			compareBody(t, ref, out)
 			compare(t, ref, "logits", out.Logits, 1e-4)
 
 			// The KV-cache decoder reproduces the logits of row 0 position by position.
