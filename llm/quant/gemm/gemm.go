@@ -15,8 +15,9 @@ const nb = 64
 // [64p, 64p+64) of y for all m rows.
 type impl struct {
 	name string
-	// f32Panel computes one panel of F32.Forward.
-	f32Panel func(l *F32, x []float32, m int, y []float32, p int)
+	// f32Panel computes one panel of a float32 product (F32, and WeightOnly for m ≥ 4
+	// after dequantising the panel).
+	f32Panel func(j *f32Job, x []float32, m int, y []float32)
 	// quantRows quantizes m rows of x ([m, k]) to int8 rows of stride kp (zero padded),
 	// their scales and their sums.
 	quantRows func(x []float32, m, k, kp int, q []int8, scale []float32, sum []int32)
@@ -27,6 +28,8 @@ type impl struct {
 	w8Epilogue func(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float32)
 	// woPanel computes one panel of WeightOnly.Forward; xs holds per-row group sums of x.
 	woPanel func(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int)
+	// woDequant writes panel p of a WeightOnly layer as float32 [kp][64] into dst.
+	woDequant func(l *WeightOnly, p int, dst []float32)
 }
 
 var (
@@ -168,10 +171,24 @@ func (l *F32) Forward(y, x []float32, m int) error {
 	im := current.Load()
 	parallel(panels(l.N), m*l.N*l.K, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			im.f32Panel(l, x, m, y, p)
+			im.f32Panel(l.job(p), x, m, y)
 		}
 	})
 	return nil
+}
+
+// f32Job is one panel of a float32 product: y[:, n0:n0+nc] = x·Wᵀ + bias for the 64
+// channels packed in pan.
+type f32Job struct {
+	pan    []float32 // [k][64]
+	bias   []float32 // [64]
+	k, n   int       // inputs; outputs (the row stride of y)
+	n0, nc int       // first channel, channels present (≤ 64)
+}
+
+func (l *F32) job(p int) *f32Job {
+	n0 := p * nb
+	return &f32Job{pan: l.panels[p*l.K*nb : (p+1)*l.K*nb], bias: l.bias[n0 : n0+nb], k: l.K, n: l.N, n0: n0, nc: min(nb, l.N-n0)}
 }
 
 // W8A8 is a linear layer with int8 weights and dynamically quantized int8 activations.
@@ -334,6 +351,21 @@ func (l *WeightOnly) Forward(y, x []float32, m int) error {
 		}
 		x = xp
 	}
+	im := current.Load()
+	if m >= dequantRows {
+		// Several rows share each weight: dequantise a panel once into float32 (K×64 values,
+		// L2-resident) and run the float32 tile kernel on it.
+		parallel(panels(l.N), m*l.N*l.K, func(lo, hi int) {
+			buf := make([]float32, l.kp*nb)
+			for p := lo; p < hi; p++ {
+				im.woDequant(l, p, buf)
+				n0 := p * nb
+				jb := &f32Job{pan: buf, bias: l.bias[n0 : n0+nb], k: l.kp, n: l.N, n0: n0, nc: min(nb, l.N-n0)}
+				im.f32Panel(jb, x, m, y)
+			}
+		})
+		return nil
+	}
 	xs := make([]float32, m*l.ng) // group sums of x, for the zero points
 	for r := 0; r < m; r++ {
 		row := x[r*l.kp : r*l.kp+l.K]
@@ -345,7 +377,6 @@ func (l *WeightOnly) Forward(y, x []float32, m int) error {
 			xs[r*l.ng+g] = s
 		}
 	}
-	im := current.Load()
 	parallel(panels(l.N), m*l.N*l.K, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			im.woPanel(l, x, xs, m, y, p)
@@ -353,6 +384,10 @@ func (l *WeightOnly) Forward(y, x []float32, m int) error {
 	})
 	return nil
 }
+
+// dequantRows is the batch size from which WeightOnly dequantises whole panels instead of
+// converting weights in registers for every row.
+const dequantRows = 4
 
 // Bytes returns the memory the packed weights, scales, zeros and bias use.
 func (l *WeightOnly) Bytes() int { return len(l.data) + 4*(len(l.scales)+len(l.zeros)+len(l.bias)) }

@@ -12,13 +12,30 @@ var goImpl = &impl{
 	w8Acc:      w8AccGo,
 	w8Epilogue: w8EpilogueGo,
 	woPanel:    woPanelGo,
+	woDequant:  woDequantGo,
 }
 
-func f32PanelGo(l *F32, x []float32, m int, y []float32, p int) {
-	k := l.K
-	pan := l.panels[p*k*nb : (p+1)*k*nb]
-	n0 := p * nb
-	nc := min(nb, l.N-n0)
+// woDequantGo writes scale·(code − zero) for panel p as [kp][64] floats.
+func woDequantGo(l *WeightOnly, p int, dst []float32) {
+	for j := 0; j < l.kp; j++ {
+		g := min(j, l.K-1) / l.group
+		sc := l.scales[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+		ze := l.zeros[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+		out := dst[j*nb : (j+1)*nb]
+		for c := range out {
+			var q uint8
+			if l.Bits == 8 {
+				q = l.data[(p*l.K+j)*nb+c]
+			} else {
+				q = (l.data[(p*l.kp/2+j/2)*nb+c] >> (4 * uint(j%2))) & 15
+			}
+			out[c] = sc[c] * (float32(q) - ze[c])
+		}
+	}
+}
+
+func f32PanelGo(jb *f32Job, x []float32, m int, y []float32) {
+	k, pan, n0, nc, n := jb.k, jb.pan, jb.n0, jb.nc, jb.n
 	for r := 0; r < m; r++ {
 		var acc [nb]float32
 		for j, xv := range x[r*k : (r+1)*k] {
@@ -27,9 +44,9 @@ func f32PanelGo(l *F32, x []float32, m int, y []float32, p int) {
 				acc[c] += xv * w[c]
 			}
 		}
-		yr := y[r*l.N+n0 : r*l.N+n0+nc]
+		yr := y[r*n+n0 : r*n+n0+nc]
 		for c := range yr {
-			yr[c] = acc[c] + l.bias[n0+c]
+			yr[c] = acc[c] + jb.bias[c]
 		}
 	}
 }

@@ -17,6 +17,7 @@ func registerSIMD() {
 			w8Acc:      w8AccAVX2,
 			w8Epilogue: w8Epilogue512,
 			woPanel:    woPanel512,
+			woDequant:  woDequant512,
 		}
 		if x.AVX512VNNI() {
 			im.name, im.w8Acc = "avx512+vnni", w8AccVNNI
@@ -31,6 +32,7 @@ func registerSIMD() {
 			w8Acc:      w8AccAVX2,
 			w8Epilogue: w8EpilogueGo,
 			woPanel:    woPanel256,
+			woDequant:  woDequantGo,
 		})
 	}
 }
@@ -68,12 +70,8 @@ func store64(dst, bias []float32, a0, a1, a2, a3 f16) {
 
 // f32Panel512: tiles of 2 rows × 64 channels (8 accumulators) and, for an odd last row,
 // 1 row × 64 channels with k unrolled twice (8 accumulators).
-func f32Panel512(l *F32, x []float32, m int, y []float32, p int) {
-	k := l.K
-	pan := l.panels[p*k*nb : (p+1)*k*nb]
-	n0 := p * nb
-	nc := min(nb, l.N-n0)
-	bias := l.bias[n0 : n0+nb]
+func f32Panel512(jb *f32Job, x []float32, m int, y []float32) {
+	k, pan, n0, nc, n, bias := jb.k, jb.pan, jb.n0, jb.nc, jb.n, jb.bias
 	r := 0
 	for ; r+2 <= m; r += 2 {
 		x0 := x[r*k : (r+1)*k]
@@ -96,8 +94,8 @@ func f32Panel512(l *F32, x []float32, m int, y []float32, p int) {
 			a3 = w3.MulAdd(u, a3)
 			b3 = w3.MulAdd(v, b3)
 		}
-		store64(y[r*l.N+n0:r*l.N+n0+nc], bias, a0, a1, a2, a3)
-		store64(y[(r+1)*l.N+n0:(r+1)*l.N+n0+nc], bias, b0, b1, b2, b3)
+		store64(y[r*n+n0:r*n+n0+nc], bias, a0, a1, a2, a3)
+		store64(y[(r+1)*n+n0:(r+1)*n+n0+nc], bias, b0, b1, b2, b3)
 	}
 	if r < m {
 		x0 := x[r*k : (r+1)*k]
@@ -124,22 +122,19 @@ func f32Panel512(l *F32, x []float32, m int, y []float32, p int) {
 			a2 = ld16(w[32:]).MulAdd(u, a2)
 			a3 = ld16(w[48:]).MulAdd(u, a3)
 		}
-		store64(y[r*l.N+n0:r*l.N+n0+nc], bias, a0.Add(b0), a1.Add(b1), a2.Add(b2), a3.Add(b3))
+		store64(y[r*n+n0:r*n+n0+nc], bias, a0.Add(b0), a1.Add(b1), a2.Add(b2), a3.Add(b3))
 	}
 }
 
 // f32Panel256 is f32Panel512 with 256-bit vectors, one half panel (32 channels) at a time.
-func f32Panel256(l *F32, x []float32, m int, y []float32, p int) {
-	k := l.K
-	pan := l.panels[p*k*nb : (p+1)*k*nb]
-	n0 := p * nb
-	nc := min(nb, l.N-n0)
+func f32Panel256(jb *f32Job, x []float32, m int, y []float32) {
+	k, pan, n0, nc, n := jb.k, jb.pan, jb.n0, jb.nc, jb.n
 	for h := 0; h < nb; h += 32 {
 		if h >= nc {
 			break
 		}
 		hc := min(32, nc-h)
-		bias := l.bias[n0+h : n0+h+32]
+		bias := jb.bias[h : h+32]
 		r := 0
 		for ; r+2 <= m; r += 2 {
 			x0 := x[r*k : (r+1)*k]
@@ -162,8 +157,8 @@ func f32Panel256(l *F32, x []float32, m int, y []float32, p int) {
 				a3 = w3.MulAdd(u, a3)
 				b3 = w3.MulAdd(v, b3)
 			}
-			store32(y[r*l.N+n0+h:r*l.N+n0+h+hc], bias, a0, a1, a2, a3)
-			store32(y[(r+1)*l.N+n0+h:(r+1)*l.N+n0+h+hc], bias, b0, b1, b2, b3)
+			store32(y[r*n+n0+h:r*n+n0+h+hc], bias, a0, a1, a2, a3)
+			store32(y[(r+1)*n+n0+h:(r+1)*n+n0+h+hc], bias, b0, b1, b2, b3)
 		}
 		if r < m {
 			x0 := x[r*k : (r+1)*k]
@@ -190,7 +185,7 @@ func f32Panel256(l *F32, x []float32, m int, y []float32, p int) {
 				a2 = ld8(w[16:]).MulAdd(u, a2)
 				a3 = ld8(w[24:]).MulAdd(u, a3)
 			}
-			store32(y[r*l.N+n0+h:r*l.N+n0+h+hc], bias, a0.Add(b0), a1.Add(b1), a2.Add(b2), a3.Add(b3))
+			store32(y[r*n+n0+h:r*n+n0+h+hc], bias, a0.Add(b0), a1.Add(b1), a2.Add(b2), a3.Add(b3))
 		}
 	}
 }
@@ -509,4 +504,40 @@ func woPanel256(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 // u8w8 loads 8 bytes widened to int32 lanes (VPMOVZXBD, AVX2).
 func u8w8(b []uint8) archsimd.Int32x8 {
 	return archsimd.LoadUint8x16SlicePart(b[:8]).ExtendLo8ToUint32().AsInt32x8()
+}
+
+// woDequant512 is woDequantGo 16 channels at a time.
+func woDequant512(l *WeightOnly, p int, dst []float32) {
+	mask := archsimd.BroadcastUint32x16(15)
+	for g := 0; g < l.ng; g++ {
+		gi := (p*l.ng + g) * nb
+		s0, s1, s2, s3 := ld16(l.scales[gi:]), ld16(l.scales[gi+16:]), ld16(l.scales[gi+32:]), ld16(l.scales[gi+48:])
+		z0, z1, z2, z3 := ld16(l.zeros[gi:]), ld16(l.zeros[gi+16:]), ld16(l.zeros[gi+32:]), ld16(l.zeros[gi+48:])
+		lo, hi := g*l.group, min((g+1)*l.group, l.K)
+		if l.Bits == 8 {
+			for j := lo; j < hi; j++ {
+				w := l.data[(p*l.K+j)*nb : (p*l.K+j+1)*nb]
+				out := dst[j*nb : (j+1)*nb]
+				u8f(w[0:]).Sub(z0).Mul(s0).Store((*[16]float32)(out[0:16]))
+				u8f(w[16:]).Sub(z1).Mul(s1).Store((*[16]float32)(out[16:32]))
+				u8f(w[32:]).Sub(z2).Mul(s2).Store((*[16]float32)(out[32:48]))
+				u8f(w[48:]).Sub(z3).Mul(s3).Store((*[16]float32)(out[48:64]))
+			}
+			continue
+		}
+		hi = min(hi+hi%2, l.kp)
+		for j := lo; j < hi; j += 2 {
+			w := l.data[(p*l.kp/2+j/2)*nb : (p*l.kp/2+j/2+1)*nb]
+			e, o := dst[j*nb:(j+1)*nb], dst[(j+1)*nb:(j+2)*nb]
+			b0, b1, b2, b3 := u8w(w[0:]), u8w(w[16:]), u8w(w[32:]), u8w(w[48:])
+			b0.And(mask).ConvertToFloat32().Sub(z0).Mul(s0).Store((*[16]float32)(e[0:16]))
+			b1.And(mask).ConvertToFloat32().Sub(z1).Mul(s1).Store((*[16]float32)(e[16:32]))
+			b2.And(mask).ConvertToFloat32().Sub(z2).Mul(s2).Store((*[16]float32)(e[32:48]))
+			b3.And(mask).ConvertToFloat32().Sub(z3).Mul(s3).Store((*[16]float32)(e[48:64]))
+			b0.ShiftAllRight(4).ConvertToFloat32().Sub(z0).Mul(s0).Store((*[16]float32)(o[0:16]))
+			b1.ShiftAllRight(4).ConvertToFloat32().Sub(z1).Mul(s1).Store((*[16]float32)(o[16:32]))
+			b2.ShiftAllRight(4).ConvertToFloat32().Sub(z2).Mul(s2).Store((*[16]float32)(o[32:48]))
+			b3.ShiftAllRight(4).ConvertToFloat32().Sub(z3).Mul(s3).Store((*[16]float32)(o[48:64]))
+		}
+	}
 }
