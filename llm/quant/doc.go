@@ -30,6 +30,14 @@
 //     activation scales. Dividing activation channel j by s_j and multiplying weight
 //     column j by s_j leaves X·Wᵀ unchanged and moves the difficulty to the weights:
 //     s_j = max|X_j|^α / max|W_j|^(1−α).
+//   - AWQ ([AWQ]): for weight-only int4, scale up the input channels that meet large
+//     activations (s_j = mean|X_j|^α, α searched on calibration data) so their weights round
+//     more finely, and divide the activations by s_j.
+//
+// # Layers and latency
+//
+// [NewW8A8], [NewWeightOnly] and [NewSmoothQuant] turn a quantized tensor into a [Linear]
+// running on the gemm kernels; [Latency] times one (median of repeated calls).
 //
 // # Error metrics
 //

@@ -3,6 +3,8 @@ package quant
 import (
 	"fmt"
 	"math"
+	"sort"
+	"time"
 
 	"github.com/divellm/divellm/llm/quant/gemm"
 )
@@ -158,3 +160,24 @@ func (s *Smoothed) Forward(y, x []float32, m int) error {
 
 // Bytes returns the memory of the int8 layer and the smoothing factors.
 func (s *Smoothed) Bytes() int { return s.L.Bytes() + 4*len(s.Inv) }
+
+// Latency calls l.Forward on x ([m, K]) reps times after two warm-up calls and returns the
+// median duration: the figure week 3's cells compare between fp32 and int8.
+func Latency(l Linear, x []float32, m, n, reps int) (time.Duration, error) {
+	if reps < 1 {
+		return 0, fmt.Errorf("quant: Latency: reps = %d", reps)
+	}
+	y := make([]float32, m*n)
+	ds := make([]time.Duration, reps)
+	for i := -2; i < reps; i++ {
+		start := time.Now()
+		if err := l.Forward(y, x, m); err != nil {
+			return 0, err
+		}
+		if i >= 0 {
+			ds[i] = time.Since(start)
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[reps/2], nil
+}

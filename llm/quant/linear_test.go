@@ -89,3 +89,16 @@ func TestSmoothQuant(t *testing.T) {
 		t.Fatalf("SmoothQuant SNR %.1f dB not clearly above plain %.1f dB", cSmooth.SNR, cPlain.SNR)
 	}
 }
+
+func TestLatency(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 13))
+	w := randMatrix(rng, 64*32, 1)
+	f, _ := gemm.NewF32(w, 64, 32, nil)
+	d, err := Latency(f, randMatrix(rng, 2*32, 1), 2, 64, 5)
+	if err != nil || d <= 0 {
+		t.Fatalf("latency %v, %v", d, err)
+	}
+	if _, err := Latency(f, make([]float32, 3), 2, 64, 5); err == nil {
+		t.Fatal("bad x accepted")
+	}
+}
