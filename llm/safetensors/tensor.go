@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -76,8 +77,9 @@ func (t *Tensor) Float32s() ([]float32, error) {
 			out[i] = float32(math.Float64frombits(le.Uint64(d[8*i:])))
 		}
 	case F16:
+		table := float16Table()
 		for i := range out {
-			out[i] = Float16ToFloat32(le.Uint16(d[2*i:]))
+			out[i] = table[le.Uint16(d[2*i:])]
 		}
 	case BF16:
 		for i := range out {
@@ -321,3 +323,13 @@ var nativeLittleEndian = func() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
+
+// float16Table maps every binary16 bit pattern to its float32 value (256 KiB, built on
+// first use): decoding a large F16 checkpoint is then one load per element.
+var float16Table = sync.OnceValue(func() *[1 << 16]float32 {
+	var t [1 << 16]float32
+	for h := range t {
+		t[h] = Float16ToFloat32(uint16(h))
+	}
+	return &t
+})
