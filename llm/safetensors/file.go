@@ -18,8 +18,15 @@ import (
 var ErrPickle = errors.New("PyTorch pickle checkpoint, not safetensors")
 
 // PickleAdvice is the one-line command that converts a Hugging Face checkpoint directory
-// from pytorch_model.bin to model.safetensors (replace DIR).
+// from pytorch_model.bin to model.safetensors (replace DIR). AutoModel keeps only the base
+// model; for a checkpoint with heads use the class named in config.json's "architectures"
+// (e.g. AutoModelForMaskedLM), or [StateDictAdvice], which converts every tensor as is.
 const PickleAdvice = `python -c "from transformers import AutoModel; AutoModel.from_pretrained('DIR').save_pretrained('DIR', safe_serialization=True)"`
+
+// StateDictAdvice converts DIR/pytorch_model.bin tensor by tensor, heads included, with
+// only torch and the safetensors package (clone() unties shared weights, which
+// save_file refuses).
+const StateDictAdvice = `python -c "import torch; from safetensors.torch import save_file; sd = torch.load('DIR/pytorch_model.bin', map_location='cpu'); save_file({k: v.clone().contiguous() for k, v in sd.items()}, 'DIR/model.safetensors', metadata={'format': 'pt'})"`
 
 // File is an open safetensors file. Its data buffer is memory-mapped read-only (or read
 // into memory where mapping is not possible), and its header has been fully validated.
@@ -220,8 +227,8 @@ func looksLikePickle(b []byte) bool {
 
 func pickleError(path string) error {
 	dir := filepath.Dir(path)
-	return fmt.Errorf("safetensors: %s: %w: pickle files can run code when loaded, so divellm reads only safetensors; convert once with: %s",
-		path, ErrPickle, strings.ReplaceAll(PickleAdvice, "DIR", dir))
+	return fmt.Errorf("safetensors: %s: %w: pickle files can run code when loaded, so divellm reads only safetensors; convert once with:\n  %s\n(AutoModel keeps only the base model; to keep every tensor, heads included:\n  %s)",
+		path, ErrPickle, strings.ReplaceAll(PickleAdvice, "DIR", dir), strings.ReplaceAll(StateDictAdvice, "DIR", dir))
 }
 
 func dirError(dir string) error {
