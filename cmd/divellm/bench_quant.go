@@ -37,9 +37,11 @@ type quantRow struct {
 
 	WOInt8  float64  `json:"wo_int8_ms"`              // int8 weights, float32 activations
 	Int4    float64  `json:"int4_ms"`                 // int4 group-32 weights, float32 activations
+	W4A8    float64  `json:"w4a8_ms"`                 // int4 group-32 weights, dynamic int8 activations
 	GoMLX   *float64 `json:"gomlx_fp32_ms,omitempty"` // GoMLX graph.Dot on the Go backend
 	Int8SNR float64  `json:"int8_snr_db"`             // W8A8 output vs float32, dB
 	Int4SNR float64  `json:"int4_snr_db"`             // int4 output vs float32, dB
+	W4A8SNR float64  `json:"w4a8_snr_db"`             // w4a8 output vs float32, dB
 	M       int      `json:"m"`
 	K       int      `json:"k"`
 	N       int      `json:"n"`
@@ -115,13 +117,13 @@ func benchQuant(args []string, w io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(w, "y = x·Wᵀ, median of ≥%d runs, %s, %d threads (ms; speedup = fp32/int8)\n", *minReps, gemm.Impl(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "%-20s %9s %9s %8s %10s %9s %11s %9s %9s\n", "shape", "fp32", "int8", "speedup", "wo-int8", "int4-g32", "gomlx-fp32", "int8 SNR", "int4 SNR")
+	fmt.Fprintf(w, "%-20s %9s %9s %8s %10s %9s %9s %11s %9s %9s\n", "shape", "fp32", "int8", "speedup", "wo-int8", "int4-g32", "w4a8-g32", "gomlx-fp32", "int8 SNR", "int4 SNR")
 	for _, r := range rows {
 		g := "-"
 		if r.GoMLX != nil {
 			g = fmt.Sprintf("%.3f", *r.GoMLX)
 		}
-		fmt.Fprintf(w, "%-20s %9.3f %9.3f %7.2f× %10.3f %9.3f %11s %7.1fdB %7.1fdB\n", r.Shape, r.FP32, r.Int8, r.Speedup, r.WOInt8, r.Int4, g, r.Int8SNR, r.Int4SNR)
+		fmt.Fprintf(w, "%-20s %9.3f %9.3f %7.2f× %10.3f %9.3f %9.3f %11s %7.1fdB %7.1fdB\n", r.Shape, r.FP32, r.Int8, r.Speedup, r.WOInt8, r.Int4, r.W4A8, g, r.Int8SNR, r.Int4SNR)
 	}
 	return nil
 }
@@ -221,12 +223,19 @@ func benchQuantShape(m, k, n, minReps int, minTime time.Duration, withGoMLX bool
 	if err != nil {
 		return quantRow{}, err
 	}
-	yF, y8, yW, y4 := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
+	var w4a8 quant.Linear = wo4 // groups that are not a multiple of 8 fall back to weight-only
+	if k%8 == 0 {
+		if w4a8, err = quant.NewW4A8(q4, bias); err != nil {
+			return quantRow{}, err
+		}
+	}
+	yF, y8, yW, y4, y48 := make([]float32, m*n), make([]float32, m*n), make([]float32, m*n), make([]float32, m*n), make([]float32, m*n)
 	timers := []*timer{
 		{name: "fp32", run: func() error { return f32.Forward(yF, x, m) }},
 		{name: "int8", run: func() error { return w8a8.Forward(y8, x, m) }},
 		{name: "wo-int8", run: func() error { return wo8.Forward(yW, x, m) }},
 		{name: "int4", run: func() error { return wo4.Forward(y4, x, m) }},
+		{name: "w4a8", run: func() error { return w4a8.Forward(y48, x, m) }},
 	}
 	if withGoMLX {
 		g, err := gomlxDot(w, x, m, k, n)
@@ -262,12 +271,12 @@ func benchQuantShape(m, k, n, minReps int, minTime time.Duration, withGoMLX bool
 	r := quantRow{
 		Shape: fmt.Sprintf("[%dx%d]x[%dx%d]", m, k, k, n), M: m, K: k, N: n, Reps: reps,
 		FP32: round4(median(timers[0].ms)), Int8: round4(median(timers[1].ms)),
-		WOInt8: round4(median(timers[2].ms)), Int4: round4(median(timers[3].ms)),
-		Int8SNR: snr(y8), Int4SNR: snr(y4), Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0),
+		WOInt8: round4(median(timers[2].ms)), Int4: round4(median(timers[3].ms)), W4A8: round4(median(timers[4].ms)),
+		Int8SNR: snr(y8), Int4SNR: snr(y4), W4A8SNR: snr(y48), Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0),
 	}
 	r.Speedup = math.Round(median(timers[0].ms)/median(timers[1].ms)*100) / 100
 	if withGoMLX {
-		g := round4(median(timers[4].ms))
+		g := round4(median(timers[5].ms))
 		r.GoMLX = &g
 	}
 	return r, nil

@@ -80,7 +80,7 @@ func TestBenchQuantDecode(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out.String())
 	}
-	if len(rows) != 4 {
+	if len(rows) != 5 {
 		t.Fatalf("%d rows:\n%s", len(rows), out.String())
 	}
 	mb := map[string]float64{}
@@ -90,7 +90,7 @@ func TestBenchQuantDecode(t *testing.T) {
 		}
 		mb[r["format"].(string)] = r["weights_mb"].(float64)
 	}
-	if !(mb["int4"] < mb["int8"] && mb["int8"] < mb["fp32"]) {
+	if !(mb["int4"] < mb["int8"] && mb["w4a8"] < mb["int8"] && mb["int8"] < mb["fp32"]) {
 		t.Fatalf("weights MB %v", mb)
 	}
 }

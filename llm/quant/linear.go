@@ -41,6 +41,23 @@ func NewW8A8(t *Tensor, bias []float32) (*gemm.W8A8, error) {
 	return gemm.NewW8A8(t.Data, z, s, bias, t.Rows, t.Cols)
 }
 
+// NewW4A8 builds the int4-weight × dynamic-int8-activation layer of a 4-bit tensor (see
+// gemm.W4A8); groups must be multiples of 8 (32, 64, 128) or whole rows.
+func NewW4A8(t *Tensor, bias []float32) (*gemm.W4A8, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if t.Scheme.Bits != 4 {
+		return nil, fmt.Errorf("quant: W4A8 needs 4-bit weights, got %v", t.Scheme)
+	}
+	s, z := t.perRow()
+	group := t.Cols
+	if t.Scheme.Granularity == PerGroup {
+		group = t.Scheme.GroupSize
+	}
+	return gemm.NewW4A8(t.Codes(), z, s, bias, t.Rows, t.Cols, group)
+}
+
 // NewWeightOnly builds the layer that keeps activations in float32 and dequantises t's
 // weights in registers (see gemm.WeightOnly); bias may be nil.
 func NewWeightOnly(t *Tensor, bias []float32) (*gemm.WeightOnly, error) {

@@ -38,6 +38,15 @@ func TestLinearMatchesDequantized(t *testing.T) {
 		if c, _ := Compare(want, fwd(t, wo, x, m, n)); c.MaxAbs > 1e-4 {
 			t.Fatalf("%v weight-only: %v", s, c)
 		}
+		if s.Bits == 4 {
+			l, err := NewW4A8(q, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := Compare(want, fwd(t, l, x, m, n)); c.SNR < 35 {
+				t.Fatalf("%v W4A8: %v", s, c)
+			}
+		}
 		if s.Bits == 8 && s.Granularity != PerGroup {
 			l, err := NewW8A8(q, b)
 			if err != nil {

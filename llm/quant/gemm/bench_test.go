@@ -20,11 +20,12 @@ func BenchmarkLinear(b *testing.B) {
 		q8, _ := NewW8A8(codes, zero, scale, nil, n, k)
 		wo8, _ := NewWeightOnly(8, codes, zero, scale, nil, n, k, k)
 		wo4, _ := NewWeightOnly(4, codes4, zero4, scale4, nil, n, k, 32)
+		w4a8, _ := NewW4A8(codes4, zero4, scale4, nil, n, k, 32)
 		y := make([]float32, m*n)
 		for _, l := range []struct {
 			name string
 			fwd  func(y, x []float32, m int) error
-		}{{"f32", f.Forward}, {"w8a8", q8.Forward}, {"wo8", wo8.Forward}, {"wo4g32", wo4.Forward}} {
+		}{{"f32", f.Forward}, {"w8a8", q8.Forward}, {"wo8", wo8.Forward}, {"wo4g32", wo4.Forward}, {"w4a8g32", w4a8.Forward}} {
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", l.name, m, k, n), func(b *testing.B) {
 				for b.Loop() {
 					if err := l.fwd(y, x, m); err != nil {

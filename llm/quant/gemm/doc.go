@@ -17,6 +17,11 @@
 //     where the sum over k runs in exact int32 arithmetic. 64 multiply-adds of u8×s8 bytes
 //     cost one VPDPBUSD instruction (AVX-512 VNNI), against 16 float multiply-adds per FMA.
 //
+//   - [W4A8]: int4 weights in groups (two per byte) with dynamic int8 activations: the
+//     nibbles are unpacked to bytes in registers (VPSRLW, VPANDD) and fed to VPDPBUSD, one
+//     int32 sum per group, then corrected for the group's zero point and scaled. Half the
+//     weight bytes of W8A8, for decoding where weights stream from memory.
+//
 //   - [WeightOnly]: int8 or int4 weights with float32 activations, dequantised in
 //     registers. With groups of G columns, scale s and zero z per group:
 //
@@ -27,14 +32,16 @@
 // Weights are repacked once, at construction, into panels of 64 output channels so that one
 // step of the inner loop loads contiguous memory: F32 as [N/64][K][64] floats, W8A8 as
 // [N/64][K/4][64][4] bytes (four consecutive k of one channel form the 32-bit lane that
-// VPDPBUSD reduces), WeightOnly as [N/64][K][64] bytes (int8) or [N/64][K/2][64] bytes
+// VPDPBUSD reduces), W4A8 as [N/64][K/8][4][64] bytes (low nibbles k..k+3, high nibbles
+// k+4..k+7 of 16 channels per 64-byte vector), WeightOnly as [N/64][K][64] bytes (int8) or [N/64][K/2][64] bytes
 // (int4, even k in the low nibble). Panels are split across goroutines, one per core.
 //
 // # Implementations
 //
 // The kernels exist in several implementations, chosen at run time from the CPU features:
-// "avx512" (archsimd 512-bit vectors; W8A8 uses a Go assembly VPDPBUSD kernel when the CPU
-// has AVX512-VNNI), "avx2" (archsimd 256-bit vectors) and "go" (plain Go, the reference
-// and the fallback). archsimd exists only with GOEXPERIMENT=simd on amd64; other builds get
+// "avx512" (archsimd 512-bit vectors; W8A8 and W4A8 use Go assembly VPDPBUSD kernels when
+// the CPU has AVX512-VNNI: "avx512+vnni"), "avx2" (archsimd 256-bit vectors) and "go"
+// (plain Go, the reference and the fallback). Without VNNI, W4A8's integer part runs in
+// plain Go. archsimd exists only with GOEXPERIMENT=simd on amd64; other builds get
 // "go" only. [SetImpl] forces one, for tests and benchmarks.
 package gemm

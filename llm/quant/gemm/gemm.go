@@ -28,6 +28,9 @@ type impl struct {
 	w8Epilogue func(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float32)
 	// woPanel computes one panel of WeightOnly.Forward; xs holds per-row group sums of x.
 	woPanel func(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int)
+	// w4Acc and w4Epilogue are W4A8's integer kernel and its rescaling (one row).
+	w4Acc      func(l *W4A8, a []int8, p int, acc []int32)
+	w4Epilogue func(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32)
 	// woDequant writes panel p of a WeightOnly layer as float32 [kp][64] into dst.
 	woDequant func(l *WeightOnly, p int, dst []float32)
 }

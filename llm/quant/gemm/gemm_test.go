@@ -346,3 +346,64 @@ func TestRandomShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestW4A8 checks the per-group integer sums exactly against codes and quantized
+// activations, and the float output against Σ_g s·(Σ a·q − z·Σ a) computed in float64.
+func TestW4A8(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(14, 14))
+		for _, s := range shapes {
+			m, n, k := s[0], s[1], s[2]
+			for _, group := range []int{8, 32, 0} {
+				g := group
+				if g == 0 || g >= k {
+					g = (k + 7) &^ 7
+				}
+				ng := (k + g - 1) / g
+				codes, zero := randCodes(rng, n*k, 4), randCodes(rng, n*ng, 4)
+				codes[0], codes[len(codes)-1] = 15, 0
+				scale, b, x := randF(rng, n*ng), randF(rng, n), randF(rng, m*k)
+				l, err := NewW4A8(codes, zero, scale, b, n, k, group)
+				if err != nil {
+					t.Fatal(err)
+				}
+				y := make([]float32, m*n)
+				if err := l.Forward(y, x, m); err != nil {
+					t.Fatal(err)
+				}
+				a := &acts{kp: l.kp, scale: make([]float32, m), sum: make([]int32, m), q: make([]int8, m*l.kp)}
+				quantRowsGo(x, m, k, l.kp, a.q, a.scale, a.sum)
+				acc := make([]int32, l.ng*nb)
+				want, mag := make([]float64, m*n), make([]float64, m*n)
+				for r := 0; r < m; r++ {
+					for p := 0; p < panels(n); p++ {
+						im.w4Acc(l, a.q[r*l.kp:(r+1)*l.kp], p, acc)
+						for c := 0; c < nb && p*nb+c < n; c++ {
+							col := p*nb + c
+							for gi := 0; gi < ng; gi++ {
+								var sum, asum int32
+								for j := gi * g; j < min((gi+1)*g, k); j++ {
+									av := int32(a.q[r*l.kp+j])
+									sum += av * int32(codes[col*k+j])
+									asum += av
+								}
+								if acc[gi*nb+c] != sum {
+									t.Fatalf("%v group %d: row %d col %d group %d: sum %d, want %d", s, group, r, col, gi, acc[gi*nb+c], sum)
+								}
+								v := float64(scale[col*ng+gi]) * float64(sum-int32(zero[col*ng+gi])*asum) * float64(a.scale[r])
+								want[r*n+col] += v
+								mag[r*n+col] += math.Abs(v)
+							}
+							want[r*n+col] += float64(b[col])
+							mag[r*n+col] += 1
+						}
+					}
+				}
+				checkClose(t, fmt.Sprintf("W4A8 %v group %d", s, group), y, want, mag, 1e-5)
+			}
+		}
+	})
+	if _, err := NewW4A8(make([]uint8, 24), make([]uint8, 2), make([]float32, 2), nil, 1, 24, 12); err == nil {
+		t.Fatal("group 12 accepted")
+	}
+}

@@ -13,6 +13,8 @@ var goImpl = &impl{
 	w8Epilogue: w8EpilogueGo,
 	woPanel:    woPanelGo,
 	woDequant:  woDequantGo,
+	w4Acc:      w4AccGo,
+	w4Epilogue: w4EpilogueGo,
 }
 
 // woDequantGo writes scale·(code − zero) for panel p as [kp][64] floats.

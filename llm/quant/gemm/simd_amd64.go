@@ -18,9 +18,11 @@ func registerSIMD() {
 			w8Epilogue: w8Epilogue512,
 			woPanel:    woPanel512,
 			woDequant:  woDequant512,
+			w4Acc:      w4AccGo,
+			w4Epilogue: w4Epilogue512,
 		}
 		if x.AVX512VNNI() {
-			im.name, im.w8Acc = "avx512+vnni", w8AccVNNI
+			im.name, im.w8Acc, im.w4Acc = "avx512+vnni", w8AccVNNI, w4AccVNNI
 		}
 		register(im)
 	}
@@ -33,6 +35,8 @@ func registerSIMD() {
 			w8Epilogue: w8EpilogueGo,
 			woPanel:    woPanel256,
 			woDequant:  woDequantGo,
+			w4Acc:      w4AccGo,
+			w4Epilogue: w4EpilogueGo,
 		})
 	}
 }
@@ -541,3 +545,33 @@ func woDequant512(l *WeightOnly, p int, dst []float32) {
 		}
 	}
 }
+
+// w4AccVNNI runs the assembly kernel over all groups of panel p.
+func w4AccVNNI(l *W4A8, a []int8, p int, acc []int32) {
+	vnni4bit1x64(&a[0], &l.panels[p*(l.kp/8)*4*nb], l.oct, l.ng, &acc[0])
+}
+
+// w4Epilogue512 is w4EpilogueGo 16 channels at a time.
+func w4Epilogue512(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32) {
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	var t0, t1, t2, t3 f16
+	for g := 0; g < l.ng; g++ {
+		i := (p*l.ng + g) * nb
+		s := archsimd.BroadcastInt32x16(gs[g])
+		ac, ze, sc := acc[g*nb:(g+1)*nb], l.zero[i:i+nb], l.scale[i:i+nb]
+		t0 = ld32(ac[0:]).Sub(ld32(ze[0:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[0:]), t0)
+		t1 = ld32(ac[16:]).Sub(ld32(ze[16:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[16:]), t1)
+		t2 = ld32(ac[32:]).Sub(ld32(ze[32:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[32:]), t2)
+		t3 = ld32(ac[48:]).Sub(ld32(ze[48:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[48:]), t3)
+	}
+	b := archsimd.BroadcastFloat32x16(sa)
+	bias := l.bias[n0 : n0+nb]
+	dst := y[n0 : n0+nc]
+	t0.MulAdd(b, ld16(bias[0:])).StoreSlicePart(dst)
+	t1.MulAdd(b, ld16(bias[16:])).StoreSlicePart(tail(dst, 16))
+	t2.MulAdd(b, ld16(bias[32:])).StoreSlicePart(tail(dst, 32))
+	t3.MulAdd(b, ld16(bias[48:])).StoreSlicePart(tail(dst, 48))
+}
+
+func ld32(s []int32) archsimd.Int32x16 { return archsimd.LoadInt32x16((*[16]int32)(s[:16])) }

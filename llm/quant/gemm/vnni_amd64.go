@@ -14,3 +14,10 @@ func vnni4x64(a *int8, lda int, b *uint8, kq int, acc *[4][nb]int32)
 //
 //go:noescape
 func vnni1x64(a *int8, b *uint8, kq int, acc *[nb]int32)
+
+// vnni4bit1x64 computes, for one row of int8 activations and one W4A8 panel, the integer
+// sums Σ a·code of each of groups groups of oct k-octets into acc[g·64 : g·64+64]
+// (oct ≥ 1, groups ≥ 1).
+//
+//go:noescape
+func vnni4bit1x64(a *int8, b *uint8, oct int, groups int, acc *int32)

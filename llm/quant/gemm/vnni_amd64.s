@@ -148,3 +148,75 @@ store1:
 	VMOVDQU32 Z19, 192(R8)
 	VZEROUPPER
 	RET
+
+// func vnni4bit1x64(a *int8, b *uint8, oct int, groups int, acc *int32)
+// One activation row times one W4A8 panel. b holds, per k-octet, 4 vectors of 64 bytes
+// (16 channels × 4 k each): the low nibbles are k = 8o..8o+3, the high nibbles
+// k = 8o+4..8o+7. For each of the groups (oct octets each) the 64 int32 sums Σ a·code are
+// stored at acc[g·64 : g·64+64].
+// Registers: Z16–Z19 low-nibble sums, Z20–Z23 high-nibble sums, Z8 the 0x0F byte mask.
+TEXT ·vnni4bit1x64(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ oct+16(FP), R10
+	MOVQ groups+24(FP), R11
+	MOVQ acc+32(FP), R8
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z8
+
+group4:
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   R10, CX
+
+oct4:
+	VPBROADCASTD (SI), Z9
+	VPBROADCASTD 4(SI), Z10
+	VMOVDQU32    (DI), Z0
+	VMOVDQU32    64(DI), Z1
+	VMOVDQU32    128(DI), Z2
+	VMOVDQU32    192(DI), Z3
+	VPSRLW       $4, Z0, Z4
+	VPSRLW       $4, Z1, Z5
+	VPSRLW       $4, Z2, Z6
+	VPSRLW       $4, Z3, Z7
+	VPANDD       Z8, Z0, Z0
+	VPANDD       Z8, Z1, Z1
+	VPANDD       Z8, Z2, Z2
+	VPANDD       Z8, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VPANDD       Z8, Z5, Z5
+	VPANDD       Z8, Z6, Z6
+	VPANDD       Z8, Z7, Z7
+	VPDPBUSD     Z9, Z0, Z16
+	VPDPBUSD     Z9, Z1, Z17
+	VPDPBUSD     Z9, Z2, Z18
+	VPDPBUSD     Z9, Z3, Z19
+	VPDPBUSD     Z10, Z4, Z20
+	VPDPBUSD     Z10, Z5, Z21
+	VPDPBUSD     Z10, Z6, Z22
+	VPDPBUSD     Z10, Z7, Z23
+	ADDQ         $8, SI
+	ADDQ         $256, DI
+	DECQ         CX
+	JNZ          oct4
+
+	VPADDD    Z20, Z16, Z16
+	VPADDD    Z21, Z17, Z17
+	VPADDD    Z22, Z18, Z18
+	VPADDD    Z23, Z19, Z19
+	VMOVDQU32 Z16, (R8)
+	VMOVDQU32 Z17, 64(R8)
+	VMOVDQU32 Z18, 128(R8)
+	VMOVDQU32 Z19, 192(R8)
+	ADDQ      $256, R8
+	DECQ      R11
+	JNZ       group4
+	VZEROUPPER
+	RET

@@ -22,17 +22,20 @@ const (
 	WInt8 Format = "wo-int8"
 	// Int4 uses symmetric int4 weights in groups of 32 with float32 activations.
 	Int4 Format = "int4"
+	// W4A8 uses the int4 weights of Int4 with dynamically quantized int8 activations
+	// (gemm.W4A8): half the weight bytes of Int8.
+	W4A8 Format = "w4a8"
 )
 
 // Formats lists every format, baseline first.
-var Formats = []Format{F32, Int8, WInt8, Int4}
+var Formats = []Format{F32, Int8, WInt8, Int4, W4A8}
 
 // Scheme returns the quantization scheme of the format (Bits 0 for F32).
 func (f Format) Scheme() quant.Scheme {
 	switch f {
 	case Int8, WInt8:
 		return quant.Int8
-	case Int4:
+	case Int4, W4A8:
 		return quant.Int4Group32
 	}
 	return quant.Scheme{}
@@ -132,11 +135,14 @@ func newLayer(w, bias []float32, out, in int, f Format, s quant.Scheme) (quant.L
 	return layerOf(q, bias, f)
 }
 
-// layerOf picks the kernel: W8A8 for Int8 with 8-bit per-channel weights, weight-only
-// otherwise.
+// layerOf picks the kernel: W8A8 for Int8 with 8-bit per-channel weights, W4A8 for W4A8
+// with 4-bit weights in groups of a multiple of 8, weight-only otherwise.
 func layerOf(q *quant.Tensor, bias []float32, f Format) (quant.Linear, error) {
 	if f == Int8 && q.Scheme.Bits == 8 && q.Scheme.Granularity != quant.PerGroup {
 		return quant.NewW8A8(q, bias)
+	}
+	if f == W4A8 && q.Scheme.Bits == 4 && (q.Scheme.Granularity != quant.PerGroup || q.Scheme.GroupSize%8 == 0) {
+		return quant.NewW4A8(q, bias)
 	}
 	return quant.NewWeightOnly(q, bias)
 }
@@ -152,7 +158,7 @@ func NewGPT(m *llm.Model, f Format) (*GPT, error) {
 
 func buildGPT(c llm.Config, w *weights) (*GPT, error) {
 	switch w.format {
-	case F32, Int8, WInt8, Int4:
+	case F32, Int8, WInt8, Int4, W4A8:
 	default:
 		return nil, fmt.Errorf("qmodel: unknown format %q (have %v)", w.format, Formats)
 	}

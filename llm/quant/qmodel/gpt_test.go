@@ -91,7 +91,7 @@ func TestGPTQuantizedFormats(t *testing.T) {
 	ids, want := refRow(t)
 	m := loadTiny(t)
 	snr := map[Format]float64{}
-	for _, f := range []Format{Int8, WInt8, Int4} {
+	for _, f := range []Format{Int8, WInt8, Int4, W4A8} {
 		g, err := NewGPT(m, f)
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +105,7 @@ func TestGPTQuantizedFormats(t *testing.T) {
 		t.Logf("%s: logits vs PyTorch fp32 %v", f, c)
 		snr[f] = c.SNR
 	}
-	if !(snr[Int8] > 25 && snr[WInt8] > 30 && snr[Int4] > 10 && snr[Int4] < snr[WInt8]-6) {
+	if !(snr[Int8] > 25 && snr[WInt8] > 30 && snr[Int4] > 10 && snr[Int4] < snr[WInt8]-6 && snr[W4A8] > snr[Int4]-2) {
 		t.Fatalf("SNRs %v", snr)
 	}
 	if _, err := NewGPT(m, "int3"); err == nil {
