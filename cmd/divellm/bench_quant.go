@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ type quantRow struct {
 	Int8SNR float64  `json:"int8_snr_db"`             // W8A8 output vs float32, dB
 	Int4SNR float64  `json:"int4_snr_db"`             // int4 output vs float32, dB
 	W4A8SNR float64  `json:"w4a8_snr_db"`             // w4a8 output vs float32, dB
+	FP32Min float64  `json:"fp32_min_ms"`             // fastest run: closer to the unloaded machine's speed when other processes compete
+	Int8Min float64  `json:"int8_min_ms"`
 	M       int      `json:"m"`
 	K       int      `json:"k"`
 	N       int      `json:"n"`
@@ -274,6 +277,7 @@ func benchQuantShape(m, k, n, minReps int, minTime time.Duration, withGoMLX bool
 		WOInt8: round4(median(timers[2].ms)), Int4: round4(median(timers[3].ms)), W4A8: round4(median(timers[4].ms)),
 		Int8SNR: snr(y8), Int4SNR: snr(y4), W4A8SNR: snr(y48), Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0),
 	}
+	r.FP32Min, r.Int8Min = round4(slices.Min(timers[0].ms)), round4(slices.Min(timers[1].ms))
 	r.Speedup = math.Round(median(timers[0].ms)/median(timers[1].ms)*100) / 100
 	if withGoMLX {
 		g := round4(median(timers[5].ms))
