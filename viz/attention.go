@@ -1,0 +1,251 @@
+package viz
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// headNames returns "head 0", "head 1", ….
+func headNames(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s %d", prefix, i)
+	}
+	return out
+}
+
+// checkMatrix checks m is len(tokens)×len(tokens) with finite entries, weights in [0,1]
+// (up to rounding) if probs.
+func checkMatrix(m [][]float64, T int, probs bool, what string) error {
+	if len(m) != T {
+		return fmt.Errorf("%s has %d query rows, want %d (one per token)", what, len(m), T)
+	}
+	for q, row := range m {
+		if len(row) != T {
+			return fmt.Errorf("%s row %d has %d keys, want %d (one per token)", what, q, len(row), T)
+		}
+		for k, v := range row {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s[%d][%d] is %v", what, q, k, v)
+			}
+			if probs && (v < -1e-6 || v > 1+1e-6) {
+				return fmt.Errorf("%s[%d][%d] = %v is outside [0,1]: pass softmax probabilities", what, q, k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// flatten appends the [q][k] matrices to dst, clamping probabilities into [0,1].
+func flatten(dst []float64, m [][]float64) []float64 {
+	for _, row := range m {
+		for _, v := range row {
+			dst = append(dst, math.Min(1, math.Max(0, v)))
+		}
+	}
+	return dst
+}
+
+// overhead estimates the bytes of a chart output other than the packed data: bootstrap
+// script, placeholder, tokens and names.
+func overhead(tokens []string, names ...[]string) int {
+	n := 1500
+	for _, t := range tokens {
+		n += 2*len(t) + 8 // JSON escaping can double a token (\u00xx covers 1-byte chars)
+	}
+	for _, ns := range names {
+		for _, s := range ns {
+			n += len(s) + 4
+		}
+	}
+	return n
+}
+
+// Attention draws one layer's attention (bertviz's head view) as a query × key heatmap with
+// the tokens on both axes; the legend selects a head (or the mean over heads) and hovering
+// a cell shows its weight. weights is [head][query][key] softmax probabilities, each
+// matrix len(tokens)×len(tokens). Cell and label sizes scale with the sentence length so a
+// 60-character Chinese sentence stays readable (every label is shown).
+func Attention(tokens []string, weights [][][]float64) *Chart {
+	T := len(tokens)
+	if T == 0 {
+		return errChart("Attention", errors.New("no tokens"))
+	}
+	if len(weights) == 0 {
+		return errChart("Attention", errors.New("weights has no heads: want [head][query][key]"))
+	}
+	flat := make([]float64, 0, len(weights)*T*T)
+	for h, m := range weights {
+		if err := checkMatrix(m, T, true, fmt.Sprintf("weights[%d]", h)); err != nil {
+			return errChart("Attention", err)
+		}
+		flat = flatten(flat, m)
+	}
+	heads := headNames("head", len(weights))
+	p, err := pack(flat, false, Budget-overhead(tokens, heads))
+	if err != nil {
+		return errChart("Attention", err)
+	}
+	return &Chart{name: "attention", spec: map[string]any{
+		"kind": "attention", "tokens": tokens, "heads": heads, "w": p,
+	}}
+}
+
+// AttentionModel draws every layer and head (bertviz's model view): a grid of small
+// query × key maps, layers down and heads across; clicking one opens it as a head view
+// below. weights is [layer][head][query][key]. Its output grows with layers × heads × T²
+// (packed at 6 bits: 12 layers × 12 heads × 60 tokens ≈ 510 KB), so it is not held to the
+// per-chart Budget; show one layer with Attention when that matters.
+func AttentionModel(tokens []string, weights [][][][]float64) *Chart {
+	T := len(tokens)
+	if T == 0 {
+		return errChart("AttentionModel", errors.New("no tokens"))
+	}
+	if len(weights) == 0 || len(weights[0]) == 0 {
+		return errChart("AttentionModel", errors.New("weights is empty: want [layer][head][query][key]"))
+	}
+	H := len(weights[0])
+	flat := make([]float64, 0, len(weights)*H*T*T)
+	for l, layer := range weights {
+		if len(layer) != H {
+			return errChart("AttentionModel", fmt.Errorf("layer %d has %d heads, layer 0 has %d", l, len(layer), H))
+		}
+		for h, m := range layer {
+			if err := checkMatrix(m, T, true, fmt.Sprintf("weights[%d][%d]", l, h)); err != nil {
+				return errChart("AttentionModel", err)
+			}
+			flat = flatten(flat, m)
+		}
+	}
+	layers, heads := headNames("layer", len(weights)), headNames("head", H)
+	p, err := pack(flat, false, Budget-overhead(tokens, heads, layers))
+	if err != nil {
+		return errChart("AttentionModel", err)
+	}
+	return &Chart{name: "attention-model", spec: map[string]any{
+		"kind": "model", "tokens": tokens, "heads": heads, "layers": layers, "w": p,
+	}}
+}
+
+// NeuronScores returns what the neuron view shows for one query vector q against the key
+// vectors k[key][dim]: the scaled dot products s_j = q·k_j / √d and their softmax
+// p_j = exp(s_j − max s) / Σ exp(s_i − max s).
+func NeuronScores(q []float64, k [][]float64) (scores, probs []float64, err error) {
+	d := len(q)
+	if d == 0 {
+		return nil, nil, errors.New("empty query vector")
+	}
+	scores = make([]float64, len(k))
+	max := math.Inf(-1)
+	for j, kj := range k {
+		if len(kj) != d {
+			return nil, nil, fmt.Errorf("key %d has %d dims, query has %d", j, len(kj), d)
+		}
+		s := 0.0
+		for i := range q {
+			s += q[i] * kj[i]
+		}
+		scores[j] = s / math.Sqrt(float64(d))
+		if math.IsNaN(scores[j]) || math.IsInf(scores[j], 0) {
+			return nil, nil, fmt.Errorf("score for key %d is %v", j, scores[j])
+		}
+		max = math.Max(max, scores[j])
+	}
+	probs = make([]float64, len(k))
+	sum := 0.0
+	for j, s := range scores {
+		probs[j] = math.Exp(s - max)
+		sum += probs[j]
+	}
+	for j := range probs {
+		probs[j] /= sum
+	}
+	return scores, probs, nil
+}
+
+// Neuron draws bertviz's neuron view for one query position: the query vector q (one
+// head, d dims), every key vector k[key][dim], their elementwise product q∘k (whose sum
+// is the score), the scaled scores q·k/√d and the softmax over keys — the attention row.
+// Colours are diverging (red negative, blue positive).
+func Neuron(tokens []string, query int, q []float64, k [][]float64) *Chart {
+	T := len(tokens)
+	if query < 0 || query >= T {
+		return errChart("Neuron", fmt.Errorf("query %d outside the %d tokens", query, T))
+	}
+	if len(k) != T {
+		return errChart("Neuron", fmt.Errorf("%d key vectors for %d tokens", len(k), T))
+	}
+	scores, probs, err := NeuronScores(q, k)
+	if err != nil {
+		return errChart("Neuron", err)
+	}
+	flatK := make([]float64, 0, T*len(q))
+	for _, kj := range k {
+		flatK = append(flatK, kj...)
+	}
+	budget := (Budget - overhead(tokens) - 24*2*T) / 2
+	pq, err := pack(q, true, budget)
+	if err != nil {
+		return errChart("Neuron", fmt.Errorf("q: %w", err))
+	}
+	pk, err := pack(flatK, true, budget)
+	if err != nil {
+		return errChart("Neuron", fmt.Errorf("k: %w", err))
+	}
+	return &Chart{name: "neuron", spec: map[string]any{
+		"kind": "neuron", "tokens": tokens, "query": query, "dim": len(q),
+		"q": pq, "k": pk, "scores": round(scores, 6), "probs": round(probs, 6),
+	}}
+}
+
+// round rounds to n significant digits so the JSON stays short.
+func round(v []float64, n int) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		if x == 0 {
+			continue
+		}
+		e := math.Pow(10, float64(n)-math.Ceil(math.Log10(math.Abs(x))))
+		out[i] = math.Round(x*e) / e
+	}
+	return out
+}
+
+// AttentionDiff compares two attention maps over the same tokens (two heads, two models,
+// before/after fine-tuning): a and b side by side and, larger below, the difference a − b
+// on a diverging scale (blue: a attends more, red: b attends more). a and b are
+// [query][key] probabilities.
+func AttentionDiff(tokens []string, a, b [][]float64, labelA, labelB string) *Chart {
+	T := len(tokens)
+	if T == 0 {
+		return errChart("AttentionDiff", errors.New("no tokens"))
+	}
+	if err := checkMatrix(a, T, true, labelA); err != nil {
+		return errChart("AttentionDiff", err)
+	}
+	if err := checkMatrix(b, T, true, labelB); err != nil {
+		return errChart("AttentionDiff", err)
+	}
+	if labelA == "" {
+		labelA = "a"
+	}
+	if labelB == "" {
+		labelB = "b"
+	}
+	fa, fb := flatten(nil, a), flatten(nil, b)
+	d := make([]float64, len(fa))
+	for i := range d {
+		d[i] = fa[i] - fb[i]
+	}
+	budget := (Budget - overhead(tokens, []string{labelA, labelB})) / 3
+	pa, err := pack(fa, false, budget)
+	if err != nil {
+		return errChart("AttentionDiff", err)
+	}
+	pb, _ := pack(fb, false, budget)
+	pd, _ := pack(d, true, budget)
+	return &Chart{name: "attention-diff", spec: map[string]any{
+		"kind": "diff", "tokens": tokens, "labelA": labelA, "labelB": labelB, "a": pa, "b": pb, "d": pd,
+	}}
+}
