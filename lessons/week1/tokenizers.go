@@ -1,0 +1,307 @@
+package week1
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/data"
+	"github.com/divellm/divellm/llm/tokenizer"
+)
+
+// DefaultBPEVocab is the vocabulary size of the BPE trained in the lesson: 256 bytes,
+// <|endoftext|> and 2,743 merges, about twice the corpus's 1,398 distinct characters.
+const DefaultBPEVocab = 3000
+
+// corpusText is the whole corpus (train + val), what the lesson's tokenizers learn from.
+func corpusText() string {
+	t, v := data.Corpus()
+	return t + v
+}
+
+var (
+	charOnce = sync.OnceValue(func() *tokenizer.Char { return tokenizer.NewChar(corpusText(), tokenizer.CharOptions{}) })
+	bpeOnce  = sync.OnceValues(func() (*tokenizer.BPE, error) {
+		return tokenizer.TrainBPE(corpusText(), DefaultBPEVocab, tokenizer.BPEOptions{})
+	})
+)
+
+// CharZH returns the character-level tokenizer of the corpus (one token per character).
+func CharZH() *tokenizer.Char { return charOnce() }
+
+// BPEZH trains (once per process, about 2 s) a byte-level BPE of [DefaultBPEVocab] tokens
+// on the corpus, GPT-2 style with the CJK-aware pre-tokenizer.
+func BPEZH() (*tokenizer.BPE, error) { return bpeOnce() }
+
+// WordPieceVocabPath is the vocab.txt of [WordPieceZH], relative to the checkout root.
+const WordPieceVocabPath = "lessons/week1/wordpiece/vocab.txt"
+
+// WordPieceMinWordFreq is how often an English word must occur in the corpus to be one
+// token of the lesson's WordPiece vocabulary.
+const WordPieceMinWordFreq = 5
+
+// WordPieceZH loads the lesson's BERT-Chinese-like WordPiece vocabulary
+// (lessons/week1/wordpiece/vocab.txt, made by [BuildWordPieceVocab] from the corpus) with
+// the tokenizer package's vocab.txt loader, as one would load bert-base-chinese.
+func WordPieceZH() (*tokenizer.WordPiece, error) {
+	root, err := lessons.Root()
+	if err != nil {
+		return nil, err
+	}
+	return tokenizer.LoadWordPieceVocab(filepath.Join(root, WordPieceVocabPath))
+}
+
+// BuildWordPieceVocab builds a vocabulary shaped like bert-base-chinese's from a corpus:
+// the five BERT specials, every CJK character (most frequent first), every other
+// non-space, non-alphanumeric character (punctuation becomes a word of its own in
+// WordPiece), the digits and letters a–z alone and as "##" continuations (so any
+// English word or number can still be spelled), the English words and numbers seen at
+// least minWordFreq times (lower-cased, most frequent first), and frequent word endings
+// as "##" pieces.
+func BuildWordPieceVocab(corpus string, minWordFreq int) []string {
+	vocab := append([]string(nil), tokenizer.BertSpecials...)
+	seen := map[string]bool{}
+	for _, s := range vocab {
+		seen[s] = true
+	}
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			vocab = append(vocab, t)
+		}
+	}
+	runeFreq := map[rune]int{}
+	wordFreq := map[string]int{}
+	endFreq := map[string]int{}
+	var word []rune
+	flush := func() {
+		if len(word) > 0 {
+			w := strings.ToLower(string(word))
+			wordFreq[w]++
+			if n := len(word); n >= 5 {
+				for k := 2; k <= 4; k++ {
+					endFreq[strings.ToLower(string(word[n-k:]))]++
+				}
+			}
+		}
+		word = word[:0]
+	}
+	for _, r := range corpus {
+		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			word = append(word, r)
+			continue
+		}
+		flush()
+		if !unicode.IsSpace(r) && r != utf8.RuneError && !unicode.IsControl(r) {
+			runeFreq[r]++
+		}
+	}
+	flush()
+	byFreq := func(m map[string]int, keep func(string, int) bool) []string {
+		var out []string
+		for k, n := range m {
+			if keep(k, n) {
+				out = append(out, k)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if m[out[i]] != m[out[j]] {
+				return m[out[i]] > m[out[j]]
+			}
+			return out[i] < out[j]
+		})
+		return out
+	}
+	runes := map[string]int{}
+	for r, n := range runeFreq {
+		runes[string(r)] = n
+	}
+	isHan := func(s string) bool { r, _ := utf8.DecodeRuneInString(s); return unicode.Is(unicode.Han, r) }
+	for _, s := range byFreq(runes, func(s string, _ int) bool { return isHan(s) }) {
+		add(s)
+	}
+	for _, s := range byFreq(runes, func(s string, _ int) bool {
+		r, _ := utf8.DecodeRuneInString(s)
+		return !isHan(s) && !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))) && strings.ToLower(s) == s
+	}) {
+		add(s)
+	}
+	for _, c := range "0123456789abcdefghijklmnopqrstuvwxyz" {
+		add(string(c))
+	}
+	for _, c := range "0123456789abcdefghijklmnopqrstuvwxyz" {
+		add("##" + string(c))
+	}
+	for _, w := range byFreq(wordFreq, func(_ string, n int) bool { return n >= minWordFreq }) {
+		add(w)
+	}
+	for _, e := range byFreq(endFreq, func(_ string, n int) bool { return n >= minWordFreq }) {
+		add("##" + e)
+	}
+	return vocab
+}
+
+// WriteWordPieceVocab writes vocab one token per line (the vocab.txt format).
+func WriteWordPieceVocab(path string, vocab []string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(strings.Join(vocab, "\n")+"\n"), 0o644)
+}
+
+// TokenRow is one tokenizer's view of one sentence: the pieces it cut and their ids.
+type TokenRow struct {
+	Sentence  string
+	Tokenizer string   // "char", "bpe", "wordpiece"
+	Pieces    []string // readable piece text (the input bytes each token covers; see [Readable])
+	IDs       []int
+	Unknown   int // tokens that are the unknown token
+}
+
+// Label is a short row label such as "bpe · 12 tokens".
+func (r TokenRow) Label() string { return fmt.Sprintf("%s · %d tokens", r.Tokenizer, len(r.Pieces)) }
+
+// Readable shows a byte string as text when it is valid UTF-8, and otherwise spells the
+// bytes that are not part of a complete character as <e9>, so half a Chinese character
+// cut by byte-level BPE stays visible: "\xe9\x93" → "<e9><93>", "银\xe8" → "银<e8>".
+func Readable(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && w == 1 {
+			fmt.Fprintf(&b, "<%02x>", s[i])
+		} else {
+			b.WriteString(s[i : i+w])
+		}
+		i += w
+	}
+	return b.String()
+}
+
+// Tokenize cuts text with t and returns the row (pieces are the text each token covers).
+func Tokenize(t tokenizer.Tokenizer, text string) TokenRow {
+	toks := t.Encode(text)
+	row := TokenRow{Sentence: text, Tokenizer: t.Kind()}
+	unk := t.Specials().UNK
+	for _, tk := range toks {
+		piece := tk.Text
+		if tk.Start >= 0 {
+			piece = Readable(text[tk.Start:tk.End])
+		}
+		if t.Kind() == "wordpiece" && strings.HasPrefix(tk.Text, "##") {
+			piece = "##" + piece
+		}
+		if tk.ID == unk && unk >= 0 {
+			row.Unknown++
+			piece = tk.Text + "(" + piece + ")"
+		}
+		row.Pieces = append(row.Pieces, piece)
+		row.IDs = append(row.IDs, tk.ID)
+	}
+	return row
+}
+
+// CompareTokenizers cuts every sentence with the char tokenizer, the BPE trained on the
+// corpus and the WordPiece vocabulary, and returns the rows sentence by sentence
+// (char, bpe, wordpiece for the first sentence, then the second, …).
+func CompareTokenizers(sentences []string) ([]TokenRow, error) {
+	if len(sentences) == 0 {
+		return nil, fmt.Errorf("compare tokenizers: no sentences")
+	}
+	bpe, err := BPEZH()
+	if err != nil {
+		return nil, err
+	}
+	wp, err := WordPieceZH()
+	if err != nil {
+		return nil, err
+	}
+	var rows []TokenRow
+	for _, s := range sentences {
+		for _, t := range []tokenizer.Tokenizer{CharZH(), bpe, wp} {
+			rows = append(rows, Tokenize(t, s))
+		}
+	}
+	return rows, nil
+}
+
+// CountTable summarises rows as a table: one row per sentence, token counts per tokenizer.
+func CountTable(rows []TokenRow) (headers []string, table [][]string) {
+	headers = []string{"sentence", "chars"}
+	var kinds []string
+	index := map[string]int{}
+	for _, r := range rows {
+		if _, ok := index[r.Tokenizer]; !ok {
+			index[r.Tokenizer] = len(kinds)
+			kinds = append(kinds, r.Tokenizer)
+			headers = append(headers, r.Tokenizer+" tokens")
+		}
+	}
+	bySentence := map[string]int{}
+	for _, r := range rows {
+		i, ok := bySentence[r.Sentence]
+		if !ok {
+			i = len(table)
+			bySentence[r.Sentence] = i
+			line := make([]string, 2+len(kinds))
+			line[0], line[1] = r.Sentence, fmt.Sprint(utf8.RuneCountInString(r.Sentence))
+			table = append(table, line)
+		}
+		table[i][2+index[r.Tokenizer]] = fmt.Sprint(len(r.Pieces))
+	}
+	return headers, table
+}
+
+// MergeRow is one learned BPE merge in readable form.
+type MergeRow struct {
+	Rank         int    // 1 = learned first
+	Left, Right  string // the two tokens' bytes, readable (see [Readable])
+	Merged       string // the new token's bytes, readable
+	Count        int    // how often the pair occurred when it was merged
+	CompleteChar bool   // Merged is valid UTF-8 (a whole character or more)
+}
+
+// TrainBPEDemo trains a byte-level BPE with nMerges merges on the corpus and returns the
+// merges in the order they were learned.
+func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
+	if nMerges <= 0 {
+		return nil, fmt.Errorf("train BPE demo: nMerges must be positive, got %d", nMerges)
+	}
+	bpe, err := tokenizer.TrainBPE(corpusText(), 256+1+nMerges, tokenizer.BPEOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var rows []MergeRow
+	for i, m := range bpe.Merges() {
+		rows = append(rows, MergeRow{
+			Rank:         i + 1,
+			Left:         Readable(bpe.TokenBytes(m.Pair[0])),
+			Right:        Readable(bpe.TokenBytes(m.Pair[1])),
+			Merged:       Readable(m.Text),
+			Count:        m.Count,
+			CompleteChar: utf8.ValidString(m.Text),
+		})
+	}
+	return rows, nil
+}
+
+// MergeTable formats merges as table rows.
+func MergeTable(ms []MergeRow) (headers []string, rows [][]string) {
+	for _, m := range ms {
+		whole := ""
+		if m.CompleteChar {
+			whole = "✓"
+		}
+		rows = append(rows, []string{fmt.Sprint(m.Rank), m.Left, m.Right, m.Merged, fmt.Sprint(m.Count), whole})
+	}
+	return []string{"#", "left", "right", "merged", "count", "whole chars"}, rows
+}
