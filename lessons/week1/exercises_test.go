@@ -2,6 +2,7 @@ package week1
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -171,3 +172,5 @@ func TestCheckCausalMask(t *testing.T) {
 		t.Errorf("transposed:\n%s", r)
 	}
 }
+
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
