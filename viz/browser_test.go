@@ -1,0 +1,268 @@
+package viz
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The real-browser tests load chart pages in headless Chromium, dump the DOM to read the
+// status the runtime records (every chart marked data-rendered="1", no JS errors) and take
+// a screenshot that must not be blank. Screenshots and pages are kept under
+// $DIVELLM_ARTIFACTS (default: the test's temp dir) so CI can keep them on failure.
+
+const chromium = "/usr/bin/chromium"
+
+// captureJS records JS errors before anything else runs.
+const captureJS = `<script>window.__jsErrors=[];` +
+	`window.onerror=function(m,s,l,c){window.__jsErrors.push(String(m)+" at "+l+":"+c)};` +
+	`window.addEventListener("unhandledrejection",function(e){window.__jsErrors.push("unhandled rejection: "+e.reason)});</script>`
+
+// resultJS writes the page's status into the DOM once charts had time to draw.
+const resultJS = `<script>window.addEventListener("load",function(){setTimeout(function(){
+var els=document.querySelectorAll(".divellm-viz"),st=[],V=window.divellmViz||{},tb=0;
+for(var i=0;i<els.length;i++)st.push(els[i].getAttribute("data-rendered")||"not drawn");
+(V.charts||[]).forEach(function(c){var t=c.getOption().toolbox;if(t&&t[0]&&t[0].feature&&t[0].feature.saveAsImage)tb++});
+var r={charts:st,jsErrors:window.__jsErrors,vizErrors:V.errors||[],instances:(V.charts||[]).length,saveAsImage:tb,
+echarts:window.echarts?window.echarts.version:"missing",zoomed:document.querySelectorAll(".divellm-viz-zoom[data-rendered='1']").length,xss:document.title==="XSS",defineCalls:window.__defineCalls||0,
+decoded:window.__packTest&&V.decode?Array.from(V.decode(window.__packTest)):null};
+var p=document.createElement("pre");p.id="divellm-result";p.textContent=JSON.stringify(r);document.body.appendChild(p);
+},3000)});</script>`
+
+type pageResult struct {
+	Charts      []string  `json:"charts"`
+	JSErrors    []string  `json:"jsErrors"`
+	VizErrors   []string  `json:"vizErrors"`
+	Instances   int       `json:"instances"`
+	SaveAsImage int       `json:"saveAsImage"`
+	ECharts     string    `json:"echarts"`
+	XSS         bool      `json:"xss"`
+	DefineCalls int       `json:"defineCalls"`
+	Decoded     []float64 `json:"decoded"`
+	Zoomed      int       `json:"zoomed"`
+}
+
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("DIVELLM_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	dir = filepath.Join(dir, "viz")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runChromium runs headless Chromium with a fresh profile and no network side traffic.
+func runChromium(t *testing.T, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
+		"--user-data-dir=" + t.TempDir(), "--hide-scrollbars", "--virtual-time-budget=20000"}
+	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// loadPage dumps the DOM of page and returns the status written by resultJS.
+func loadPage(t *testing.T, path string) pageResult {
+	t.Helper()
+	dom := string(runChromium(t, "--dump-dom", "file://"+path))
+	const open = `<pre id="divellm-result">`
+	i, j := strings.Index(dom, open), strings.LastIndex(dom, "</pre>")
+	if err := os.WriteFile(path+".dom.html", []byte(dom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if i < 0 || j < i {
+		t.Fatalf("no result marker in the DOM of %s (page script did not finish)", path)
+	}
+	var r pageResult
+	if err := json.Unmarshal([]byte(html.UnescapeString(dom[i+len(open):j])), &r); err != nil {
+		t.Fatalf("result: %v", err)
+	}
+	return r
+}
+
+// screenshot renders path at width×height and returns the decoded PNG.
+func screenshot(t *testing.T, path, out string, width, height int) image.Image {
+	t.Helper()
+	runChromium(t, fmt.Sprintf("--window-size=%d,%d", width, height), "--screenshot="+out, "file://"+path)
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", out, err)
+	}
+	return img
+}
+
+// inkFraction is the fraction of pixels in r that are not (near) white.
+func inkFraction(img image.Image, r image.Rectangle) float64 {
+	r = r.Intersect(img.Bounds())
+	ink, total := 0, 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			if cr < 0xf000 || cg < 0xf000 || cb < 0xf000 {
+				ink++
+			}
+			total++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(ink) / float64(total)
+}
+
+func checkResult(t *testing.T, name string, r pageResult, wantCharts int) {
+	t.Helper()
+	if len(r.JSErrors) > 0 || len(r.VizErrors) > 0 {
+		t.Errorf("%s: JS errors %q, viz errors %q", name, r.JSErrors, r.VizErrors)
+	}
+	if len(r.Charts) != wantCharts {
+		t.Errorf("%s: %d chart elements, want %d", name, len(r.Charts), wantCharts)
+	}
+	for i, s := range r.Charts {
+		if s != "1" {
+			t.Errorf("%s: chart %d status %q, want drawn", name, i, s)
+		}
+	}
+	if r.ECharts != EChartsVersion {
+		t.Errorf("%s: window.echarts version %q, want %s", name, r.ECharts, EChartsVersion)
+	}
+	if r.SaveAsImage != r.Instances || r.Instances < wantCharts {
+		t.Errorf("%s: %d of %d ECharts instances have saveAsImage (want all, ≥ %d)", name, r.SaveAsImage, r.Instances, wantCharts)
+	}
+	if r.XSS {
+		t.Errorf("%s: a token's markup ran as HTML", name)
+	}
+}
+
+func needChromium(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skipf("skipping the real-browser test: %s not found (CI installs it: apt-get install -y chromium fonts-noto-cjk)", chromium)
+	}
+	if testing.Short() {
+		t.Skip("skipping the real-browser test in -short mode")
+	}
+}
+
+func ecChartCount(charts []*Chart) int {
+	n := 0
+	for _, c := range charts {
+		if c.spec != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBrowserStandalonePage: a Save'd page with every view draws without errors.
+func TestBrowserStandalonePage(t *testing.T) {
+	needChromium(t)
+	dir := artifactsDir(t)
+	charts := allViews()
+	page := Page("divellm viz: all views", charts...)
+	page = strings.Replace(page, "<head>", "<head>"+captureJS, 1)
+	end := strings.LastIndex(page, "</body>") // the bundle itself contains "</body>" in a string
+	page = page[:end] + resultJS + page[end:]
+	path := filepath.Join(dir, "standalone.html")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := loadPage(t, path)
+	checkResult(t, "standalone", r, ecChartCount(charts))
+	img := screenshot(t, path, filepath.Join(dir, "standalone.png"), 1400, 7200)
+	if f := inkFraction(img, img.Bounds()); f < 0.03 {
+		t.Errorf("standalone screenshot is %.1f%% ink: blank?", 100*f)
+	}
+	// The first chart is the 60-token attention head view: its heatmap must be drawn.
+	if f := inkFraction(img, image.Rect(100, 150, 800, 850)); f < 0.15 {
+		t.Errorf("attention heatmap area is %.1f%% ink, want a filled heatmap", 100*f)
+	}
+}
+
+// fakeRequireJS mimics the classic notebook: a global AMD define that, like RequireJS,
+// throws for an anonymous define() outside its loader.
+const fakeRequireJS = `<script>window.__defineCalls=0;window.define=function(){window.__defineCalls++;` +
+	`throw new Error("Mismatched anonymous define() module")};window.define.amd={jQuery:true};</script>`
+
+// TestBrowserNotebookOutputs mimics a notebook: each output is inserted as a separate HTML
+// fragment the way JupyterLab does (innerHTML, then scripts re-created so they run), a chart
+// output arrives before Init's output (it must queue), then Init, then the other charts.
+func TestBrowserNotebookOutputs(t *testing.T) {
+	needChromium(t)
+	dir := artifactsDir(t)
+	charts := allViews()
+	frags := []string{charts[1].HTML(), LibraryHTML()}
+	for i, c := range charts {
+		if i != 1 {
+			frags = append(frags, c.HTML())
+		}
+	}
+	fragsJSON, err := json.Marshal(frags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := []float64{0, 0.001, 0.3, 1, 0.75}
+	p, _ := pack(vals, false, 4) // 6 bits
+	packJSON, _ := json.Marshal(p)
+	page := `<!DOCTYPE html><html><head><meta charset="utf-8"><title>notebook</title>` + captureJS + fakeRequireJS +
+		`</head><body><div id="notebook"></div><script>window.__packTest=` + string(packJSON) + `;
+var frags=` + string(fragsJSON) + `,i=0;
+function addOutput(h){var host=document.createElement("div");host.className="jp-OutputArea-output";host.innerHTML=h;
+host.querySelectorAll("script").forEach(function(s){var c=document.createElement("script");c.textContent=s.textContent;s.parentNode.replaceChild(c,s)});
+document.getElementById("notebook").appendChild(host)}
+function next(){if(i<frags.length){addOutput(frags[i++]);setTimeout(next,30)}}
+next();
+// Click the first thumbnail of the model view (the first output) to enlarge it.
+setTimeout(function(){var cv=document.querySelector(".divellm-viz canvas"),r=cv.getBoundingClientRect();
+["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))})},1500);
+</script>` + resultJS + `</body></html>`
+	path := filepath.Join(dir, "notebook.html")
+	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := loadPage(t, path)
+	checkResult(t, "notebook", r, ecChartCount(charts))
+	if r.DefineCalls != 0 {
+		t.Errorf("the ECharts bundle called the page's AMD define %d times", r.DefineCalls)
+	}
+	if r.Zoomed != 1 {
+		t.Errorf("clicking a model-view thumbnail drew %d enlarged head views, want 1", r.Zoomed)
+	}
+	want, _ := unpack(p)
+	if len(r.Decoded) != len(want) {
+		t.Fatalf("runtime decoded %v, want %v", r.Decoded, want)
+	}
+	for i := range want {
+		if d := r.Decoded[i] - want[i]; d > 1e-12 || d < -1e-12 {
+			t.Errorf("runtime decode[%d] = %v, Go unpack = %v", i, r.Decoded[i], want[i])
+		}
+	}
+	img := screenshot(t, path, filepath.Join(dir, "notebook.png"), 1400, 7200)
+	if f := inkFraction(img, img.Bounds()); f < 0.03 {
+		t.Errorf("notebook screenshot is %.1f%% ink: blank?", 100*f)
+	}
+}
