@@ -223,7 +223,7 @@ func chooseFiles(modelID string, siblings []*ghub.FileInfo) ([]string, error) {
 		case have["pytorch_model.bin"]:
 			return nil, fmt.Errorf("%s has only pytorch_model.bin: %w; pickle files can run code when loaded, so divellm reads only safetensors. "+
 				"Download it with Python and convert once: %s (or look on the hub for a safetensors revision, e.g. a refs/pr/N branch opened by SFconvertbot, and pass --revision)",
-				modelID, safetensors.ErrPickle, strings.ReplaceAll(safetensors.PickleAdvice, "DIR", modelID))
+				modelID, safetensors.ErrPickle, ConvertAdvice(filepath.Join("models", filepath.Base(modelID))))
 		default:
 			return nil, fmt.Errorf("%w: %s has no model.safetensors", ErrUnsupported, modelID)
 		}
@@ -268,7 +268,17 @@ func OfflineHelp(modelID, dir string) string {
 		"(GPT-2 BPE models need vocab.json merges.txt instead of vocab.txt; tokenizer.json also works; "+
 		"in mainland China set HF_ENDPOINT=https://hf-mirror.com), copy the folder here and pass --model %s. "+
 		"The folder needs config.json, model.safetensors (pytorch_model.bin is refused: convert it with %s) and the tokenizer files.",
-		modelID, dir, dir, strings.ReplaceAll(safetensors.PickleAdvice, "DIR", dir))
+		modelID, dir, dir, ConvertAdvice(dir))
+}
+
+// ConvertAdvice is a one-line Python command that converts dir/pytorch_model.bin into
+// dir/model.safetensors keeping every tensor, task heads included (qa_outputs,
+// classifier, cls.*). Loading the model class with AutoModel and saving it again would
+// drop those heads, so the state dict is converted directly; weights_only=True keeps
+// torch.load from running code stored in the pickle, and the clones untie shared tensors
+// (save_file refuses tensors that share memory).
+func ConvertAdvice(dir string) string {
+	return fmt.Sprintf(`python -c "import torch; from safetensors.torch import save_file; sd = torch.load('%[1]s/pytorch_model.bin', map_location='cpu', weights_only=True); save_file({k: v.contiguous().clone() for k, v in sd.items()}, '%[1]s/model.safetensors', metadata={'format': 'pt'})"`, filepath.ToSlash(dir))
 }
 
 // placeFiles puts the snapshot files into dir: a hard link when the file system allows it
