@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -179,5 +180,40 @@ func TestHFFixtureInputs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestEveryFixtureParses opens every .safetensors file under testdata (whatever script
+// made it) and decodes every tensor: a fixture the reader rejects is caught here first.
+func TestEveryFixtureParses(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata")
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".safetensors" {
+			return err
+		}
+		n++
+		f, err := Open(p)
+		if err != nil {
+			t.Errorf("%v", err)
+			return nil
+		}
+		defer f.Close()
+		for _, name := range f.Names() {
+			tt, err := f.Get(name)
+			if err == nil {
+				_, err = tt.Float32s()
+			}
+			if err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 6 {
+		t.Errorf("found only %d .safetensors fixtures under %s", n, root)
 	}
 }
