@@ -89,10 +89,10 @@ func TestProbeAccuracyCounts(t *testing.T) {
 	m := smallModel(t, llm.BERT)
 	// Plant an answer: a huge output bias for 盘 makes it every probe's first candidate, and
 	// 院 the second.
-	yin, _ := m.Tokenizer.TokenToID("盘")
-	dian, _ := m.Tokenizer.TokenToID("院")
-	m.Params["cls.predictions.bias"].Data[yin] = 100
-	m.Params["cls.predictions.bias"].Data[dian] = 90
+	pan, _ := m.Tokenizer.TokenToID("盘")
+	yuan, _ := m.Tokenizer.TokenToID("院")
+	m.Params["cls.predictions.bias"].Data[pan] = 100
+	m.Params["cls.predictions.bias"].Data[yuan] = 90
 	m.ParamsChanged()
 	r, err := ProbeAccuracy(m)
 	if err != nil {
