@@ -1,0 +1,217 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/safetensors"
+)
+
+// bert-base-chinese's shapes: what the study plan loads (vocab 21128, hidden 768, 12
+// layers × 12 heads, feed-forward 3072, 512 positions, MLM head and pooler).
+func bertBaseChinese() llm.Config {
+	return llm.Config{Arch: llm.BERT, VocabSize: 21128, DModel: 768, Heads: 12, Layers: 12, DFF: 3072, MaxPos: 512,
+		TypeVocab: 2, LayerNormE: 1e-12, Activation: "gelu"}
+}
+
+// loadStats is what the child process measures.
+type loadStats struct {
+	FileMB       float64 `json:"file_mb"`
+	BaseHWMMB    float64 `json:"base_hwm_mb"`    // peak RSS before loading (the test binary itself)
+	LoadSeconds  float64 `json:"load_s"`         // llm.Load wall time
+	LoadHWMMB    float64 `json:"load_hwm_mb"`    // peak RSS after llm.Load
+	LoadRSSMB    float64 `json:"load_rss_mb"`    // RSS right after llm.Load
+	FirstFwdMS   float64 `json:"first_fwd_ms"`   // first 64-token forward: graph compilation + run
+	FwdMS        float64 `json:"fwd_ms"`         // median of the next runs
+	ForwardHWMMB float64 `json:"forward_hwm_mb"` // peak RSS after the forwards
+}
+
+// BenchmarkLoadBertBaseChinese writes a random model with bert-base-chinese's shapes
+// (~410 MB, in a temporary directory, or reuses $DIVELLM_BERT_BASE_DIR), then, in a fresh
+// child process so that peak memory is the loader's alone, measures llm.Load time, peak
+// RSS (/proc/self/status VmHWM) and the latency of a 64-token forward pass — once with
+// llm.Load and once with loadDirect, the loader this benchmark proposes.
+//
+// Run: GOEXPERIMENT=simd go test -run '^$' -bench LoadBertBaseChinese -benchtime 1x ./llm/pipeline
+func BenchmarkLoadBertBaseChinese(b *testing.B) {
+	dir := os.Getenv("DIVELLM_BERT_BASE_DIR")
+	if dir == "" || !fileExists(filepath.Join(dir, "model.safetensors")) {
+		if dir == "" {
+			dir = b.TempDir()
+		}
+		t0 := time.Now()
+		m, err := llm.New(bertBaseChinese(), llm.HeadSet{MLM: true, Pooler: true}, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Save(dir); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("wrote %s in %.1fs", dir, time.Since(t0).Seconds())
+	}
+	for _, mode := range []string{"llm.Load", "direct-read"} {
+		b.Run(mode, func(b *testing.B) { benchLoadChild(b, dir, mode) })
+	}
+}
+
+// benchLoadChild runs TestLoadBertBaseChild in a child process and reports its figures.
+func benchLoadChild(b *testing.B, dir, mode string) {
+	var st loadStats
+	for range b.N {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadBertBaseChild$", "-test.v")
+		cmd.Env = append(os.Environ(), "DIVELLM_LOAD_CHILD="+dir, "DIVELLM_LOAD_MODE="+mode)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("child: %v\n%s", err, out.String())
+		}
+		found := false
+		sc := bufio.NewScanner(&out)
+		for sc.Scan() {
+			if line, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "LOADSTATS "); ok {
+				found = json.Unmarshal([]byte(line), &st) == nil
+			}
+		}
+		if !found {
+			b.Fatalf("child printed no stats:\n%s", out.String())
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(st.LoadSeconds, "load-s")
+	b.ReportMetric(st.LoadHWMMB, "load-peak-MB")
+	b.ReportMetric(st.LoadHWMMB/st.FileMB, "peak/file")
+	b.ReportMetric(st.ForwardHWMMB, "fwd-peak-MB")
+	b.ReportMetric(st.FwdMS, "fwd64-ms")
+	b.ReportMetric(st.FirstFwdMS, "first-fwd64-ms")
+	b.Logf("%+v", st)
+}
+
+// TestLoadBertBaseChild is the measuring half of BenchmarkLoadBertBaseChinese; it runs
+// only in the child process.
+func TestLoadBertBaseChild(t *testing.T) {
+	dir := os.Getenv("DIVELLM_LOAD_CHILD")
+	if dir == "" {
+		t.Skip("runs only as BenchmarkLoadBertBaseChinese's child process")
+	}
+	fi, err := os.Stat(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := loadStats{FileMB: float64(fi.Size()) / 1e6, BaseHWMMB: procStatusMB(t, "VmHWM")}
+	t0 := time.Now()
+	load := llm.Load
+	if os.Getenv("DIVELLM_LOAD_MODE") == "direct-read" {
+		load = loadDirect
+	}
+	m, err := load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.LoadSeconds = time.Since(t0).Seconds()
+	st.LoadHWMMB, st.LoadRSSMB = procStatusMB(t, "VmHWM"), procStatusMB(t, "VmRSS")
+
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]int, 64)
+	for i := range ids {
+		ids[i] = r.IntN(m.Config.VocabSize)
+	}
+	batch := llm.Batch{IDs: [][]int{ids}}
+	var times []float64
+	for i := range 6 {
+		t1 := time.Now()
+		if _, err := m.Forward(batch, llm.ForwardOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ms := float64(time.Since(t1).Microseconds()) / 1e3
+		if i == 0 {
+			st.FirstFwdMS = ms
+		} else {
+			times = append(times, ms)
+		}
+	}
+	sort.Float64s(times)
+	st.FwdMS = times[len(times)/2]
+	st.ForwardHWMMB = procStatusMB(t, "VmHWM")
+	b, _ := json.Marshal(st)
+	fmt.Printf("LOADSTATS %s\n", b)
+}
+
+// loadDirect is the loader change this benchmark argues for in llm.Load, measured here:
+// read every F32 tensor with ReadAt straight into its final []float32. llm.Load maps the
+// file (its pages then count in RSS), converts each tensor into a new slice
+// (safetensors.Tensor.Float32s) and copies that slice again, so the file is resident up
+// to three times over. Only for checkpoints written by llm.Model.Save (canonical names,
+// F32); the real change would keep llm.Load's name mapping and checks.
+func loadDirect(dir string) (*llm.Model, error) {
+	c, err := llm.LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	sf, err := safetensors.Open(path) // validates the header; data pages are not touched
+	if err != nil {
+		return nil, err
+	}
+	infos := sf.Infos()
+	sf.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := f.ReadAt(n[:], 0); err != nil {
+		return nil, err
+	}
+	start := 8 + int64(binary.LittleEndian.Uint64(n[:]))
+	ps := llm.Params{}
+	for _, in := range infos {
+		if in.DType != safetensors.F32 {
+			return nil, fmt.Errorf("%s: %s is %s, this prototype reads F32 only", path, in.Name, in.DType)
+		}
+		p := &llm.Param{Shape: in.Shape, Data: make([]float32, (in.End-in.Begin)/4)}
+		if len(p.Data) > 0 {
+			buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(p.Data))), in.End-in.Begin)
+			if _, err := f.ReadAt(buf, start+int64(in.Begin)); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", path, in.Name, err)
+			}
+		}
+		ps[in.Name] = p
+	}
+	return &llm.Model{Config: c, Params: ps}, nil
+}
+
+// procStatusMB reads a "kB" field of /proc/self/status, in MB.
+func procStatusMB(t *testing.T, field string) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb float64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb * 1024 / 1e6
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
