@@ -1,0 +1,144 @@
+package week1
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/viz"
+)
+
+// The functions in this file turn the lesson's results into viz charts and tables, so a
+// notebook cell is one line: compute, then .Show().
+
+// ShowTable displays a table (headers + rows) in the cell.
+func ShowTable(headers []string, rows [][]string) error { return display.Table(headers, rows) }
+
+// TokensView draws token rows as chips, one row per tokenizer and sentence.
+func TokensView(rows []TokenRow) *viz.Chart {
+	var vr []viz.TokenRow
+	for _, r := range rows {
+		vr = append(vr, viz.TokenRow{Name: r.Tokenizer, Tokens: r.Pieces, IDs: r.IDs})
+	}
+	return viz.Tokens(vr...)
+}
+
+// EmbeddingView draws an embedding map as a labelled scatter plot.
+func EmbeddingView(r *EmbeddingMapResult) *viz.Chart {
+	pts, labels := r.XY()
+	return viz.Scatter2D(pts, labels).Title(fmt.Sprintf("token embeddings, PCA: PC1 %.0f%% + PC2 %.0f%% of the variance",
+		100*r.Explained[0], 100*r.Explained[1]))
+}
+
+// finiteForDisplay replaces −Inf (masked scores) by the row set's smallest finite value,
+// so a heatmap can draw them as "lowest".
+func finiteForDisplay(m [][]float64) [][]float64 {
+	lo := math.Inf(1)
+	for _, row := range m {
+		for _, v := range row {
+			if !math.IsInf(v, 0) && !math.IsNaN(v) {
+				lo = min(lo, v)
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		lo = 0
+	}
+	out := make([][]float64, len(m))
+	for i, row := range m {
+		out[i] = make([]float64, len(row))
+		for j, v := range row {
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				v = lo
+			}
+			out[i][j] = v
+		}
+	}
+	return out
+}
+
+func dimLabels(n int, prefix string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%d", prefix, i)
+	}
+	return out
+}
+
+// Heatmap draws one stage of the walkthrough: "X", "Q", "K", "V", "Out" ([token][feature])
+// or "Scores", "Scaled", "Probs" ([query][key]; masked entries drawn as the lowest value).
+func (w *Walkthrough) Heatmap(stage string) *viz.Chart {
+	s := w.Steps
+	var m [][]float64
+	square := true
+	switch stage {
+	case "X":
+		m, square = w.X, false
+	case "Q":
+		m, square = s.Q, false
+	case "K":
+		m, square = s.K, false
+	case "V":
+		m, square = s.V, false
+	case "Out":
+		m, square = s.Out, false
+	case "Scores":
+		m = s.Scores
+	case "Scaled":
+		m = s.Scaled
+	case "Probs":
+		m = s.Probs
+	default:
+		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("unknown stage " + stage + ": want X, Q, K, V, Scores, Scaled, Probs or Out")
+	}
+	cols := w.Tokens
+	if !square {
+		cols = dimLabels(len(m[0]), "d")
+	}
+	return viz.Heatmap(w.Tokens, cols, finiteForDisplay(m)).Title(fmt.Sprintf("%s  (rows: tokens%s)", stage, map[bool]string{true: " as queries, columns: keys", false: ", columns: features"}[square]))
+}
+
+// AttentionView draws the walkthrough's probabilities as an attention head view.
+func (w *Walkthrough) AttentionView() *viz.Chart {
+	return viz.Attention(w.Tokens, [][][]float64{w.Steps.Probs})
+}
+
+// NeuronView draws bertviz's neuron view for the query at token index q.
+func (w *Walkthrough) NeuronView(q int) *viz.Chart {
+	return viz.Neuron(w.Tokens, q, w.Steps.Q[q], w.Steps.K)
+}
+
+// Index returns the position of the first token whose label is tok, or -1.
+func (w *Walkthrough) Index(tok string) int {
+	for i, t := range w.Tokens {
+		if t == tok {
+			return i
+		}
+	}
+	return -1
+}
+
+// MaskView draws a mask as a heatmap (1 visible, 0 masked).
+func MaskView(m Mask) *viz.Chart {
+	return viz.Heatmap(m.Rows, m.Cols, m.Floats()).Title(m.Name + " (rows: queries, columns: keys; 1 = may attend)")
+}
+
+// PatternView draws one HeadReport pattern's scores as a layer × head heatmap.
+func (r *HeadReportResult) PatternView(pattern string) *viz.Chart {
+	g, ok := r.Scores[pattern]
+	if !ok {
+		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("no pattern " + pattern)
+	}
+	rows, cols := HeadLabels(g)
+	return viz.Heatmap(rows, cols, g).Title("mean attention on: " + pattern)
+}
+
+// LossView returns a live loss chart for a run of the given number of steps and the
+// callback that feeds it; call chart.Done() after Run.
+func LossView(title string, steps int) (*viz.LiveLoss, func(p llmProgress)) {
+	l := viz.NewLiveLoss(title, steps)
+	return l, func(p llmProgress) { l.Add(p.Step, p.Loss, p.ValLoss) }
+}
+
+type llmProgress = llm.Progress

@@ -1,0 +1,57 @@
+package week1
+
+import (
+	"math"
+	"testing"
+
+	"github.com/divellm/divellm/llm"
+)
+
+// Every view builds a chart without error from the lesson's own results.
+func TestViewsBuild(t *testing.T) {
+	rows, err := CompareTokenizers([]string{StorySentence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := smallModel(t, llm.GPT)
+	em, err := EmbeddingMap(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := StepThroughModel(m, StorySentence, 0, 0) // causal: Scaled holds −Inf
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := Masks([]string{"a", "b"}, []string{"c"})
+	am, _ := AttentionFor(m, StorySentence)
+	hr, err := HeadReport(am, "银行")
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts := map[string]interface{ Err() error }{
+		"tokens":    TokensView(rows),
+		"embedding": EmbeddingView(em),
+		"attention": w.AttentionView(),
+		"neuron":    w.NeuronView(w.Index("钓")),
+		"mask":      MaskView(ms[2]),
+		"pattern":   hr.PatternView(PatternPrevious),
+	}
+	for _, s := range []string{"X", "Q", "K", "V", "Scores", "Scaled", "Probs", "Out"} {
+		charts["heatmap "+s] = w.Heatmap(s)
+	}
+	for name, c := range charts {
+		if err := c.Err(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if w.Heatmap("nope").Err() == nil {
+		t.Error("unknown stage should carry an error")
+	}
+	f := finiteForDisplay([][]float64{{1, math.Inf(-1)}, {-2, 3}})
+	if f[0][1] != -2 {
+		t.Errorf("finiteForDisplay %v", f)
+	}
+	if w.Index("钓") != 6 || w.Index("河") != -1 {
+		t.Error("Index")
+	}
+}
