@@ -65,13 +65,15 @@ func artifactsDir(t *testing.T) string {
 }
 
 // runChromium runs headless Chromium with a fresh profile and no network side traffic.
-func runChromium(t *testing.T, args ...string) []byte {
+// budget is Chromium's virtual time: timers and animation frames run without real waiting,
+// but every frame is still painted, so it is kept short.
+func runChromium(t *testing.T, budget time.Duration, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir=" + t.TempDir(), "--hide-scrollbars", "--virtual-time-budget=20000"}
+		"--user-data-dir=" + t.TempDir(), "--hide-scrollbars", fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds())}
 	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -84,7 +86,8 @@ func runChromium(t *testing.T, args ...string) []byte {
 // loadPage dumps the DOM of page and returns the status written by resultJS.
 func loadPage(t *testing.T, path string) pageResult {
 	t.Helper()
-	dom := string(runChromium(t, "--dump-dom", "file://"+path))
+	// The page writes its result 3 s after load (queued charts retry every 100 ms).
+	dom := string(runChromium(t, 5*time.Second, "--dump-dom", "file://"+path))
 	const open = `<pre id="divellm-result">`
 	i, j := strings.Index(dom, open), strings.LastIndex(dom, "</pre>")
 	if err := os.WriteFile(path+".dom.html", []byte(dom), 0o644); err != nil {
@@ -103,7 +106,8 @@ func loadPage(t *testing.T, path string) pageResult {
 // screenshot renders path at width×height and returns the decoded PNG.
 func screenshot(t *testing.T, path, out string, width, height int) image.Image {
 	t.Helper()
-	runChromium(t, fmt.Sprintf("--window-size=%d,%d", width, height), "--screenshot="+out, "file://"+path)
+	// ECharts' entry animations take 1 s.
+	runChromium(t, 2*time.Second, fmt.Sprintf("--window-size=%d,%d", width, height), "--screenshot="+out, "file://"+path)
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)

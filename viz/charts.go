@@ -40,6 +40,9 @@ func optionChart(name string, c echartsOption, height int, tooltip string) (*Cha
 		return errChart(name, err), nil
 	}
 	delete(opt, "color") // ECharts' default palette is the same; keep outputs small.
+	if series, _ := opt["series"].([]any); len(series) == 1 {
+		opt["legend"] = map[string]any{"show": false} // a one-series legend is noise
+	}
 	spec := map[string]any{"kind": "option", "option": opt, "height": strconv.Itoa(height) + "px"}
 	if tooltip != "" {
 		spec["tooltip"] = tooltip
@@ -183,6 +186,7 @@ func heatmapChart(name string, rows, cols []string, values [][]float64, lo, hi f
 			"right": 10, "top": "middle", "inRange": map[string]any{"color": colors},
 		}}
 		opt["grid"] = map[string]any{"left": 120, "right": 110, "top": 50, "bottom": 60}
+		opt["yAxis"].([]any)[0].(map[string]any)["inverse"] = true // row 0 on top, like a matrix
 	}
 	return ch, opt
 }
@@ -275,7 +279,7 @@ func ConfusionMatrix(labels []string, m [][]int) *Chart {
 	xs, ys := opt["xAxis"].([]any), opt["yAxis"].([]any)
 	x0, y0 := xs[0].(map[string]any), ys[0].(map[string]any)
 	x0["name"], x0["nameLocation"], x0["nameGap"] = "predicted", "middle", 30
-	y0["name"], y0["inverse"] = "true", true
+	y0["name"], y0["nameLocation"], y0["nameGap"] = "true", "middle", 60
 	opt["xAxis"] = append(xs, map[string]any{"type": "value", "gridIndex": 1, "min": 0, "max": 1})
 	opt["yAxis"] = append(ys, map[string]any{"type": "category", "gridIndex": 1, "data": labels, "inverse": true, "axisLabel": map[string]any{"interval": 0}})
 	vm := opt["visualMap"].([]any)[0].(map[string]any)

@@ -230,7 +230,7 @@
     var q = decode(spec.q), k = decode(spec.k);
     var L = tokenLayout(tokens, 600), cell = Math.max(L.cell, 12);
     var dcell = clamp(Math.floor(360 / d), 3, 24), mw = d * dcell;
-    var top = 80, qh = 16, left = L.label + 20, gap = 50, barw = 160;
+    var top = 50, qh = 16, left = L.label + 20, gap = 50, barw = 160;
     var plot = T * cell;
     el.style.height = top + qh + 30 + plot + 30 + "px";
     el.style.width = left + 2 * mw + 2 * barw + 4 * gap + 40 + "px";
