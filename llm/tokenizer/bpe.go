@@ -329,8 +329,16 @@ func newBPE(tokens []string, merges [][2]string, specialNames []string, cfg *hfC
 	if cfg == nil {
 		cfg = &hfConfig{}
 	}
-	t.sp = Specials{PAD: get(cfg.PadToken, ""), UNK: get(cfg.UnkToken, GPT2EndOfText), CLS: get(cfg.ClsToken, ""),
-		SEP: get(cfg.SepToken, ""), MASK: get(cfg.MaskToken, ""), BOS: get(cfg.BosToken, GPT2EndOfText), EOS: get(cfg.EosToken, GPT2EndOfText)}
+	// BERT-style specials given to TrainBPE ("[CLS]", …) are the defaults when no config
+	// names them, so a trained BPE can serve a BERT model too.
+	bert := func(name string) string {
+		if isSpecial[name] {
+			return name
+		}
+		return ""
+	}
+	t.sp = Specials{PAD: get(cfg.PadToken, bert("[PAD]")), UNK: get(cfg.UnkToken, GPT2EndOfText), CLS: get(cfg.ClsToken, bert("[CLS]")),
+		SEP: get(cfg.SepToken, bert("[SEP]")), MASK: get(cfg.MaskToken, bert("[MASK]")), BOS: get(cfg.BosToken, GPT2EndOfText), EOS: get(cfg.EosToken, GPT2EndOfText)}
 	for b, id := range t.byteID {
 		if id < 0 && t.sp.UNK < 0 {
 			return nil, fmt.Errorf("byte 0x%02X (%q) has no token and there is no unknown token", b, string(byteToRune[b]))

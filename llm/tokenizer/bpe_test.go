@@ -339,3 +339,27 @@ func TestLoadBPERejectsPrefixSpace(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestTrainBPEWithBERTSpecials(t *testing.T) {
+	bp, err := TrainBPE("我今天去超市。我今天去银行。", 300, BPEOptions{Specials: []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := bp.Specials()
+	for name, id := range map[string]int{"[PAD]": sp.PAD, "[CLS]": sp.CLS, "[SEP]": sp.SEP, "[MASK]": sp.MASK} {
+		if id < 0 || bp.IDToToken(id) != name {
+			t.Fatalf("%s has id %d (%q)", name, id, bp.IDToToken(id))
+		}
+	}
+	dir := t.TempDir()
+	if err := bp.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Specials() != sp {
+		t.Fatalf("specials after save/load %+v, want %+v", back.Specials(), sp)
+	}
+}
