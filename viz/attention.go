@@ -68,27 +68,43 @@ func overhead(tokens []string, names ...[]string) int {
 // matrix len(tokens)×len(tokens). Cell and label sizes scale with the sentence length so a
 // 60-character Chinese sentence stays readable (every label is shown).
 func Attention(tokens []string, weights [][][]float64) *Chart {
+	return layerChart("Attention", "attention", tokens, weights)
+}
+
+// AttentionLines draws the same data as Attention the way bertviz's head view does: the
+// tokens in two columns (queries left, keys right) joined by lines whose opacity and width
+// grow with the weight, one colour per head. Several heads can be shown at once (legend);
+// hovering a token highlights its lines. Weights below 1% are not drawn.
+func AttentionLines(tokens []string, weights [][][]float64) *Chart {
+	return layerChart("AttentionLines", "lines", tokens, weights)
+}
+
+func layerChart(fn, kind string, tokens []string, weights [][][]float64) *Chart {
 	T := len(tokens)
 	if T == 0 {
-		return errChart("Attention", errors.New("no tokens"))
+		return errChart(fn, errors.New("no tokens"))
 	}
 	if len(weights) == 0 {
-		return errChart("Attention", errors.New("weights has no heads: want [head][query][key]"))
+		return errChart(fn, errors.New("weights has no heads: want [head][query][key]"))
 	}
 	flat := make([]float64, 0, len(weights)*T*T)
 	for h, m := range weights {
 		if err := checkMatrix(m, T, true, fmt.Sprintf("weights[%d]", h)); err != nil {
-			return errChart("Attention", err)
+			return errChart(fn, err)
 		}
 		flat = flatten(flat, m)
 	}
 	heads := headNames("head", len(weights))
 	p, err := pack(flat, false, Budget-overhead(tokens, heads))
 	if err != nil {
-		return errChart("Attention", err)
+		return errChart(fn, err)
 	}
-	return &Chart{name: "attention", spec: map[string]any{
-		"kind": "attention", "tokens": tokens, "heads": heads, "w": p,
+	name := "attention"
+	if kind == "lines" {
+		name = "attention-lines"
+	}
+	return &Chart{name: name, spec: map[string]any{
+		"kind": kind, "tokens": tokens, "heads": heads, "w": p,
 	}}
 }
 

@@ -110,6 +110,7 @@ func allViews() []*Chart {
 	return []*Chart{
 		Attention(toks, softmaxRows(12, 60, 1)).Title("bert-base-chinese layer 3 (60 tokens, 12 heads)"),
 		AttentionModel(nasty, model),
+		AttentionLines(nasty, softmaxRows(3, len(nasty), 4)),
 		Neuron(small, 4, q, k),
 		AttentionDiff(small, a[0], a[1], "head 0", "head 1"),
 		Tokens(TokenRow{Name: "BPE", Tokens: []string{"深度", "学习", " <b>", "</script>"}, IDs: []int{1, 2, 3, 4}, Spans: [][2]int{{0, 6}, {6, 12}, {12, 16}, {16, 25}}},

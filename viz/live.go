@@ -131,7 +131,7 @@ func (l *LiveLoss) Chart() *Chart {
 		"series":  series,
 		"toolbox": map[string]any{"right": 10, "feature": map[string]any{"saveAsImage": map[string]any{"name": "loss", "title": "PNG"}}},
 	}
-	return &Chart{name: "loss", spec: map[string]any{"kind": "option", "option": opt, "height": "360px", "live": true}}
+	return &Chart{name: "loss", spec: map[string]any{"kind": "option", "option": opt, "height": "360px", "live": l.id}}
 }
 
 func (l *LiveLoss) draw() error {

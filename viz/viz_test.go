@@ -142,6 +142,11 @@ func TestAttentionSpecHasTheData(t *testing.T) {
 		t.Errorf("small attention packed with %d bits, want 12", p.Bits)
 	}
 	checkPacked(t, "weights", got, want, p) // [head][q][k] order, shape 3×9×9
+
+	lines := specOf(t, AttentionLines(tokens, w))
+	if lines["kind"] != "lines" || !reflect.DeepEqual(lines["w"], spec["w"]) || !reflect.DeepEqual(lines["tokens"], spec["tokens"]) {
+		t.Errorf("AttentionLines spec differs from Attention's data: kind %v", lines["kind"])
+	}
 }
 
 func TestAttentionModelAndDiffAndNeuronSpecs(t *testing.T) {

@@ -167,6 +167,62 @@
     };
   }
 
+  // lines: bertviz's head view — queries left, keys right, one line per weight ≥ 1%,
+  // opacity and width ∝ weight, one colour per head; hover a token to focus its lines.
+  var HEADC = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a"];
+  function lines(spec, el) {
+    var tokens = spec.tokens, T = tokens.length, H = spec.heads.length;
+    var w = spec.values || decode(spec.w);
+    var rowH = clamp(Math.floor(900 / T), 14, 26), fs = clamp(rowH - 4, 10, 14);
+    var L = tokenLayout(tokens, 720), lw = 0;
+    for (var i = 0; i < T; i++) lw = Math.max(lw, textWidth(L.labels[i], fs));
+    var span = 260, top = 80, side = lw + 20;
+    el.style.width = 2 * side + span + 40 + "px";
+    el.style.height = top + T * rowH + 20 + "px";
+    var box = { left: side, right: side + 40, top: top, bottom: 20 };
+    function nodes(show) {
+      var n = [];
+      for (var i = 0; i < T; i++) {
+        n.push({ name: "q" + i, x: 0, y: i, label: { show: show, position: "left", formatter: L.labels[i], fontSize: fs, fontFamily: FONT } });
+        n.push({ name: "k" + i, x: 1, y: i, label: { show: show, position: "right", formatter: L.labels[i], fontSize: fs, fontFamily: FONT } });
+      }
+      return n;
+    }
+    var series = [], selected = {};
+    for (var h = 0; h < H; h++) {
+      var links = [];
+      for (var q = 0; q < T; q++)
+        for (var k = 0; k < T; k++) {
+          var v = w[h * T * T + q * T + k];
+          if (v >= 0.01) links.push({ source: "q" + q, target: "k" + k, value: v, lineStyle: { opacity: Math.min(1, 0.1 + 0.9 * v), width: 0.5 + 3 * v } });
+        }
+      var s = { name: spec.heads[h], type: "graph", layout: "none", data: nodes(false), links: links, symbolSize: 5, roam: false,
+        itemStyle: { color: HEADC[h % HEADC.length] }, lineStyle: { color: HEADC[h % HEADC.length], curveness: 0 },
+        emphasis: { focus: "adjacency", lineStyle: { width: 3 } }, animation: false };
+      for (var b in box) s[b] = box[b];
+      series.push(s);
+      selected[spec.heads[h]] = h === (spec.selected || 0);
+    }
+    var labelsSeries = { name: "tokens", type: "graph", layout: "none", data: nodes(true), links: [], symbolSize: 1, silent: true, animation: false, itemStyle: { color: "#999" } };
+    for (b in box) labelsSeries[b] = box[b];
+    series.push(labelsSeries);
+    return {
+      title: { text: spec.title || "attention", subtext: "left: query · right: key · line opacity = weight · hover a token", left: 10, top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 11 } },
+      legend: { type: "scroll", data: spec.heads, selected: selected, top: 42, left: 10, right: 40 },
+      tooltip: {
+        formatter: function (p) {
+          if (p.dataType === "edge") {
+            var q = +p.data.source.slice(1), k = +p.data.target.slice(1);
+            return esc(p.seriesName) + "<br><b>" + esc(tokens[q]) + "</b> → <b>" + esc(tokens[k]) + "</b><br>weight ≈ " + num(p.data.value);
+          }
+          var j = +p.name.slice(1);
+          return (p.name.charAt(0) === "q" ? "query " : "key ") + j + " <b>" + esc(tokens[j]) + "</b>";
+        }
+      },
+      series: series
+    };
+  }
+
   // model: a layers × heads grid of thumbnails (drawn as images); click one to enlarge it
   // as a head view underneath.
   function model(spec, el) {
@@ -352,12 +408,15 @@
     return opt;
   }
 
-  var kinds = { attention: attention, model: model, neuron: neuron, diff: diff, option: optionKind };
+  var kinds = { attention: attention, lines: lines, model: model, neuron: neuron, diff: diff, option: optionKind };
 
-  function cleanup() {
+  // release disposes the charts an update of the same live display replaced. Other
+  // detached charts are kept: JupyterLab may detach cells scrolled out of view and
+  // re-attach them later.
+  function release(live) {
     for (var i = V.charts.length - 1; i >= 0; i--) {
-      var c = V.charts[i], d = c.getDom();
-      if (!d || !d.isConnected) { c.dispose(); V.charts.splice(i, 1); }
+      var c = V.charts[i];
+      if (c.__divellmLive === live) { c.dispose(); V.charts.splice(i, 1); }
     }
   }
 
@@ -366,7 +425,7 @@
   function render(el, spec) {
     if (!el) return;
     try {
-      cleanup();
+      if (spec.live) release(spec.live);
       var build = kinds[spec.kind];
       if (!build) throw new Error("unknown chart kind " + spec.kind);
       el.innerHTML = "";
@@ -382,6 +441,7 @@
       if (old) old.dispose();
       var chart = window.echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(opt);
+      if (spec.live) chart.__divellmLive = spec.live;
       V.charts.push(chart);
       V.rendered++;
       el.setAttribute("data-rendered", "1");
