@@ -134,11 +134,60 @@ func (r *HeadReportResult) PatternView(pattern string) *viz.Chart {
 	return viz.Heatmap(rows, cols, g).Title("mean attention on: " + pattern)
 }
 
-// LossView returns a live loss chart for a run of the given number of steps and the
-// callback that feeds it; call chart.Done() after Run.
-func LossView(title string, steps int) (*viz.LiveLoss, func(p llmProgress)) {
-	l := viz.NewLiveLoss(title, steps)
-	return l, func(p llmProgress) { l.Add(p.Step, p.Loss, p.ValLoss) }
+// LossView returns a live loss chart sized for the run and the progress callback that
+// feeds it: pass the callback to Run, then call Done on the chart.
+func (r *PretrainRun) LossView(title string) (*viz.LiveLoss, func(llm.Progress)) {
+	l := viz.NewLiveLoss(title, r.Config.Steps)
+	if l.Progress != nil {
+		l.Progress.TokensPerStep = r.Config.BatchSize * r.Config.SeqLen
+	}
+	return l, func(p llm.Progress) { l.Add(p.Step, p.Loss, p.ValLoss) }
 }
 
-type llmProgress = llm.Progress
+// Must returns v, and panics with err if it is not nil: the one-line error handling of a
+// notebook cell (a panic shows the error under the cell; the kernel stays alive).
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// MatrixTable formats a matrix with row labels as table rows (values with 3 decimals), for
+// printing small matrices such as the walkthrough's Q or scores.
+func MatrixTable(rowLabels []string, m [][]float64, colPrefix string) (headers []string, rows [][]string) {
+	headers = []string{""}
+	if len(m) > 0 {
+		headers = append(headers, dimLabels(len(m[0]), colPrefix)...)
+	}
+	for i, r := range m {
+		line := []string{rowLabels[i]}
+		for _, v := range r {
+			line = append(line, fmt.Sprintf("%.3f", v))
+		}
+		rows = append(rows, line)
+	}
+	return headers, rows
+}
+
+// View draws the pipeline's stages as bars of milliseconds.
+func (p *Pipeline) View() *viz.Chart {
+	var names []string
+	var ms []float64
+	for _, s := range p.Stages {
+		names = append(names, s.Name)
+		ms = append(ms, float64(s.Duration.Microseconds())/1000)
+	}
+	return viz.Bars(names, viz.Series{Name: "ms", Values: ms}).Title("inference pipeline: time per stage (ms)")
+}
+
+// FillView draws fill-mask candidates as probability bars.
+func FillView(fs []MaskFill) *viz.Chart {
+	var names []string
+	var ps []float64
+	for _, f := range fs {
+		names = append(names, f.Token)
+		ps = append(ps, f.Prob)
+	}
+	return viz.Bars(names, viz.Series{Name: "P([MASK] = token)", Values: ps})
+}

@@ -36,6 +36,11 @@ func TestViewsBuild(t *testing.T) {
 		"mask":      MaskView(ms[2]),
 		"pattern":   hr.PatternView(PatternPrevious),
 	}
+	charts["fill"] = FillView([]MaskFill{{Token: "超", Prob: 0.5}, {Token: "菜", Prob: 0.2}})
+	charts["pipeline"] = (&Pipeline{Stages: []Stage{{Name: "load", Duration: 3e6}, {Name: "forward", Duration: 1e6}}}).View()
+	if h, r := MatrixTable(w.Tokens, w.Steps.Q, "d"); len(h) != 1+len(w.Steps.Q[0]) || len(r) != len(w.Tokens) || r[0][0] != "我" {
+		t.Errorf("matrix table %v %v", h, r)
+	}
 	for _, s := range []string{"X", "Q", "K", "V", "Scores", "Scaled", "Probs", "Out"} {
 		charts["heatmap "+s] = w.Heatmap(s)
 	}
