@@ -8,6 +8,20 @@
 //	viz.Attention(tokens, probs).Show()          // probs[head][query][key]
 //	viz.Histogram(weights, 50, "layer 3 weights").Save("hist.html")
 //
+// Views (plain slices in, *Chart out; Show, HTML, Save):
+//
+//   - attention: Attention (head view heatmap), AttentionLines (bertviz line view),
+//     AttentionModel (layers × heads grid, click to enlarge), Neuron (q, k, q∘k, q·k/√d,
+//     softmax for one query), AttentionDiff (two maps and their difference)
+//   - tokenizers: Tokens (coloured chips with ids and byte spans, one row per tokenizer)
+//   - training: NewLiveLoss (train/val curve redrawn in place, with a progress bar)
+//   - quantization: Histogram, Heatmap, Bars
+//   - classification: ConfusionMatrix (with per-class precision/recall), PrecisionRecall
+//   - embeddings: Scatter2D, PCA2
+//   - serving: LatencyPercentiles, Throughput
+//
+// Every ECharts chart has a toolbox button that saves it as PNG.
+//
 // A chart that could not be built (ragged matrix, NaN, mismatched labels) carries the error:
 // Show displays it in the cell and returns it, Save returns it, HTML renders it as a message.
 // Nothing panics.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -273,9 +274,36 @@ func TestAttentionBudget60Tokens12Heads(t *testing.T) {
 	} else {
 		t.Logf("library (Init) output: %.1f KB", float64(len(lib))/1024)
 	}
+	w := softmaxRows(12, 60, 2)
+	q, k := make([]float64, 64), make([][]float64, 60)
+	for i := range q {
+		q[i] = math.Sin(float64(i))
+	}
+	for j := range k {
+		k[j] = make([]float64, 64)
+		for i := range k[j] {
+			k[j][i] = math.Cos(float64(i * j))
+		}
+	}
+	big := map[string]*Chart{
+		"AttentionLines 60×12":   AttentionLines(tokens, w),
+		"AttentionDiff 60":       AttentionDiff(tokens, w[0], w[1], "a", "b"),
+		"Neuron 60 tokens, d=64": Neuron(tokens, 10, q, k),
+	}
 	for _, c := range allViews() {
-		if n := len(c.HTML()); n > Budget && c.name != "attention-model" {
-			t.Errorf("%s output is %d bytes > %d", c.name, n, Budget)
+		big[c.name+" (example)"] = c
+	}
+	names := make([]string, 0, len(big))
+	for name := range big {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := big[name]
+		n := len(c.HTML())
+		t.Logf("%-28s %6.1f KB", name, float64(n)/1024)
+		if n > Budget && c.name != "attention-model" {
+			t.Errorf("%s output is %d bytes > %d", name, n, Budget)
 		}
 	}
 }
