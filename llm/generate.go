@@ -145,9 +145,13 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 	if m.Tokenizer != nil {
 		eos = m.Tokenizer.Specials().EOS
 	}
+	banned := m.bannedIDs()
 	t1 := time.Now()
 	for range o.MaxTokens {
 		ts := time.Now()
+		for _, id := range banned {
+			logits[id] = float32(math.Inf(-1)) // never sample [PAD], [CLS], [MASK], …
+		}
 		probs := sampleProbs(logits, o)
 		id := pick(probs, o, r)
 		st := GenStep{ID: id, Prob: probs[id], Candidates: m.top(probs, o.TopN), Latency: time.Since(ts)}
@@ -170,6 +174,22 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 	}
 	res.Decode = time.Since(t1)
 	return res, nil
+}
+
+// bannedIDs are special tokens a decoder should never produce ([PAD], [UNK], [CLS],
+// [SEP], [MASK]); the end-of-text token stays allowed.
+func (m *Model) bannedIDs() []int {
+	if m.Tokenizer == nil {
+		return nil
+	}
+	sp := m.Tokenizer.Specials()
+	var out []int
+	for _, id := range []int{sp.PAD, sp.UNK, sp.CLS, sp.SEP, sp.MASK} {
+		if id >= 0 && id < m.Config.VocabSize && id != sp.EOS {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // sampleProbs turns logits into the distribution to sample from (temperature, top-k, top-p).

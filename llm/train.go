@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -43,6 +44,11 @@ type TrainConfig struct {
 
 	// Progress is called after every step (ValLoss is NaN on steps without evaluation).
 	Progress func(Progress)
+
+	// Context, if set, stops training when cancelled (e.g. Ctrl-C): the model keeps the
+	// weights reached, a checkpoint is written if CheckpointDir is set, and Train returns
+	// the partial result with the context's error.
+	Context context.Context
 }
 
 // Progress reports one training step.
@@ -268,7 +274,17 @@ func (m *Model) Train(train, val []int, tc TrainConfig) (res *TrainResult, err e
 	start := time.Now()
 	tokens := 0
 	startStep := tr.step
+	var stopErr error
 	for tr.step < tc.Steps && (tc.StopAfter <= 0 || tr.step-startStep < tc.StopAfter) {
+		if tc.Context != nil && tc.Context.Err() != nil {
+			stopErr = tc.Context.Err()
+			if tc.CheckpointDir != "" {
+				if err := tr.checkpoint(tc.CheckpointDir); err != nil {
+					return nil, err
+				}
+			}
+			break
+		}
 		ids, labels := bt.randomBatch()
 		lr := tc.LearningRate(tr.step + 1)
 		loss, gnorm, err := tr.trainStep(ids, labels, lr)
@@ -299,6 +315,13 @@ func (m *Model) Train(train, val []int, tc TrainConfig) (res *TrainResult, err e
 		}
 	}
 	tr.syncParams()
+	if math.IsNaN(res.ValLoss) && len(evalSet) > 0 {
+		// No evaluation happened in this call (a resumed run that was already complete, or
+		// one stopped early): measure the weights we return.
+		if res.ValLoss, err = evaluate(); err != nil {
+			return nil, err
+		}
+	}
 	res.Steps = tr.step
 	res.Seconds = time.Since(start).Seconds()
 	if res.Seconds > 0 {
@@ -311,7 +334,7 @@ func (m *Model) Train(train, val []int, tc TrainConfig) (res *TrainResult, err e
 		}
 	}
 	res.ValPerplexity = math.Exp(res.ValLoss)
-	return res, nil
+	return res, stopErr
 }
 
 // trainer holds the compiled step and the optimiser state as device tensors.

@@ -1,6 +1,8 @@
 package llm
 
 import (
+	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -115,5 +117,32 @@ func TestResumeContinuesWhereItStopped(t *testing.T) {
 	}
 	if _, err := Load(dir); err != nil {
 		t.Fatalf("checkpoint written during training does not load: %v", err)
+	}
+}
+
+func TestTrainStopsOnCancel(t *testing.T) {
+	tok, train, val := sampleStreams(t)
+	m := tinyTrainGPT(t, tok.VocabSize())
+	m.Tokenizer = tok
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	res, err := m.Train(train, val, TrainConfig{Steps: 100, BatchSize: 4, SeqLen: 16, Seed: 1, CheckpointDir: dir, CheckpointEvery: 1000,
+		Context: ctx, Progress: func(p Progress) {
+			if p.Step == 3 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train returned %v, want context.Canceled", err)
+	}
+	if res == nil || res.Steps != 3 || math.IsNaN(res.ValLoss) {
+		t.Fatalf("partial result %+v, want 3 steps and a measured val loss", res)
+	}
+	saved, err := Load(dir)
+	if err != nil {
+		t.Fatalf("no checkpoint after cancel: %v", err)
+	}
+	if saved.Params["transformer.wte.weight"].Data[0] != m.Params["transformer.wte.weight"].Data[0] {
+		t.Fatal("checkpoint does not hold the weights reached")
 	}
 }

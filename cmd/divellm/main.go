@@ -56,7 +56,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, usagef("usage: %s", flagUsage(fs))
 			}
-			return nil, usagef("%s: %v", fs.Name(), err)
+			return nil, usagef("%v", err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

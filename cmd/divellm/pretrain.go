@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/divellm/divellm/llm"
@@ -216,7 +219,15 @@ func pretrainCmd(args []string, w io.Writer) error {
 				fmtDuration(p.Elapsed), fmtDuration(eta))
 		}
 	}
+	// Ctrl-C stops training after the current step and checkpoints it, so
+	// `divellm pretrain --resume` continues where it stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tc.Context = ctx
 	res, err := m.Train(train, val, tc)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted at step %d; checkpoint saved in %s: continue with --resume", res.Steps, *out)
+	}
 	if err != nil {
 		return err
 	}
