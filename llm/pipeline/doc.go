@@ -68,7 +68,8 @@
 //
 // # Differences from transformers
 //
-// Inputs longer than the model's positions are truncated (transformers raises an error),
-// and question answering runs all windows of a context as one padded batch (the padding is
-// masked, so the numbers are the same up to float rounding).
+// Inputs longer than the model's positions are truncated (transformers raises an error).
+// Inputs are right-padded to a multiple of [Bucket] tokens with the padding masked out, so
+// that GoMLX compiles one graph per bucket rather than one per input length; the numbers
+// are the same up to float rounding.
 package pipeline

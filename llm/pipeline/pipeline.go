@@ -84,7 +84,7 @@ func FillMasks(m *llm.Model, text string, topK int) ([][]FillMaskResult, error) 
 	if len(positions) == 0 {
 		return nil, fmt.Errorf("fill-mask: the text has no %s token (within the model's %d positions)", tok.IDToToken(maskID), m.Config.MaxPos)
 	}
-	out, err := m.Forward(llm.Batch{IDs: [][]int{ids}}, llm.ForwardOptions{})
+	out, err := forwardPadded(m, ids, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fill-mask: %w", err)
 	}
@@ -123,7 +123,7 @@ func TextClassification(m *llm.Model, text string) ([]Label, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("text-classification: empty text")
 	}
-	out, err := m.Forward(llm.Batch{IDs: [][]int{ids}}, llm.ForwardOptions{})
+	out, err := forwardPadded(m, ids, nil)
 	if err != nil {
 		return nil, fmt.Errorf("text-classification: %w", err)
 	}
@@ -205,7 +205,7 @@ func FeatureExtraction(m *llm.Model, text string) ([][]float32, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("feature-extraction: empty text")
 	}
-	out, err := m.Forward(llm.Batch{IDs: [][]int{ids}}, llm.ForwardOptions{})
+	out, err := forwardPadded(m, ids, nil)
 	if err != nil {
 		return nil, fmt.Errorf("feature-extraction: %w", err)
 	}
@@ -214,6 +214,35 @@ func FeatureExtraction(m *llm.Model, text string) ([][]float32, error) {
 		feats[i] = append([]float32(nil), out.LastHidden.Row(0, i)...)
 	}
 	return feats, nil
+}
+
+// Bucket is the granularity, in tokens, of the lengths inputs are padded to. GoMLX
+// compiles one graph per input shape (seconds for bert-base) and an executable holds at
+// most 32 of them, after which it fails; padding every input to a multiple of Bucket (at
+// most the model's positions) keeps a model to ≤ 16 shapes for 512 positions and lets
+// texts of similar length reuse one graph. Padding is masked out of attention, so the
+// outputs of the real tokens do not change.
+const Bucket = 32
+
+// forwardPadded runs one sequence (with optional token types) padded to its bucket.
+func forwardPadded(m *llm.Model, ids, typeIDs []int) (*llm.Output, error) {
+	n := min(m.Config.MaxPos, (len(ids)+Bucket-1)/Bucket*Bucket)
+	n = max(n, len(ids)) // longer than MaxPos: let Forward report it
+	pad := max(m.Tokenizer.Specials().PAD, 0)
+	b := llm.Batch{IDs: [][]int{make([]int, n)}, TypeIDs: [][]int{make([]int, n)}, Mask: [][]int{make([]int, n)}}
+	for i := range n {
+		b.IDs[0][i] = pad
+		if i < len(ids) {
+			b.IDs[0][i], b.Mask[0][i] = ids[i], 1
+			if typeIDs != nil {
+				b.TypeIDs[0][i] = typeIDs[i]
+			}
+		}
+	}
+	if m.Config.Arch == llm.GPT {
+		b.TypeIDs = nil
+	}
+	return m.Forward(b, llm.ForwardOptions{})
 }
 
 // softmax returns exp(x_i − max) / Σ exp(x_j − max) in float64.

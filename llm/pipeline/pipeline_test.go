@@ -268,3 +268,21 @@ func TestWrongModelForTask(t *testing.T) {
 		t.Error("model without tokenizer accepted")
 	}
 }
+
+// GoMLX keeps at most 32 compiled shapes per executable; without padding to buckets the
+// 33rd distinct input length would fail.
+func TestManyInputLengthsReuseGraphs(t *testing.T) {
+	m := loadModel(t, "tiny-bert")
+	for n := 1; n <= 40; n++ {
+		text := ""
+		for range n {
+			text += "我"
+		}
+		if _, err := FillMask(m, text+"[MASK]", 1); err != nil {
+			t.Fatalf("length %d: %v", n, err)
+		}
+		if _, err := QuestionAnswering(m, "谁？", text+"爱北京", QAOptions{}); err != nil {
+			t.Fatalf("QA length %d: %v", n, err)
+		}
+	}
+}

@@ -79,10 +79,12 @@ func QuestionAnsweringTopK(m *llm.Model, question, context string, o QAOptions) 
 	if err != nil {
 		return nil, err
 	}
-	batch := padWindows(windows, max(tok.Specials().PAD, 0))
-	out, err := m.Forward(batch, llm.ForwardOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("question-answering: %w", err)
+	// One window at a time, each padded to its bucket: shapes stay few (see Bucket).
+	outs := make([]*llm.Output, len(windows))
+	for w, win := range windows {
+		if outs[w], err = forwardPadded(m, win.IDs, win.TypeIDs); err != nil {
+			return nil, fmt.Errorf("question-answering: %w", err)
+		}
 	}
 	words := wordIDs(tok, cToks)
 	chars := runeOffsets(context)
@@ -95,7 +97,7 @@ func QuestionAnsweringTopK(m *llm.Model, question, context string, o QAOptions) 
 		for i := win.Offset; i < win.Offset+win.ContextEnd-win.ContextStart; i++ {
 			desired[i] = true
 		}
-		spans := BestSpans(out.QAStart.Row(w)[:n], out.QAEnd.Row(w)[:n], desired, o.TopK, o.MaxAnswerLen)
+		spans := BestSpans(outs[w].QAStart.Row(0)[:n], outs[w].QAEnd.Row(0)[:n], desired, o.TopK, o.MaxAnswerLen)
 		for _, sp := range spans {
 			// Token → word → characters, within this window (align_to_words).
 			ts, te := win.ContextStart+sp.Start-win.Offset, win.ContextStart+sp.End-win.Offset
@@ -173,21 +175,6 @@ func QAWindows(tok tokenizer.Tokenizer, question, context []tokenizer.Token, o Q
 			return out, nil
 		}
 	}
-}
-
-// padWindows makes one right-padded batch of the windows.
-func padWindows(ws []QAWindow, pad int) llm.Batch {
-	seqs := make([][]int, len(ws))
-	for i, w := range ws {
-		seqs[i] = w.IDs
-	}
-	b := llm.PadBatch(seqs, pad)
-	b.TypeIDs = make([][]int, len(ws))
-	for i, w := range ws {
-		b.TypeIDs[i] = make([]int, len(b.IDs[i]))
-		copy(b.TypeIDs[i], w.TypeIDs)
-	}
-	return b
 }
 
 // Span is a candidate answer: token positions Start ≤ End in a window and its score.
