@@ -25,6 +25,7 @@ const chromium = "/usr/bin/chromium"
 
 // captureJS records JS errors before anything else runs.
 const captureJS = `<script>window.__jsErrors=[];` +
+	`(function(){var ce=console.error;console.error=function(){window.__jsErrors.push("console.error: "+Array.prototype.join.call(arguments," "));return ce.apply(console,arguments)}})();` +
 	`window.onerror=function(m,s,l,c){window.__jsErrors.push(String(m)+" at "+l+":"+c)};` +
 	`window.addEventListener("unhandledrejection",function(e){window.__jsErrors.push("unhandled rejection: "+e.reason)});</script>`
 

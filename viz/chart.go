@@ -103,11 +103,12 @@ func (c *Chart) HTML() string {
 	b.WriteString("\n<script>(function(){var s=")
 	b.Write(spec)
 	// Find the div (by id, or as the script's previous sibling), wait until it is attached
-	// to the page (JupyterLab runs output scripts before attaching them), then draw it, or
-	// queue the drawing for when Init's runtime loads.
+	// to the page and laid out (JupyterLab runs output scripts before attaching them; a
+	// collapsed output has no width), then draw it, or queue the drawing for when Init's
+	// runtime loads. Retries every 100 ms for 10 s, then every second for about an hour.
 	fmt.Fprintf(&b, `,me=document.currentScript,n=0;`+
 		`function el(){var e=document.getElementById(%q);if(!e&&me&&me.parentNode&&me.parentNode.tagName!=="HEAD")e=me.previousElementSibling;return e}`+
-		`function go(){var e=el();if(!e||!e.isConnected){if(n++<600)setTimeout(go,100);return}window.divellmViz.render(e,s)}`+
+		`function go(){var e=el();if(!e||!e.isConnected||!e.clientWidth){if(n++<4000)setTimeout(go,n<100?100:1000);return}window.divellmViz.render(e,s)}`+
 		`if(window.divellmViz&&window.echarts)go();else(window.__divellmQ=window.__divellmQ||[]).push(go)})();</script>`, id)
 	return b.String()
 }

@@ -45,8 +45,9 @@ func NewLiveLoss(title string, totalSteps int) *LiveLoss {
 }
 
 // Add records the losses at step (pass math.NaN() for val when there is no validation
-// loss at this step) and redraws if MinInterval has passed; the progress bar, if any, is
-// updated too. Call Done after the loop to draw the final state.
+// loss at this step) and redraws if MinInterval has passed or this is the last step; the
+// progress bar, if any, is updated too. Call Done after the loop to be sure the final state
+// is drawn (needed when totalSteps was 0).
 func (l *LiveLoss) Add(step int, train, val float64) error {
 	l.mu.Lock()
 	l.steps = append(l.steps, float64(step))
@@ -57,7 +58,8 @@ func (l *LiveLoss) Add(step int, train, val float64) error {
 		interval = 500 * time.Millisecond
 	}
 	now := l.now()
-	draw := l.last.IsZero() || now.Sub(l.last) >= interval
+	final := l.Progress != nil && step >= l.Progress.Total
+	draw := l.last.IsZero() || now.Sub(l.last) >= interval || final
 	if draw {
 		l.last = now
 	}
