@@ -3,6 +3,7 @@ package viz
 import (
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 )
 
@@ -26,8 +27,9 @@ func visible(tok string) string {
 }
 
 // Tokens draws each tokenizer's tokens as coloured chips, one row per tokenizer, so the
-// same text can be compared across tokenizers; each chip shows its id below and its byte
-// span on hover. Whitespace is made visible (␣ ↵ →). Rows have their token count.
+// same text can be compared across tokenizers; under each chip are its id and byte span
+// (start–end, end exclusive), repeated on hover. Whitespace is made visible (␣ ↵ →).
+// Rows show their token count.
 func Tokens(rows ...TokenRow) *Chart {
 	var b strings.Builder
 	b.WriteString(`<div class="divellm-tokens" style="font-family:'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;font-size:14px;line-height:1.2">`)
@@ -51,8 +53,15 @@ func Tokens(rows ...TokenRow) *Chart {
 			fmt.Fprintf(&b, `<span class="divellm-chip" title="%s" style="display:inline-flex;flex-direction:column;align-items:center;background:%s;border-radius:3px;padding:1px 3px">`,
 				html.EscapeString(tip), chipColors[i%len(chipColors)])
 			fmt.Fprintf(&b, `<span style="white-space:pre">%s</span>`, html.EscapeString(visible(tok)))
+			var sub []string
 			if row.IDs != nil {
-				fmt.Fprintf(&b, `<span style="font-size:10px;color:#666">%d</span>`, row.IDs[i])
+				sub = append(sub, strconv.Itoa(row.IDs[i]))
+			}
+			if row.Spans != nil {
+				sub = append(sub, fmt.Sprintf("%d–%d", row.Spans[i][0], row.Spans[i][1]))
+			}
+			if sub != nil {
+				fmt.Fprintf(&b, `<span style="font-size:10px;color:#666;white-space:nowrap">%s</span>`, strings.Join(sub, " · "))
 			}
 			b.WriteString(`</span>`)
 		}

@@ -256,6 +256,12 @@ func TestEscapingIsSafe(t *testing.T) {
 			t.Errorf("%s: labels parsed back as %q, want %q", name, got, nasty)
 		}
 	}
+	chips := Tokens(TokenRow{Name: "bpe", Tokens: []string{"深度", " x"}, IDs: []int{17, 42}, Spans: [][2]int{{0, 6}, {6, 8}}}).HTML()
+	for _, want := range []string{">深度<", ">␣x<", ">17 · 0–6<", ">42 · 6–8<", "bpe · 2 tokens"} {
+		if !strings.Contains(chips, want) {
+			t.Errorf("token chips miss %q:\n%s", want, chips)
+		}
+	}
 	tok := Tokens(TokenRow{Name: "<x>", Tokens: nasty}).HTML()
 	if strings.Contains(tok, "</script>") || strings.Contains(tok, `<x>`) || !strings.Contains(tok, "&lt;/script&gt;") {
 		t.Errorf("token chips not escaped:\n%s", tok)
