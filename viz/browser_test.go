@@ -186,6 +186,7 @@ func ecChartCount(charts []*Chart) int {
 // TestBrowserStandalonePage: a Save'd page with every view draws without errors.
 func TestBrowserStandalonePage(t *testing.T) {
 	needChromium(t)
+	t.Parallel()
 	dir := artifactsDir(t)
 	charts := allViews()
 	page := Page("divellm viz: all views", charts...)
@@ -218,6 +219,7 @@ const fakeRequireJS = `<script>window.__defineCalls=0;window.define=function(){w
 // output arrives before Init's output (it must queue), then Init, then the other charts.
 func TestBrowserNotebookOutputs(t *testing.T) {
 	needChromium(t)
+	t.Parallel()
 	dir := artifactsDir(t)
 	charts := allViews()
 	frags := []string{charts[1].HTML(), LibraryHTML()}
