@@ -172,8 +172,7 @@ func Download(modelID string, o Options) (*Result, error) {
 func fetch(modelID string, o Options, logf func(string, ...any)) (*Result, error) {
 	repo := ghub.New(modelID).WithEndpoint(o.Endpoint).WithCacheDir(o.CacheDir).WithRevision(o.Revision).
 		WithAuth(o.Token).WithProgressBar(false)
-	repo.Verbosity = 0           // go-huggingface prints progress on stdout; we log to o.Log
-	repo.MaxParallelDownload = 1 // one file at a time: a model is one big file anyway
+	repo.Verbosity = 0 // go-huggingface prints progress on stdout; we log to o.Log
 	logf("asking %s for %s (revision %s)", o.Endpoint, modelID, o.Revision)
 	if err := repo.DownloadInfo(true); err != nil {
 		return nil, err
@@ -191,11 +190,18 @@ func fetch(modelID string, o Options, logf func(string, ...any)) (*Result, error
 			logf("fetching %d files (%s: %.1f MB) into %s", len(files), WeightsFile, float64(f.Size)/1e6, o.CacheDir)
 		}
 	}
-	paths, err := repo.DownloadFiles(files...)
-	if err != nil {
-		return nil, err
+	// One file per call: go-huggingface's DownloadFiles counts files from several
+	// goroutines without a lock (a data race under -race); one at a time has a single
+	// goroutine, and lets us log each file.
+	var snap string
+	for _, f := range files {
+		path, err := repo.DownloadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		snap = filepath.Dir(path)
+		logf("  %s", f)
 	}
-	snap := filepath.Dir(paths[0])
 	// Python's huggingface_hub finds snapshots through refs/REVISION; go-huggingface does
 	// not write it, so write it here and the cache stays usable from both sides (and offline).
 	if o.Revision != info.CommitHash {
