@@ -294,6 +294,18 @@ func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
 	return rows, nil
 }
 
+// WordMerges returns the first n merges whose new token is two or more whole characters
+// (a word such as 今天), the point where BPE moves from bytes to words.
+func WordMerges(ms []MergeRow, n int) []MergeRow {
+	var out []MergeRow
+	for _, m := range ms {
+		if m.CompleteChar && utf8.RuneCountInString(m.Merged) >= 2 && len(out) < n {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // MergeTable formats merges as table rows.
 func MergeTable(ms []MergeRow) (headers []string, rows [][]string) {
 	for _, m := range ms {

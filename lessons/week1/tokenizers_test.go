@@ -132,6 +132,15 @@ func TestTrainBPEDemo(t *testing.T) {
 	if complete == 0 {
 		t.Errorf("no merge produced a whole character: %+v", ms)
 	}
+	words := WordMerges(ms, 3)
+	for _, w := range words {
+		if utf8.RuneCountInString(w.Merged) < 2 || !w.CompleteChar {
+			t.Errorf("word merge %+v", w)
+		}
+	}
+	if many, _ := TrainBPEDemo(300); len(WordMerges(many, 5)) != 5 {
+		t.Error("300 merges should include at least 5 whole words")
+	}
 	if _, err := TrainBPEDemo(0); err == nil {
 		t.Error("0 merges should be an error")
 	}

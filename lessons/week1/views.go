@@ -119,9 +119,10 @@ func (w *Walkthrough) Index(tok string) int {
 	return -1
 }
 
-// MaskView draws a mask as a heatmap (1 visible, 0 masked).
+// MaskView draws a mask on the attention view's 0–1 scale (1 visible, 0 masked), titled
+// with its name and how many of the query–key pairs it lets through.
 func MaskView(m Mask) *viz.Chart {
-	return viz.Heatmap(m.Rows, m.Cols, m.Floats()).Title(m.Name + " (rows: queries, columns: keys; 1 = may attend)")
+	return viz.Attention(m.Rows, [][][]float64{m.Floats()}).Title(fmt.Sprintf("%s — %d of %d visible", m.Name, m.Visible(), len(m.Rows)*len(m.Cols)))
 }
 
 // PatternView draws one HeadReport pattern's scores as a layer × head heatmap.
