@@ -131,7 +131,10 @@ func Load(dir string) (*Model, error) {
 		if _, dup := ps[canon]; dup {
 			return nil, fmt.Errorf("load %s: tensor %q appears twice (as %q)", path, canon, name)
 		}
-		ps[canon] = &Param{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), data...)}
+		// Float32s returned a fresh slice; dropping the mapped pages keeps peak memory
+		// near one copy of the weights.
+		f.Release(name)
+		ps[canon] = &Param{Shape: append([]int(nil), t.Shape...), Data: data}
 	}
 	if c.Arch == BERT {
 		if hs := detectHeads(ps); hs.Classifier {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/edsrzf/mmap-go"
 )
@@ -239,4 +240,28 @@ func dirError(dir string) error {
 		return pickleError(filepath.Join(dir, "pytorch_model.bin"))
 	}
 	return fmt.Errorf("safetensors: %s is a directory, not a .safetensors file", dir)
+}
+
+// Release tells the operating system that the named tensor's bytes will not be read
+// again, so a loader that has converted it can keep peak memory near one copy of the
+// model instead of two (mapped pages count in the resident set). The tensor may still be
+// read afterwards: the pages are reloaded from the file. It is a no-op for files that are
+// not memory-mapped.
+func (f *File) Release(name string) {
+	if f.closed || f.mm == nil {
+		return
+	}
+	i, ok := f.hdr.index[name]
+	if !ok {
+		return
+	}
+	info := f.hdr.infos[i]
+	b, e := f.hdr.dataStart+info.Begin, f.hdr.dataStart+info.End
+	page := syscall.Getpagesize()
+	// Whole pages inside the tensor only: neighbours keep theirs.
+	b = (b + page - 1) / page * page
+	e = e / page * page
+	if e > b {
+		_ = madviseDontNeed(f.data[b:e])
+	}
 }

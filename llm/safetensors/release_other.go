@@ -1,0 +1,5 @@
+//go:build !unix
+
+package safetensors
+
+func madviseDontNeed([]byte) error { return nil }
