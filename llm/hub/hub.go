@@ -279,12 +279,10 @@ func OfflineHelp(modelID, dir string) string {
 
 // ConvertAdvice is a one-line Python command that converts dir/pytorch_model.bin into
 // dir/model.safetensors keeping every tensor, task heads included (qa_outputs,
-// classifier, cls.*). Loading the model class with AutoModel and saving it again would
-// drop those heads, so the state dict is converted directly; weights_only=True keeps
-// torch.load from running code stored in the pickle, and the clones untie shared tensors
-// (save_file refuses tensors that share memory).
+// classifier, cls.*): [safetensors.StateDictAdvice] for dir. (Loading the checkpoint with
+// AutoModel and saving it again would drop those heads.)
 func ConvertAdvice(dir string) string {
-	return fmt.Sprintf(`python -c "import torch; from safetensors.torch import save_file; sd = torch.load('%[1]s/pytorch_model.bin', map_location='cpu', weights_only=True); save_file({k: v.contiguous().clone() for k, v in sd.items()}, '%[1]s/model.safetensors', metadata={'format': 'pt'})"`, filepath.ToSlash(dir))
+	return strings.ReplaceAll(safetensors.StateDictAdvice, "DIR", filepath.ToSlash(dir))
 }
 
 // placeFiles puts the snapshot files into dir: a hard link when the file system allows it
