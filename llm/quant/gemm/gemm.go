@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -74,10 +73,11 @@ func SetImpl(name string) (string, error) {
 	return prev, fmt.Errorf("gemm: implementation %q not available (have %v)", name, Impls())
 }
 
-// parallel runs fn over panels [0, n) on one goroutine per core. Panels are handed out
-// in small chunks from a shared counter rather than split up front: on a shared machine a
-// worker whose core is busy with another process does less, instead of holding up the
-// result. work is the number of multiply-adds, below which one goroutine is cheaper.
+// parallel runs fn over panels [0, n) on up to one goroutine per core. Panels are handed
+// out in small chunks from a shared counter rather than split up front, and the caller
+// waits only for chunks some goroutine has claimed: on a shared machine a helper that is
+// not scheduled in time simply finds no work left, instead of holding up the result.
+// work is the number of multiply-adds, below which one goroutine is cheaper.
 func parallel(n int, work int, fn func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n {
@@ -90,28 +90,28 @@ func parallel(n int, work int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	chunk := max(1, n/(4*workers))
-	var next atomic.Int64
+	chunk := max(1, n/(16*workers)) // small chunks: a descheduled helper holds up little
+	total := int64((n + chunk - 1) / chunk)
+	var next, finished atomic.Int64
+	done := make(chan struct{})
 	loop := func() {
 		for {
-			hi := int(next.Add(int64(chunk)))
-			lo := hi - chunk
-			if lo >= n {
+			i := next.Add(1) - 1
+			if i >= total {
 				return
 			}
-			fn(lo, min(hi, n))
+			lo := int(i) * chunk
+			fn(lo, min(lo+chunk, n))
+			if finished.Add(1) == total {
+				close(done)
+			}
 		}
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			loop()
-		}()
+	for range workers - 1 {
+		go loop()
 	}
 	loop()
-	wg.Wait()
+	<-done
 }
 
 // checkIO validates the shapes of one Forward call.
