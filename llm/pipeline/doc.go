@@ -66,6 +66,12 @@
 // same rule transformers uses, so a BERT-vocabulary GPT-2 (uer/gpt2-chinese-*) prints
 // "今天天气很 好 ， 我" with spaces, exactly as in Python.
 //
+// "Without special tokens" is what transformers did until version 4.4x and what the
+// uer/gpt2-chinese model cards show. Newer transformers let the tokenizer add its defaults,
+// which changes nothing for GPT-2's own BPE tokenizer but turns a BERT-vocabulary prompt
+// into "[CLS] prompt [SEP]" (the model then continues after an end-of-text mark); to
+// reproduce that, call [llm.Model.GenerateIDs] with those ids.
+//
 // # Differences from transformers
 //
 // Inputs longer than the model's positions are truncated (transformers raises an error).
