@@ -60,10 +60,11 @@ func WordPieceZH() (*tokenizer.WordPiece, error) {
 // BuildWordPieceVocab builds a vocabulary shaped like bert-base-chinese's from a corpus:
 // the five BERT specials, every CJK character (most frequent first), every other
 // non-space, non-alphanumeric character (punctuation becomes a word of its own in
-// WordPiece), the digits and letters a–z alone and as "##" continuations (so any
-// English word or number can still be spelled), the English words and numbers seen at
-// least minWordFreq times (lower-cased, most frequent first), and frequent word endings
-// as "##" pieces.
+// WordPiece), the digits and letters a–z alone and as "##" continuations (so any English
+// word or number can still be spelled), the English words and numbers seen at least
+// minWordFreq times (lower-cased, most frequent first), and subword pieces learned from the
+// English words with byte-pair merges, as Hugging Face's WordPiece trainer does: a merged
+// piece that starts a word is kept as is ("token"), one inside a word gets "##" ("##izer").
 func BuildWordPieceVocab(corpus string, minWordFreq int) []string {
 	vocab := append([]string(nil), tokenizer.BertSpecials...)
 	seen := map[string]bool{}
@@ -71,24 +72,20 @@ func BuildWordPieceVocab(corpus string, minWordFreq int) []string {
 		seen[s] = true
 	}
 	add := func(t string) {
-		if !seen[t] {
+		if t != "" && !seen[t] {
 			seen[t] = true
 			vocab = append(vocab, t)
 		}
 	}
 	runeFreq := map[rune]int{}
 	wordFreq := map[string]int{}
-	endFreq := map[string]int{}
 	var word []rune
+	var words strings.Builder // the English words, one " word" per occurrence, for BPE
 	flush := func() {
 		if len(word) > 0 {
 			w := strings.ToLower(string(word))
 			wordFreq[w]++
-			if n := len(word); n >= 5 {
-				for k := 2; k <= 4; k++ {
-					endFreq[strings.ToLower(string(word[n-k:]))]++
-				}
-			}
+			words.WriteString(" " + w)
 		}
 		word = word[:0]
 	}
@@ -141,11 +138,23 @@ func BuildWordPieceVocab(corpus string, minWordFreq int) []string {
 	for _, w := range byFreq(wordFreq, func(_ string, n int) bool { return n >= minWordFreq }) {
 		add(w)
 	}
-	for _, e := range byFreq(endFreq, func(_ string, n int) bool { return n >= minWordFreq }) {
-		add("##" + e)
+	if words.Len() > 0 {
+		bpe, err := tokenizer.TrainBPE(words.String(), 256+1+wordPieceMerges, tokenizer.BPEOptions{PreTokenizer: tokenizer.PreGPT2, MinFrequency: minWordFreq})
+		if err == nil { // cannot fail: the options are valid
+			for _, m := range bpe.Merges() {
+				if piece, start := strings.CutPrefix(m.Text, " "); start {
+					add(piece)
+				} else if !strings.Contains(piece, " ") {
+					add("##" + piece)
+				}
+			}
+		}
 	}
 	return vocab
 }
+
+// wordPieceMerges caps the byte-pair merges learned for the English subword pieces.
+const wordPieceMerges = 600
 
 // WriteWordPieceVocab writes vocab one token per line (the vocab.txt format).
 func WriteWordPieceVocab(path string, vocab []string) error {

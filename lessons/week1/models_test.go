@@ -1,0 +1,79 @@
+package week1
+
+import (
+	"testing"
+
+	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/llm"
+)
+
+// shipped loads a pretrained model from models/, or skips the test when it is not built.
+func shipped(t *testing.T, name string) *llm.Model {
+	t.Helper()
+	if _, err := lessons.ModelDir(name); err != nil {
+		t.Skipf("model-quality check skipped: %s is not built yet (run `make models`): %v", name, err)
+	}
+	m, err := lessons.LoadModel(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// What the notebook shows about the shipped GPT must hold: related characters cluster,
+// 钓鱼 finds a head that looks at 银行 well above chance, and the plain-Go head matches.
+func TestShippedGPT(t *testing.T) {
+	m := shipped(t, lessons.GPTTinyZH)
+	em, err := EmbeddingMap(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := em.GroupSpread(); !(s < 0.8) {
+		t.Errorf("embedding groups do not cluster: within/between distance %.2f", s)
+	}
+	best, all, err := FindHead(m, StorySentence, "钓鱼", "银行")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Uniform causal attention from 钓(6), 鱼(7) onto 银行 would be (2/7 + 2/8)/2 ≈ 0.27.
+	if best.Weight < 0.35 || best.Weight <= all[len(all)-1].Weight {
+		t.Errorf("no head of the shipped GPT links 钓鱼 to 银行: best %+v", best)
+	}
+	w, err := StepThroughModel(m, StorySentence, best.Layer, best.Head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.MaxDiff > 1e-4 {
+		t.Errorf("plain Go differs from the model by %g", w.MaxDiff)
+	}
+}
+
+func TestShippedBERT(t *testing.T) {
+	m := shipped(t, lessons.BERTTinyZH)
+	r, err := ProbeAccuracy(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("probes: top-1 %.2f, top-5 %.2f over %d", r.Top1, r.Top5, r.N)
+	if r.Top5 < 0.3 {
+		t.Errorf("the shipped BERT answers only %.0f%% of the probes within 5 candidates", 100*r.Top5)
+	}
+	fills, err := FillMask(m, MLMSentence, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fills[0].Prob < 1.0/float64(m.Config.VocabSize)*10 {
+		t.Errorf("fill-mask is no better than chance: %+v", fills)
+	}
+	am, err := AttentionFor(m, "小王昨天去银行取钱，今天又去河边钓鱼，晚上回家做饭。")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr, err := HeadReport(am, "钓鱼")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hr.Top[0].Lift() < 2 {
+		t.Errorf("no head of the shipped BERT stands out: %+v", hr.Top)
+	}
+}
