@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,8 +79,8 @@ func runInstall(opts install.Options, w io.Writer) (*install.Result, error) {
 	}
 	fmt.Fprintf(w, "kernel %q ready (%s, total %.1fs). Cells import github.com/divellm/divellm/... from %s\n",
 		install.DisplayName, built, res.Total.Seconds(), res.Root)
-	if _, err := install.FindJupyter(context.Background()); errors.Is(err, install.ErrNoJupyter) {
-		fmt.Fprintf(w, "note: %v\n", err)
+	if !install.JupyterOnPath() {
+		fmt.Fprintf(w, "note: %s\n", install.HowToGetJupyter)
 	}
 	return res, nil
 }

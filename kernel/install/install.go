@@ -406,8 +406,7 @@ func (r *resolved) buildTools(ctx context.Context) (bool, error) {
 	fmt.Fprintf(r.Log, "building %s into %s (first time: a few minutes)…\n", strings.Join(pinnedVersions(r.Root), ", "), r.BinDir)
 	args := append([]string{"build", "-C", filepath.Join(r.Root, ToolsDir), "-o", r.BinDir + string(filepath.Separator)}, ToolPackages...)
 	cmd := exec.CommandContext(ctx, r.Go, args...)
-	// The tools module is built on its own: never through a go.work above it.
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = toolBuildEnv(os.Environ())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, r.Log), io.MultiWriter(&out, r.Log)
 	if err := cmd.Run(); err != nil {
@@ -417,6 +416,21 @@ func (r *resolved) buildTools(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// toolBuildEnv is env for building the tools: never through a go.work above the tools
+// module, and without GOEXPERIMENT and GOFLAGS, which the Makefile and users set for the
+// project. The tools do not need them, and leaving them in would give `make kernel` and a
+// plain `divellm kernel install` different build-cache keys: a second 4-minute build.
+func toolBuildEnv(environ []string) []string {
+	out := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "GOEXPERIMENT" && k != "GOFLAGS" && k != "GOWORK" {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GOWORK=off")
 }
 
 // pinnedVersions lists "module@version" for the tool modules, read from kernel/tools/go.mod.

@@ -226,3 +226,11 @@ func TestFindJupyter(t *testing.T) {
 		t.Errorf("argv[0] = %q", argv[0])
 	}
 }
+
+func TestToolBuildEnv(t *testing.T) {
+	got := toolBuildEnv([]string{"HOME=/h", "GOEXPERIMENT=simd", "GOFLAGS=-mod=mod", "GOWORK=/x/go.work", "GOCACHE=/c"})
+	want := []string{"HOME=/h", "GOCACHE=/c", "GOWORK=off"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("toolBuildEnv = %q, want %q", got, want)
+	}
+}

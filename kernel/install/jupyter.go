@@ -50,6 +50,17 @@ func FindJupyter(ctx context.Context) (*Frontend, error) {
 	return nil, fmt.Errorf("%w\n%s", ErrNoJupyter, HowToGetJupyter)
 }
 
+// JupyterOnPath reports whether jupyter-lab or jupyter-notebook is on PATH, without
+// running it (a quick hint; [FindJupyter] is the real check).
+func JupyterOnPath() bool {
+	for _, prog := range []string{"jupyter-lab", "jupyter-notebook"} {
+		if _, err := exec.LookPath(prog); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // LabOptions says where and how to serve the notebooks.
 type LabOptions struct {
 	// NotebookDir is the folder the UI opens on.
