@@ -286,3 +286,41 @@ func TestManyInputLengthsReuseGraphs(t *testing.T) {
 		}
 	}
 }
+
+// GPT-2 sequence classification reads the score head at the last real token ([SEP] here);
+// padding to the bucket must not move it.
+func TestTextClassificationGPTLastToken(t *testing.T) {
+	tokModel := loadModel(t, "tiny-gpt2-zh")
+	c := llm.TinyGPT(tokModel.Config.VocabSize)
+	c.NumLabels = 2
+	m, err := llm.New(c, llm.HeadSet{Classifier: true}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tokenizer = tokModel.Tokenizer
+	const text = "今天天气很好"
+	// As transformers' tokenizer(text): a BERT vocabulary adds [CLS] … [SEP], also for GPT-2.
+	ids, _ := tokenizer.EncodeSingle(m.Tokenizer, text, 0)
+	if ids[0] != m.Tokenizer.Specials().CLS {
+		t.Fatalf("ids %v do not start with [CLS]", ids)
+	}
+	out, err := m.Forward(llm.Batch{IDs: [][]int{ids}}, llm.ForwardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := softmax(out.Classes.Row(0, len(ids)-1))
+	got, err := TextClassification(m, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range got {
+		i := 0
+		fmt.Sscanf(l.Label, "LABEL_%d", &i)
+		if !near(l.Score, want[i], 1e-5) {
+			t.Errorf("%s: %g, want %g (unpadded forward)", l.Label, l.Score, want[i])
+		}
+	}
+	if got[0].Score < got[1].Score || got[0].Label[:6] != "LABEL_" {
+		t.Errorf("labels %+v", got)
+	}
+}
