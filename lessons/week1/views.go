@@ -3,6 +3,8 @@ package week1
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
 	"github.com/divellm/divellm/llm"
@@ -12,8 +14,55 @@ import (
 // The functions in this file turn the lesson's results into viz charts and tables, so a
 // notebook cell is one line: compute, then .Show().
 
-// ShowTable displays a table (headers + rows) in the cell.
-func ShowTable(headers []string, rows [][]string) error { return display.Table(headers, rows) }
+// ShowTable displays a table (headers + rows) in the cell. In a notebook, text cells are
+// left-aligned and numbers right-aligned (Jupyter's stylesheet right-aligns every cell,
+// which makes Chinese prose hard to read); elsewhere the table is printed as text.
+func ShowTable(headers []string, rows [][]string) error {
+	if !display.IsNotebook() {
+		return display.Table(headers, rows)
+	}
+	return display.HTML(TableHTML(headers, rows))
+}
+
+// TableHTML is display.TableHTML with each body cell aligned by its content: numbers
+// (also "12.5 ms", "97%", "1.4×") to the right, text to the left.
+func TableHTML(headers []string, rows [][]string) string {
+	out := display.TableHTML(headers, rows)
+	var b strings.Builder
+	rest := out
+	cell := 0
+	width := len(headers)
+	for _, r := range rows {
+		width = max(width, len(r))
+	}
+	const td = `<td style="padding:2px 8px">`
+	for {
+		i := strings.Index(rest, td)
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		align := "left"
+		if r, c := cell/max(width, 1), cell%max(width, 1); r < len(rows) && c < len(rows[r]) && numeric(rows[r][c]) {
+			align = "right"
+		}
+		fmt.Fprintf(&b, `<td style="padding:2px 8px;text-align:%s;vertical-align:top">`, align)
+		rest = rest[i+len(td):]
+		cell++
+	}
+	return b.String()
+}
+
+// numeric reports whether a table cell reads as a number, possibly with a unit.
+func numeric(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, unit := range []string{" ms", " s", "%", "×"} {
+		s = strings.TrimSuffix(s, unit)
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
 
 // TokensView draws token rows as chips, one row per tokenizer and sentence.
 func TokensView(rows []TokenRow) *viz.Chart {

@@ -2,6 +2,7 @@ package week1
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/divellm/divellm/llm"
@@ -51,6 +52,11 @@ func TestViewsBuild(t *testing.T) {
 	}
 	if w.Heatmap("nope").Err() == nil {
 		t.Error("unknown stage should carry an error")
+	}
+	html := TableHTML([]string{"a", "b"}, [][]string{{"银行", "12.5 ms"}, {"-0.3", "x"}})
+	if strings.Count(html, "text-align:left;vertical") != 2 || strings.Count(html, "text-align:right") != 2 ||
+		strings.Index(html, "银行") > strings.Index(html, "text-align:right") {
+		t.Errorf("alignment: %s", html)
 	}
 	f := finiteForDisplay([][]float64{{1, math.Inf(-1)}, {-2, 3}})
 	if f[0][1] != -2 {
