@@ -139,6 +139,7 @@ func TestPipelineOtherTasksCLI(t *testing.T) {
 }
 
 func TestPipelineBadInput(t *testing.T) {
+	t.Setenv("HF_HUB_CACHE", t.TempDir()) // "nobody/not-cached" must not find anything
 	bert := filepath.Join(hfFixtures, "tiny-bert")
 	gpt := filepath.Join(hfFixtures, "tiny-gpt2-zh")
 	for _, args := range [][]string{
