@@ -101,16 +101,7 @@ func QuestionAnsweringTopK(m *llm.Model, question, context string, o QAOptions) 
 		for _, sp := range spans {
 			// Token → word → characters, within this window (align_to_words).
 			ts, te := win.ContextStart+sp.Start-win.Offset, win.ContextStart+sp.End-win.Offset
-			ws, we := words[ts], words[te]
-			start, end := cToks[ts].Start, cToks[te].End
-			for i := win.ContextStart; i < win.ContextEnd; i++ {
-				if words[i] == ws {
-					start = min(start, cToks[i].Start)
-				}
-				if words[i] == we {
-					end = max(end, cToks[i].End)
-				}
-			}
+			start, end := alignToWords(cToks, words, win.ContextStart, win.ContextEnd, ts, te)
 			cs, ce := chars[start], chars[end]
 			answers = append(answers, Answer{Score: sp.Score, Answer: string(ctxRunes[cs:ce]), Start: cs, End: ce,
 				Window: w, StartToken: sp.Start, EndToken: sp.End})
@@ -224,6 +215,22 @@ func maskedSoftmax(x []float32, desired []bool) []float64 {
 		}
 	}
 	return p
+}
+
+// alignToWords widens the context tokens ts..te to whole words, looking only at the
+// tokens lo..hi-1 of the window (token_to_word then word_to_chars), and returns the byte
+// span [start, end) of the context it covers.
+func alignToWords(toks []tokenizer.Token, words []int, lo, hi, ts, te int) (start, end int) {
+	start, end = toks[ts].Start, toks[te].End
+	for i := lo; i < hi; i++ {
+		if words[i] == words[ts] {
+			start = min(start, toks[i].Start)
+		}
+		if words[i] == words[te] {
+			end = max(end, toks[i].End)
+		}
+	}
+	return start, end
 }
 
 // wordIDs numbers the words of WordPiece tokens: a "##" piece belongs to the word of the

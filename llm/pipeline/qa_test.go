@@ -55,6 +55,30 @@ func TestWordIDsJoinWordPieces(t *testing.T) {
 	}
 }
 
+func TestAlignToWords(t *testing.T) {
+	tok, err := tokenizer.Load(hfDir + "/tiny-bert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := "我爱bert tokenizer吗"
+	toks := tok.Encode(ctx) // 我 爱 bert token ##izer [UNK]
+	words := wordIDs(tok, toks)
+	for _, c := range []struct {
+		lo, hi, ts, te int
+		want           string
+	}{
+		{0, len(toks), 4, 4, "tokenizer"},       // a span starting at ##izer starts at "token"
+		{0, len(toks), 1, 3, "爱bert tokenizer"}, // ending at "token" ends after ##izer
+		{0, 4, 1, 3, "爱bert token"},             // ##izer outside the window: word cut there
+		{0, len(toks), 5, 5, "吗"},
+	} {
+		s, e := alignToWords(toks, words, c.lo, c.hi, c.ts, c.te)
+		if ctx[s:e] != c.want {
+			t.Errorf("tokens %d..%d in window [%d,%d): %q, want %q (tokens %v)", c.ts, c.te, c.lo, c.hi, ctx[s:e], c.want, toks)
+		}
+	}
+}
+
 func TestRuneOffsets(t *testing.T) {
 	s := "磁盘a已"
 	r := runeOffsets(s)
