@@ -363,3 +363,52 @@ func sortFocus(fs []Focus) {
 		}
 	}
 }
+
+// ContextShift measures how much the context changes a word's vector: it runs m on
+// sentences a and b, which both contain word, and returns for each layer (0 = the
+// embeddings, then after each block) the cosine similarity between the word's vectors
+// (the mean over its tokens) in the two sentences. 1 means the other words had no effect.
+// In a GPT the word cannot see what follows it, so text after the word changes nothing.
+func ContextShift(m *llm.Model, a, b, word string) ([]float64, error) {
+	vec := func(s string) ([][]float64, error) {
+		run, err := runModel(m, s)
+		if err != nil {
+			return nil, err
+		}
+		pos, err := positionsOf(s, word, run.spans)
+		if err != nil {
+			return nil, fmt.Errorf("context shift: %w", err)
+		}
+		var out [][]float64
+		for _, h := range run.out.HiddenStates {
+			mat := h.Matrix(0)
+			v := make([]float64, len(mat[0]))
+			for _, p := range pos {
+				for j := range v {
+					v[j] += mat[p][j] / float64(len(pos))
+				}
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	va, err := vec(a)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := vec(b)
+	if err != nil {
+		return nil, err
+	}
+	sims := make([]float64, len(va))
+	for l := range va {
+		var dot, na, nb float64
+		for j := range va[l] {
+			dot += va[l][j] * vb[l][j]
+			na += va[l][j] * va[l][j]
+			nb += vb[l][j] * vb[l][j]
+		}
+		sims[l] = dot / math.Sqrt(na*nb)
+	}
+	return sims, nil
+}

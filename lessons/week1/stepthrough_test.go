@@ -145,3 +145,31 @@ func TestFindHead(t *testing.T) {
 		t.Error("a missing word should be an error")
 	}
 }
+
+func TestContextShift(t *testing.T) {
+	a, b := "我昨天去银行钓鱼", "我昨天去银行取钱"
+	for _, arch := range []llm.Arch{llm.GPT, llm.BERT} {
+		m := smallModel(t, arch)
+		s, err := ContextShift(m, a, b, "银行")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != m.Config.Layers+1 {
+			t.Fatalf("%d similarities", len(s))
+		}
+		// Same characters at the same positions: identical embeddings.
+		if math.Abs(s[0]-1) > 1e-6 {
+			t.Errorf("%s: embeddings differ (cos %g)", arch, s[0])
+		}
+		last := s[len(s)-1]
+		if arch == llm.GPT && math.Abs(last-1) > 1e-5 {
+			t.Errorf("GPT: 银行 cannot see what follows, yet cos = %g", last)
+		}
+		if arch == llm.BERT && last > 1-1e-6 { // random weights mix little, but some
+			t.Errorf("BERT: 银行 sees the whole sentence, yet cos = %g", last)
+		}
+	}
+	if _, err := ContextShift(smallModel(t, llm.GPT), a, b, "河"); err == nil {
+		t.Error("a missing word should be an error")
+	}
+}
