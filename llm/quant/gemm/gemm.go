@@ -30,6 +30,9 @@ type impl struct {
 	// w4Acc and w4Epilogue are W4A8's integer kernel and its rescaling (one row).
 	w4Acc      func(l *W4A8, a []int8, p int, acc []int32)
 	w4Epilogue func(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32)
+	// dot returns Σ a[i]·b[i]; axpy does y[i] += alpha·x[i] (equal lengths).
+	dot  func(a, b []float32) float32
+	axpy func(alpha float32, x, y []float32)
 	// woDequant writes panel p of a WeightOnly layer as float32 [kp][64] into dst.
 	woDequant func(l *WeightOnly, p int, dst []float32)
 }
@@ -112,6 +115,30 @@ func parallel(n int, work int, fn func(lo, hi int)) {
 	}
 	loop()
 	<-done
+}
+
+// Parallel runs fn over [0, n) in chunks on up to one goroutine per core, as the kernels
+// do; work (multiply-adds) below 65536 runs on the calling goroutine only.
+func Parallel(n, work int, fn func(lo, hi int)) {
+	if n > 0 {
+		parallel(n, work, fn)
+	}
+}
+
+// Dot returns the dot product Σ a[i]·b[i] of two equally long vectors (SIMD where available).
+func Dot(a, b []float32) float32 {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("gemm.Dot: lengths %d and %d", len(a), len(b)))
+	}
+	return current.Load().dot(a, b)
+}
+
+// Axpy adds alpha·x to y element by element (equal lengths; SIMD where available).
+func Axpy(alpha float32, x, y []float32) {
+	if len(x) != len(y) {
+		panic(fmt.Sprintf("gemm.Axpy: lengths %d and %d", len(x), len(y)))
+	}
+	current.Load().axpy(alpha, x, y)
 }
 
 // checkIO validates the shapes of one Forward call.

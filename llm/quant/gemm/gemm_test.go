@@ -407,3 +407,27 @@ func TestW4A8(t *testing.T) {
 		t.Fatal("group 12 accepted")
 	}
 }
+
+func TestDotAxpy(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(15, 15))
+		for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 64, 100} {
+			a, b := randF(rng, n), randF(rng, n)
+			var want, mag float64
+			for i := range a {
+				want += float64(a[i]) * float64(b[i])
+				mag += math.Abs(float64(a[i]) * float64(b[i]))
+			}
+			if got := Dot(a, b); math.Abs(float64(got)-want) > 1e-5*(mag+1) {
+				t.Fatalf("n=%d: Dot %g, want %g", n, got, want)
+			}
+			y := append([]float32(nil), b...)
+			Axpy(0.5, a, y)
+			for i := range y {
+				if w := b[i] + 0.5*a[i]; math.Abs(float64(y[i]-w)) > 1e-6*(1+math.Abs(float64(w))) {
+					t.Fatalf("n=%d: Axpy[%d] %g, want %g", n, i, y[i], w)
+				}
+			}
+		}
+	})
+}

@@ -15,6 +15,22 @@ var goImpl = &impl{
 	woDequant:  woDequantGo,
 	w4Acc:      w4AccGo,
 	w4Epilogue: w4EpilogueGo,
+	dot:        dotGo,
+	axpy:       axpyGo,
+}
+
+func dotGo(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+func axpyGo(alpha float32, x, y []float32) {
+	for i, v := range x {
+		y[i] += alpha * v
+	}
 }
 
 // woDequantGo writes scale·(code − zero) for panel p as [kp][64] floats.

@@ -20,6 +20,8 @@ func registerSIMD() {
 			woDequant:  woDequant512,
 			w4Acc:      w4AccGo,
 			w4Epilogue: w4Epilogue512,
+			dot:        dot512,
+			axpy:       axpy512,
 		}
 		if x.AVX512VNNI() {
 			im.name, im.w8Acc, im.w4Acc = "avx512+vnni", w8AccVNNI, w4AccVNNI
@@ -37,6 +39,8 @@ func registerSIMD() {
 			woDequant:  woDequantGo,
 			w4Acc:      w4AccGo,
 			w4Epilogue: w4EpilogueGo,
+			dot:        dotGo,
+			axpy:       axpyGo,
 		})
 	}
 }
@@ -575,3 +579,34 @@ func w4Epilogue512(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []floa
 }
 
 func ld32(s []int32) archsimd.Int32x16 { return archsimd.LoadInt32x16((*[16]int32)(s[:16])) }
+
+// dot512: two accumulators of 16 lanes, a masked load for the tail, one reduction.
+func dot512(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1 f16
+	i := 0
+	for ; i+32 <= len(a); i += 32 {
+		s0 = ld16(a[i:]).MulAdd(ld16(b[i:]), s0)
+		s1 = ld16(a[i+16:]).MulAdd(ld16(b[i+16:]), s1)
+	}
+	for ; i < len(a); i += 16 {
+		s0 = archsimd.LoadFloat32x16SlicePart(a[i:]).MulAdd(archsimd.LoadFloat32x16SlicePart(b[i:]), s0)
+	}
+	var t [16]float32
+	s0.Add(s1).Store(&t)
+	return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7])) +
+		((t[8] + t[9]) + (t[10] + t[11])) + ((t[12] + t[13]) + (t[14] + t[15]))
+}
+
+// axpy512: y += alpha·x, 16 lanes at a time, partial loads and stores for the tail.
+func axpy512(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	al := archsimd.BroadcastFloat32x16(alpha)
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		ld16(x[i:]).MulAdd(al, ld16(y[i:])).Store((*[16]float32)(y[i : i+16]))
+	}
+	if i < len(x) {
+		archsimd.LoadFloat32x16SlicePart(x[i:]).MulAdd(al, archsimd.LoadFloat32x16SlicePart(y[i:])).StoreSlicePart(y[i:])
+	}
+}

@@ -320,19 +320,18 @@ func (s *Session) attend(l int, qkv, ctx []float32, t int) {
 		copy(vc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+2*m:i*3*m+3*m])
 	}
 	scale := float32(1 / math.Sqrt(float64(d)))
-	scores := make([]float32, s.pos+t)
-	for i := 0; i < t; i++ {
-		n := s.pos + i + 1 // causal: keys 0..pos+i
-		for hd := 0; hd < h; hd++ {
+	// One work item per (new token i, head): items are independent, so they run in
+	// parallel; dot products and the weighted sum of values use the SIMD helpers.
+	work := t * h * (s.pos + t) * d * 2
+	gemm.Parallel(t*h, work, func(lo, hi int) {
+		scores := make([]float32, s.pos+t)
+		for it := lo; it < hi; it++ {
+			i, hd := it/h, it%h
+			n := s.pos + i + 1 // causal: keys 0..pos+i
 			q := qkv[i*3*m+hd*d : i*3*m+(hd+1)*d]
 			mx := float32(math.Inf(-1))
 			for j := 0; j < n; j++ {
-				k := kc[j*m+hd*d : j*m+(hd+1)*d]
-				var dot float32
-				for e := range q {
-					dot += q[e] * k[e]
-				}
-				scores[j] = dot * scale
+				scores[j] = gemm.Dot(q, kc[j*m+hd*d:j*m+(hd+1)*d]) * scale
 				mx = max(mx, scores[j])
 			}
 			var sum float32
@@ -343,14 +342,10 @@ func (s *Session) attend(l int, qkv, ctx []float32, t int) {
 			out := ctx[i*m+hd*d : i*m+(hd+1)*d]
 			clear(out)
 			for j := 0; j < n; j++ {
-				p := scores[j] / sum
-				v := vc[j*m+hd*d : j*m+(hd+1)*d]
-				for e := range out {
-					out[e] += p * v[e]
-				}
+				gemm.Axpy(scores[j]/sum, vc[j*m+hd*d:j*m+(hd+1)*d], out)
 			}
 		}
-	}
+	})
 }
 
 // layerNorm writes (x − mean)/√(var + eps)·w + b for each of the t rows of x into dst.
