@@ -36,6 +36,9 @@ type Config struct {
 	EosID      int     // GPT: eos_token_id
 	NumLabels  int     // sequence-classification labels (0 = no classifier head)
 	ID2Label   map[string]string
+	// ProblemType is HF's problem_type for classifiers: "" or "single_label_classification"
+	// (softmax), "multi_label_classification" (sigmoid per label), "regression".
+	ProblemType string
 }
 
 // HeadDim is the width of one attention head.
@@ -87,6 +90,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 			m["label2id"] = l2i
 		}
 	}
+	if c.ProblemType != "" {
+		m["problem_type"] = c.ProblemType
+	}
 	switch c.Arch {
 	case BERT:
 		m["architectures"] = []string{"BertForMaskedLM"}
@@ -114,8 +120,12 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		m["resid_pdrop"] = c.Dropout
 		m["embd_pdrop"] = c.Dropout
 		m["attn_pdrop"] = c.Dropout
-		m["bos_token_id"] = c.BosID
-		m["eos_token_id"] = c.EosID
+		if c.BosID >= 0 {
+			m["bos_token_id"] = c.BosID
+		}
+		if c.EosID >= 0 {
+			m["eos_token_id"] = c.EosID
+		}
 		m["tie_word_embeddings"] = true
 	}
 	return json.MarshalIndent(m, "", "  ")
@@ -144,7 +154,12 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	mt, _ := m["model_type"].(string)
 	*c = Config{}
 	switch mt {
-	case "bert", "roberta", "ernie", "electra", "megatron-bert":
+	case "roberta", "xlm-roberta", "ernie", "electra", "megatron-bert":
+		// Same tensor names, different maths (RoBERTa's positions start after the pad id,
+		// ELECTRA projects embeddings, Megatron is pre-LN): refuse rather than be wrong.
+		// Chinese "RoBERTa" checkpoints (hfl, uer) declare model_type "bert" and load.
+		return fmt.Errorf("config.json: model_type %q is not supported: only BERT-architecture checkpoints (model_type \"bert\") and GPT-2", mt)
+	case "bert":
 		c.Arch = BERT
 		c.DModel = integer(0, "hidden_size")
 		c.Heads = integer(0, "num_attention_heads")
@@ -191,6 +206,11 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 		}
 		c.BosID = integer(50256, "bos_token_id")
 		c.EosID = integer(50256, "eos_token_id")
+		if v := integer(0, "vocab_size"); c.BosID >= v || c.EosID >= v {
+			// GPT-2 variants with a BERT vocabulary (uer/gpt2-chinese-*) omit these: the
+			// GPT-2 default 50256 is outside their vocabulary. Their text ends with [SEP].
+			c.BosID, c.EosID = -1, -1
+		}
 	case "":
 		return fmt.Errorf("config.json: missing model_type")
 	default:
@@ -208,6 +228,7 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 			c.NumLabels = len(id2)
 		}
 	}
+	c.ProblemType, _ = m["problem_type"].(string)
 	if c.Activation == "gelu_pytorch_tanh" {
 		c.Activation = "gelu_new"
 	}

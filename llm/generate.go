@@ -118,7 +118,9 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 	if o.NoCache {
 		step = func(tokens []int) ([]float32, error) { return m.fullLogits(tokens, total) }
 	} else {
-		dec, err := m.newDecoder(total)
+		// Round the cache length up to a multiple of 64 so prompts of different lengths
+		// share one compiled decode graph.
+		dec, err := m.newDecoder(min(m.Config.MaxPos, (total+63)/64*64))
 		if err != nil {
 			return nil, err
 		}

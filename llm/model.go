@@ -57,7 +57,7 @@ func (m *Model) paramTensors() []*tensors.Tensor {
 	ts := make([]*tensors.Tensor, len(names))
 	for i, n := range names {
 		p := m.Params[n]
-		ts[i] = tensors.FromFlatDataAndDimensions(append([]float32(nil), p.Data...), p.Shape...)
+		ts[i] = tensors.FromFlatDataAndDimensions(p.Data, p.Shape...) // copies p.Data
 	}
 	m.tensors, m.tVer = ts, m.version
 	return ts
@@ -208,6 +208,9 @@ func (m *Model) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec
 	if err != nil {
 		return nil, err
 	}
+	// Each new input shape compiles a graph; GoMLX refuses a 33rd by default, which a
+	// notebook session with many different sentence lengths reaches.
+	e.SetMaxCache(-1)
 	m.execs[key] = e
 	return e, nil
 }

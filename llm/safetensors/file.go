@@ -26,8 +26,8 @@ const PickleAdvice = `python -c "from transformers import AutoModel; AutoModel.f
 
 // StateDictAdvice converts DIR/pytorch_model.bin tensor by tensor, heads included, with
 // only torch and the safetensors package (clone() unties shared weights, which
-// save_file refuses).
-const StateDictAdvice = `python -c "import torch; from safetensors.torch import save_file; sd = torch.load('DIR/pytorch_model.bin', map_location='cpu'); save_file({k: v.clone().contiguous() for k, v in sd.items()}, 'DIR/model.safetensors', metadata={'format': 'pt'})"`
+// save_file refuses; weights_only=True keeps torch.load from running code in the pickle).
+const StateDictAdvice = `python -c "import torch; from safetensors.torch import save_file; sd = torch.load('DIR/pytorch_model.bin', map_location='cpu', weights_only=True); save_file({k: v.clone().contiguous() for k, v in sd.items()}, 'DIR/model.safetensors', metadata={'format': 'pt'})"`
 
 // File is an open safetensors file. Its data buffer is memory-mapped read-only (or read
 // into memory where mapping is not possible), and its header has been fully validated.
