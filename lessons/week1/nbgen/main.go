@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"strings"
 )
@@ -64,6 +66,33 @@ func Parse(src string) ([]Cell, error) {
 		return nil, fmt.Errorf("no cells")
 	}
 	return cells, nil
+}
+
+// CheckGo parses a GoNB code cell: the part before a "%%" line must be Go declarations
+// (imports, funcs, types, vars) and the part after it the body of main. Lines of GoNB
+// special commands ("%noautoget") are skipped. It catches prose pasted into a code cell.
+func CheckGo(code string) error {
+	var decls, body []string
+	inMain := false
+	for _, line := range strings.Split(code, "\n") {
+		switch {
+		case strings.TrimSpace(line) == "%%":
+			inMain = true
+		case strings.HasPrefix(line, "%") || strings.HasPrefix(line, "!"):
+		case inMain:
+			body = append(body, line)
+		default:
+			decls = append(decls, line)
+		}
+	}
+	fset := token.NewFileSet()
+	if _, err := parser.ParseFile(fset, "decls.go", "package main\n"+strings.Join(decls, "\n"), 0); err != nil {
+		return fmt.Errorf("declarations: %w", err)
+	}
+	if _, err := parser.ParseFile(fset, "main.go", "package main\nfunc main() {\n"+strings.Join(body, "\n")+"\n}\n", 0); err != nil {
+		return fmt.Errorf("main body: %w", err)
+	}
+	return nil
 }
 
 // sourceLines splits text the way nbformat stores it: lines keeping their "\n".
@@ -126,7 +155,20 @@ func Generate(srcPath string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", srcPath, err)
 	}
+	for i, c := range cells {
+		if c.Type != "code" {
+			continue
+		}
+		if err := CheckGo(c.Text); err != nil {
+			return nil, fmt.Errorf("%s: cell %d (%q…): %w", srcPath, i, firstLine(c.Text), err)
+		}
+	}
 	return Notebook(cells, "w1")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func main() {

@@ -49,6 +49,29 @@ func TestParseAndRender(t *testing.T) {
 	}
 }
 
+func TestCheckGo(t *testing.T) {
+	good := []string{
+		"%noautoget\nimport (\n\t\"fmt\"\n)\n\n%%\nfmt.Println(1)",
+		"func f(x int) int { return x }",
+		"%%\nx := 1\n_ = x",
+	}
+	for _, c := range good {
+		if err := CheckGo(c); err != nil {
+			t.Errorf("CheckGo(%q): %v", c, err)
+		}
+	}
+	bad := []string{
+		"%%\nx := 1\n\nWordPiece 的词表是一个普通文本文件",
+		"func f( {",
+		"x := 1", // statements need %%
+	}
+	for _, c := range bad {
+		if err := CheckGo(c); err == nil {
+			t.Errorf("CheckGo(%q) accepted", c)
+		}
+	}
+}
+
 // The committed notebook is what the source generates.
 func TestNotebookUpToDate(t *testing.T) {
 	nb, err := Generate("week1.txt")
