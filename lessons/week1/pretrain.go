@@ -135,39 +135,41 @@ func (p NSPPair) Label() string {
 	return "NotNext"
 }
 
-// corpusSentences splits the corpus's everyday and explanatory lines into sentences at
-// 。！？, keeping the line number so consecutive sentences can be found.
-func corpusSentences() (sents []string, line []int) {
+// corpusSentences splits the corpus's prose lines (not the alert logs) into sentences at
+// 。！？ and keeps those of 6–40 characters without quotation marks (a quote cut at its
+// 。 would be half a dialogue), with their line number so consecutive sentences can be found.
+func corpusSentences() (sents []string, line, ord []int) {
 	train, _ := data.CorpusLines()
 	for i, l := range train {
 		if strings.HasPrefix(l, "20") { // alert log lines: not prose
 			continue
 		}
-		start := 0
+		start, k := 0, 0
 		for j, r := range l {
 			if r == '。' || r == '！' || r == '？' {
 				end := j + len(string(r))
-				if s := strings.TrimSpace(l[start:end]); len([]rune(s)) >= 6 {
-					sents, line = append(sents, s), append(line, i)
+				s := strings.TrimSpace(l[start:end])
+				if n := len([]rune(s)); n >= 6 && n <= 40 && !strings.ContainsAny(s, "“”\"") {
+					sents, line, ord = append(sents, s), append(line, i), append(ord, k)
 				}
-				start = end
+				start, k = end, k+1
 			}
 		}
 	}
-	return sents, line
+	return sents, line, ord
 }
 
 // NSPExamples builds n sentence pairs from the corpus the way BERT's pretraining did: half
 // IsNext (B is the sentence that follows A in the same paragraph), half NotNext (B is a
 // random sentence from another paragraph). Pairs are encoded with tok ([CLS]/[SEP] needed).
 func NSPExamples(tok tokenizer.Tokenizer, n int, seed uint64) ([]NSPPair, error) {
-	sents, line := corpusSentences()
+	sents, line, ord := corpusSentences()
 	r := rand.New(rand.NewPCG(seed, 11))
 	var out []NSPPair
 	for tries := 0; len(out) < n && tries < 100*n; tries++ {
 		i := r.IntN(len(sents) - 1)
-		if line[i] != line[i+1] {
-			continue // A must have a successor in its paragraph
+		if line[i] != line[i+1] || ord[i+1] != ord[i]+1 {
+			continue // A must be followed by B in its paragraph
 		}
 		p := NSPPair{A: sents[i]}
 		if len(out)%2 == 0 {
