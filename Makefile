@@ -25,8 +25,10 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # Includes the notebook tests (kernel/notebooktest): they need Jupyter and `make kernel`,
-# and skip with a message otherwise (fail instead with DIVELLM_REQUIRE_NOTEBOOKS=1).
+# and skip otherwise (fail instead with DIVELLM_REQUIRE_NOTEBOOKS=1). go test hides the
+# skip message of a passing package, so `kernel check --tests` says it up front.
 test-go:
+	@$(GO) run ./cmd/divellm kernel check --tests || true
 	$(GO) test -count=1 -timeout 20m ./...
 
 test: fmt-check vet test-go

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,18 +10,21 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/divellm/divellm/kernel/install"
+	"github.com/divellm/divellm/kernel/nbrun"
 )
 
 func init() {
-	register("kernel", "set up the Go notebook kernel: kernel install | lab | spec", kernelCmd)
+	register("kernel", "set up the Go notebook kernel: kernel install | lab | spec | check", kernelCmd)
 }
 
 const kernelUsage = `usage: divellm kernel install [--backend B] [--raw-error] [--bin-dir D] [--data-dir D]
        divellm kernel lab [--ip 127.0.0.1] [--port 8888] [--no-browser] [--check] [install flags]
-       divellm kernel spec [install flags]`
+       divellm kernel spec [install flags]
+       divellm kernel check [--tests]`
 
 func kernelCmd(args []string, w io.Writer) error {
 	if len(args) == 0 {
@@ -33,6 +37,8 @@ func kernelCmd(args []string, w io.Writer) error {
 		return kernelLab(args[1:], w)
 	case "spec":
 		return kernelSpec(args[1:], w)
+	case "check":
+		return kernelCheck(args[1:], w)
 	}
 	return usagef("unknown kernel subcommand %q\n%s", args[0], kernelUsage)
 }
@@ -146,6 +152,71 @@ func kernelLab(args []string, w io.Writer) error {
 	err = cmd.Run()
 	if err != nil {
 		return fmt.Errorf("%s exited after %s: %w", front.Name, time.Since(start).Round(time.Second), err)
+	}
+	return nil
+}
+
+// kernelCheck reports what the notebook setup has and lacks. With --tests it prints one
+// line and fails only on what the notebook tests need (the Makefile calls it so that a
+// skipped notebook test is visible in `make test`'s output).
+func kernelCheck(args []string, w io.Writer) error {
+	fs := newFlags("kernel check")
+	forTests := fs.Bool("tests", false, "only check what the notebook tests need; one line")
+	if rest, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return usagef("kernel check takes no arguments")
+	}
+	ctx := context.Background()
+	var missing []string
+	toolsErr := install.CheckTools(install.Options{})
+	if toolsErr != nil {
+		missing = append(missing, toolsErr.Error())
+	}
+	py, pyErr := nbrun.FindPython(ctx)
+	if pyErr != nil {
+		missing = append(missing, pyErr.Error())
+	} else if err := exec.CommandContext(ctx, py, "-c", "import jupyter_kernel_test").Run(); err != nil {
+		missing = append(missing, py+" cannot import jupyter_kernel_test (apt-get install python3-jupyter-kernel-test)")
+	}
+	if *forTests {
+		if len(missing) > 0 {
+			fmt.Fprintf(w, "notebook tests will be SKIPPED (DIVELLM_REQUIRE_NOTEBOOKS=1 makes that a failure): %s\n", strings.Join(missing, "; "))
+			return errors.New("notebook tests cannot run")
+		}
+		fmt.Fprintf(w, "notebook tests: ready (tools in bin/kernel, %s with nbclient and jupyter_kernel_test)\n", py)
+		return nil
+	}
+	line := func(what, state string) { fmt.Fprintf(w, "%-13s %s\n", what, state) }
+	if out, err := exec.Command("go", "version").Output(); err == nil {
+		line("go", strings.TrimSpace(string(out)))
+	} else {
+		line("go", "MISSING: install Go 1.26 from https://go.dev/dl")
+	}
+	if toolsErr != nil {
+		line("pinned tools", "MISSING: "+toolsErr.Error())
+	} else {
+		line("pinned tools", "ok (gonb, gopls, goimports in bin/kernel)")
+	}
+	if spec, dir, err := nbrun.FindSpec(install.KernelName, os.Environ()); err != nil {
+		line("kernelspec", "MISSING: run `divellm kernel install`")
+	} else if want, err := install.Spec(install.Options{}); err == nil && spec.Argv[0] != want.Argv[0] {
+		line("kernelspec", fmt.Sprintf("%s runs %s, not this checkout's: run `divellm kernel install`", dir, spec.Argv[0]))
+	} else {
+		line("kernelspec", "ok ("+dir+")")
+	}
+	if f, err := install.FindJupyter(ctx); err != nil {
+		line("jupyter", "MISSING: "+strings.ReplaceAll(err.Error(), "\n", "\n              "))
+	} else {
+		line("jupyter", fmt.Sprintf("ok (%s %s)", f.Name, f.Version))
+	}
+	if pyErr != nil {
+		line("nbclient", "MISSING: "+pyErr.Error())
+	} else {
+		line("nbclient", "ok ("+py+"; divellm run uses it)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("notebook tests cannot run: %s", strings.Join(missing, "; "))
 	}
 	return nil
 }

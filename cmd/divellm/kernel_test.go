@@ -82,3 +82,26 @@ func TestKernelInstallCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKernelCheckWithoutTools: in a checkout whose tools are not built, `kernel check
+// --tests` says the notebook tests will be skipped and exits non-zero.
+func TestKernelCheckWithoutTools(t *testing.T) {
+	root := t.TempDir()
+	for rel, content := range map[string]string{
+		"go.mod":              "module " + install.ModulePath + "\n\ngo 1.26\n",
+		"kernel/tools/go.mod": "module example.com/tools\n",
+		"kernel/tools/go.sum": "",
+	} {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(root)
+	var out, errb bytes.Buffer
+	code := run([]string{"kernel", "check", "--tests"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "SKIPPED") || !strings.Contains(out.String(), "divellm kernel install") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 1 and a SKIPPED line naming `divellm kernel install`", code, out.String(), errb.String())
+	}
+}
