@@ -223,6 +223,10 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 	})
 	cmd := exec.CommandContext(ctx, opts.Python, "-c", script, string(cfg))
 	cmd.Env = env
+	// On cancel, interrupt rather than kill: nbclient then shuts its kernel down (a killed
+	// Python would leave GoNB and gopls running). Kill only if that takes too long.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 15 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr // GoNB's and Jupyter's logs: shown only if the run breaks.
 	stdout, err := cmd.StdoutPipe()
