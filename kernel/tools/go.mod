@@ -1,3 +1,9 @@
+// The kernel's pinned tools, in their own module so that their dependencies never enter
+// the project's go.mod. Built by `divellm kernel install` (kernel/install) with
+//   go build -C kernel/tools -o bin/kernel/ github.com/janpfeifer/gonb \
+//       golang.org/x/tools/cmd/goimports golang.org/x/tools/gopls
+// To change a version: go get -C kernel/tools -tool MODULE@VERSION. goimports must stay
+// at the golang.org/x/tools version that gopls requires (newer x/tools breaks gopls v0.23.0).
 module github.com/divellm/divellm/kernel/tools
 
 go 1.26.5
