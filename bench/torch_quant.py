@@ -7,7 +7,8 @@ For each shape [M x K] x [K x N] (x: M tokens of K features; W: nn.Linear(K, N) 
          the onednn engine (FBGEMM is not built in Debian's torch): per-tensor int8 weights,
          activations quantized per call from their observed range, int8 GEMM, fp32 output.
 Timing: --warmup untimed calls, then the two layers interleaved until --time seconds and at
-least --reps calls each have run; the median is reported (as in the Go benchmark).
+least --reps samples each; a sample is an untimed call followed by a timed one (warm
+caches), and the median is reported, exactly as `divellm bench quant` does.
 torch.set_num_threads(os.cpu_count()), as the Go kernels use every core.
 
 Prints a JSON array on stdout, one row per shape, with the keys of `divellm bench quant
@@ -64,6 +65,7 @@ def bench_shape(m, k, n, reps, min_time, warmup):
         done = 0
         while done < reps or (time.perf_counter() - start < min_time and done < 2000):
             for name, f in layers:
+                f(x)  # untimed: bring this layer's weights back into the caches
                 t0 = time.perf_counter()
                 f(x)
                 times[name].append((time.perf_counter() - t0) * 1e3)

@@ -159,7 +159,13 @@ type timer struct {
 	ms   []float64
 }
 
+// once records one sample: an untimed call that brings this kernel's weights back into
+// the caches (the other kernels ran in between), then the timed call. PyTorch's side
+// (bench/torch_quant.py) samples the same way.
 func (t *timer) once() error {
+	if err := t.run(); err != nil {
+		return fmt.Errorf("%s: %w", t.name, err)
+	}
 	start := time.Now()
 	if err := t.run(); err != nil {
 		return fmt.Errorf("%s: %w", t.name, err)
@@ -248,7 +254,7 @@ func benchQuantShape(m, k, n, minReps int, minTime time.Duration, withGoMLX bool
 		timers = append(timers, g)
 	}
 	// Warm up (caches, goroutines, GoMLX compilation), then interleave the kernels so a
-	// busy neighbour slows all of them alike.
+	// busy neighbour slows all of them alike; each sample is a warm call (see once).
 	for _, t := range timers {
 		for range 3 {
 			if err := t.once(); err != nil {
