@@ -7,12 +7,15 @@
 #   vs_torch = torch int8_ms / our int8_ms   (> 1: our int8 is faster).
 #
 # Usage: bench/quant_vs_torch.sh            (from the repository root)
-#   SHAPES=1x768x3072,32x768x3072 ROUNDS=3 DIVELLM=bin/divellm bench/quant_vs_torch.sh
+#   SHAPES=1x768x3072,32x768x3072 ROUNDS=3 DIVELLM=bin/divellm TORCH_THREADS=1 bench/quant_vs_torch.sh
+# TORCH_THREADS defaults to the number of cores, like GOMAXPROCS on our side. (On a small VM
+# PyTorch's OpenMP pool can be slower with 2 threads than with 1: try both.)
 # Needs Go (GOEXPERIMENT=simd is set here) and Debian's python3-torch (/usr/bin/python3).
 set -eu
 cd "$(dirname "$0")/.."
 SHAPES=${SHAPES:-1x768x3072,1x3072x768,32x768x3072,32x3072x768}
 ROUNDS=${ROUNDS:-1}
+TORCH_THREADS=${TORCH_THREADS:-$(getconf _NPROCESSORS_ONLN)}
 PY=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -31,7 +34,7 @@ while [ "$i" -le "$ROUNDS" ]; do
 	echo "round $i/$ROUNDS: divellm bench quant" >&2
 	"$DIVELLM" bench quant --json --shapes "$SHAPES" >"$tmp/go.$i.json"
 	echo "round $i/$ROUNDS: bench/torch_quant.py" >&2
-	"$PY" bench/torch_quant.py --shapes "$SHAPES" >"$tmp/torch.$i.json" 2>/dev/null
+	"$PY" bench/torch_quant.py --shapes "$SHAPES" --threads "$TORCH_THREADS" >"$tmp/torch.$i.json" 2>/dev/null
 	i=$((i + 1))
 done
 
@@ -59,5 +62,6 @@ for shape, g in go.items():
     rows.append(r)
     print(f"{shape:<22}{r['fp32_ms']:>10.3f}{r['int8_ms']:>10.3f}{r['speedup']:>8.2f}x"
           f"{r['torch_fp32_ms']:>11.3f}{r['torch_int8_ms']:>11.3f}{r['torch_speedup']:>8.2f}x{r['vs_torch']:>9.2f}x")
-print(f"(ms, median over {rounds} round(s); vs_torch = torch int8 / our int8; {go[shape].get('impl', '?')}, {go[shape].get('threads', '?')} threads)")
+print(f"(ms, median over {rounds} round(s); vs_torch = torch int8 / our int8; ours: {go[shape].get('impl', '?')}, "
+      f"{go[shape].get('threads', '?')} threads; torch {pt[shape].get('torch', '?')} onednn, {pt[shape].get('threads', '?')} threads)")
 PY
