@@ -33,6 +33,7 @@ type impl struct {
 	// dot returns Σ a[i]·b[i]; axpy does y[i] += alpha·x[i] (equal lengths).
 	dot  func(a, b []float32) float32
 	axpy func(alpha float32, x, y []float32)
+	gelu func(x []float32)
 	// woDequant writes panel p of a WeightOnly layer as float32 [kp][64] into dst.
 	woDequant func(l *WeightOnly, p int, dst []float32)
 }
@@ -147,6 +148,11 @@ func Axpy(alpha float32, x, y []float32) {
 	}
 	current.Load().axpy(alpha, x, y)
 }
+
+// GeluTanh applies GPT-2's "gelu_new", 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in
+// place. tanh is a float32 rational approximation (Eigen's, |error| < 4e-7), SIMD where
+// available: math.Tanh cost as much as the int8 matmuls when decoding.
+func GeluTanh(x []float32) { current.Load().gelu(x) }
 
 // checkIO validates the shapes of one Forward call.
 func checkIO(name string, y, x []float32, m, n, k int) error {

@@ -431,3 +431,22 @@ func TestDotAxpy(t *testing.T) {
 		}
 	})
 }
+
+func TestGeluTanh(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		x := make([]float32, 0, 4003)
+		for i := -2000; i <= 2002; i++ {
+			x = append(x, float32(i)*0.006)
+		}
+		x = append(x, 1e-5, -40, 40)
+		y := append([]float32(nil), x...)
+		GeluTanh(y)
+		for i, v := range x {
+			f := float64(v)
+			want := 0.5 * f * (1 + math.Tanh(0.7978845608028654*(f+0.044715*f*f*f)))
+			if d := math.Abs(float64(y[i]) - want); d > 1e-6*(1+math.Abs(f)) {
+				t.Fatalf("gelu(%g) = %g, want %g", v, y[i], want)
+			}
+		}
+	})
+}

@@ -17,6 +17,38 @@ var goImpl = &impl{
 	w4Epilogue: w4EpilogueGo,
 	dot:        dotGo,
 	axpy:       axpyGo,
+	gelu:       geluGo,
+}
+
+// Coefficients of tanh(x) ≈ x·P(x²)/Q(x²) on [−7.9988, 7.9988] (Eigen's float tanh).
+const (
+	tanhClamp                                = 7.99881172180175781
+	tanhA13, tanhA11, tanhA9, tanhA7, tanhA5 = -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08, 1.48572235717979e-05
+	tanhA3, tanhA1                           = 6.37261928875436e-04, 4.89352455891786e-03
+	tanhB6, tanhB4, tanhB2, tanhB0           = 1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03
+	geluC, geluC3                            = 0.7978845608028654, 0.044715 * 0.7978845608028654
+)
+
+// tanh32 is the rational approximation of tanh used by every implementation.
+func tanh32(x float32) float32 {
+	x = max(-tanhClamp, min(x, tanhClamp))
+	x2 := x * x
+	p := x2*tanhA13 + tanhA11
+	p = p*x2 + tanhA9
+	p = p*x2 + tanhA7
+	p = p*x2 + tanhA5
+	p = p*x2 + tanhA3
+	p = p*x2 + tanhA1
+	q := x2*tanhB6 + tanhB4
+	q = q*x2 + tanhB2
+	q = q*x2 + tanhB0
+	return x * p / q
+}
+
+func geluGo(x []float32) {
+	for i, v := range x {
+		x[i] = 0.5 * v * (1 + tanh32(v*(geluC+geluC3*v*v)))
+	}
 }
 
 func dotGo(a, b []float32) float32 {

@@ -22,6 +22,7 @@ func registerSIMD() {
 			w4Epilogue: w4Epilogue512,
 			dot:        dot512,
 			axpy:       axpy512,
+			gelu:       gelu512,
 		}
 		if x.AVX512VNNI() {
 			im.name, im.w8Acc, im.w4Acc = "avx512+vnni", w8AccVNNI, w4AccVNNI
@@ -41,6 +42,7 @@ func registerSIMD() {
 			w4Epilogue: w4EpilogueGo,
 			dot:        dotGo,
 			axpy:       axpyGo,
+			gelu:       geluGo,
 		})
 	}
 }
@@ -608,5 +610,28 @@ func axpy512(alpha float32, x, y []float32) {
 	}
 	if i < len(x) {
 		archsimd.LoadFloat32x16SlicePart(x[i:]).MulAdd(al, archsimd.LoadFloat32x16SlicePart(y[i:])).StoreSlicePart(y[i:])
+	}
+}
+
+// gelu512 is geluGo 16 lanes at a time (the tail through a partial load and store).
+func gelu512(x []float32) {
+	bc := archsimd.BroadcastFloat32x16
+	lo, hi := bc(-tanhClamp), bc(tanhClamp)
+	c, c3, half, one := bc(geluC), bc(geluC3), bc(0.5), bc(1)
+	a13, a11, a9, a7, a5, a3, a1 := bc(tanhA13), bc(tanhA11), bc(tanhA9), bc(tanhA7), bc(tanhA5), bc(tanhA3), bc(tanhA1)
+	b6, b4, b2, b0 := bc(tanhB6), bc(tanhB4), bc(tanhB2), bc(tanhB0)
+	f := func(v f16) f16 {
+		u := v.Mul(v).MulAdd(c3, c).Mul(v).Max(lo).Min(hi) // √(2/π)(x + 0.044715x³), clamped
+		u2 := u.Mul(u)
+		p := u2.MulAdd(a13, a11).MulAdd(u2, a9).MulAdd(u2, a7).MulAdd(u2, a5).MulAdd(u2, a3).MulAdd(u2, a1).Mul(u)
+		q := u2.MulAdd(b6, b4).MulAdd(u2, b2).MulAdd(u2, b0)
+		return p.Div(q).Add(one).Mul(v).Mul(half)
+	}
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		f(ld16(x[i:])).Store((*[16]float32)(x[i : i+16]))
+	}
+	if i < len(x) {
+		f(archsimd.LoadFloat32x16SlicePart(x[i:])).StoreSlicePart(x[i:])
 	}
 }

@@ -369,13 +369,7 @@ func layerNorm(dst, x, w, b []float32, t, m int, eps float32) {
 }
 
 // geluTanh applies GPT-2's gelu_new in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-func geluTanh(x []float32) {
-	const c = 0.7978845608028654 // √(2/π)
-	for i, v := range x {
-		f := float64(v)
-		x[i] = float32(0.5 * f * (1 + math.Tanh(c*(f+0.044715*f*f*f))))
-	}
-}
+func geluTanh(x []float32) { gemm.GeluTanh(x) }
 
 func add(x, y []float32) {
 	for i := range x {
