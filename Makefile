@@ -12,7 +12,7 @@ BIN := $(CURDIR)/bin
 # Jupyter listens here; `make lab LAB_FLAGS="--port 9999 --no-browser"` to change.
 LAB_FLAGS ?=
 
-.PHONY: build test test-go vet fmt-check lab kernel notebooks models bench bench-vs-torch clean
+.PHONY: build test test-go vet fmt-check lab kernel notebooks models models-check bench bench-vs-torch echarts echarts-check clean
 
 build:
 	$(GO) build -o $(BIN)/divellm ./cmd/divellm
@@ -31,7 +31,7 @@ test-go:
 	@$(GO) run ./cmd/divellm kernel check --tests || true
 	$(GO) test -count=1 -timeout 20m ./...
 
-test: fmt-check vet test-go
+test: fmt-check vet echarts-check models-check test-go
 
 # Build the pinned GoNB, gopls and goimports into bin/kernel and install the
 # "Go (divellm)" kernelspec for this checkout. Idempotent: the second run takes <1 s.
@@ -43,12 +43,30 @@ kernel: build
 lab: build
 	$(BIN)/divellm kernel lab --check
 	$(BIN)/divellm kernel install
-	$(MAKE) --no-print-directory models
+	$(MAKE) --no-print-directory models-check
 	$(BIN)/divellm kernel lab --no-install $(LAB_FLAGS)
 
-# Hook for the pretrained tiny models the notebooks load (added by the model owners).
-models:
-	@:
+# Rebuild the pretrained tiny models shipped in models/ (gpt-tiny-zh, bert-tiny-zh) with
+# `divellm pretrain`; seeds, steps and the recorded losses are in models/README.md.
+# Slow (tens of minutes on 2 cores): the models are committed, so `make lab` and CI only
+# check them.
+models: build
+	BIN=$(BIN)/divellm scripts/make-models.sh all
+
+# The shipped models load and match what their train_result.json says they are.
+models-check:
+	@for m in gpt-tiny-zh bert-tiny-zh; do \
+		test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/train_result.json || \
+		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }; \
+	done
+
+# Re-fetch the vendored ECharts bundle (viz/assets) with npm and verify its sha256.
+echarts:
+	scripts/fetch-echarts.sh
+
+# Verify the committed ECharts bundle offline.
+echarts-check:
+	scripts/fetch-echarts.sh --check
 
 # Run every notebook headlessly on the installed kernel (executed copies in .cache/run).
 notebooks: kernel
@@ -56,6 +74,14 @@ notebooks: kernel
 
 bench: build
 	$(BIN)/divellm bench train
+	$(BIN)/divellm bench quant
+
+# Ours vs PyTorch (Debian's python3-torch; OpenBLAS makes it a fair peer) on the same
+# shapes in one run: tiny-GPT training/forward tokens/s and int8 GEMM latency.
+bench-vs-torch: build
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "needs PyTorch: apt-get install python3-torch libopenblas0-pthread"; exit 2; }
+	DIVELLM=$(BIN)/divellm bench/gpt_vs_torch.sh
+	DIVELLM=$(BIN)/divellm bench/quant_vs_torch.sh
 
 clean:
 	rm -rf $(BIN)

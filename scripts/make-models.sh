@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the pretrained tiny models shipped in models/ (called by `make models`).
+# Each run is deterministic for its seed; the final losses are recorded in
+# models/NAME/train_result.json and must be reproduced within 5% (see models/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin/divellm}
+only=${1:-all}
+
+train() { # name, then pretrain flags
+  local name=$1; shift
+  local out=models/$name
+  echo "== $name: $BIN pretrain $* --out $out" >&2
+  local start=$SECONDS
+  "$BIN" pretrain "$@" --out "$out" | tail -n 1 > "/tmp/divellm-$name.json"
+  # Ship weights, config and tokenizer only: the optimiser state is for resuming.
+  rm -f "$out/optimizer.safetensors" "$out/trainer_state.json"
+  mv "/tmp/divellm-$name.json" "$out/train_result.json"
+  echo "== $name done in $((SECONDS - start)) s: $(cat "$out/train_result.json")" >&2
+}
+
+if [[ $only == all || $only == gpt ]]; then
+  train gpt-tiny-zh --arch gpt --corpus lessons/data/corpus/train.txt --val lessons/data/corpus/val.txt \
+    --d-model 128 --heads 4 --layers 4 --seq-len 64 --batch 32 --steps 800 --lr 2e-3 --seed 1
+fi
+if [[ $only == all || $only == bert ]]; then
+  train bert-tiny-zh --arch bert --corpus lessons/data/corpus/train.txt --val lessons/data/corpus/val.txt \
+    --d-model 128 --heads 4 --layers 4 --seq-len 64 --batch 32 --steps 2500 --lr 2e-3 --seed 1
+fi
