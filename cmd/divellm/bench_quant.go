@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -18,6 +20,7 @@ import (
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/gemm"
 	"github.com/divellm/divellm/llm/quant/qmodel"
+	"github.com/divellm/divellm/llm/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -64,6 +67,11 @@ func benchQuant(args []string, w io.Writer) error {
 	decode := fs.Bool("decode", false, "time GPT decoding (tokens/s) in fp32, int8, wo-int8 and int4 instead")
 	modelDir := fs.String("model", "", "with --decode: a GPT checkpoint directory (default: random weights shaped like GPT-2 small)")
 	tokens := fs.Int("tokens", 32, "with --decode: tokens to generate after an 8-token prompt")
+	ppl := fs.Bool("perplexity", false, "evaluate perplexity of --model on --data in every format, RTN and GPTQ, instead")
+	data := fs.String("data", "", "with --perplexity: UTF-8 text to evaluate on")
+	calibFile := fs.String("calib", "", "with --perplexity: GPTQ calibration text (default: the first --calib-tokens tokens of --data, excluded from the evaluation)")
+	calibTokens := fs.Int("calib-tokens", 4096, "with --perplexity: calibration tokens for GPTQ")
+	maxTokens := fs.Int("max-tokens", 20000, "with --perplexity: evaluate at most this many tokens")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -73,6 +81,15 @@ func benchQuant(args []string, w io.Writer) error {
 	}
 	if *minReps < 1 {
 		return usagef("--reps must be positive")
+	}
+	if *ppl {
+		if *modelDir == "" || *data == "" {
+			return usagef("--perplexity needs --model DIR and --data FILE")
+		}
+		if *calibTokens < 16 || *maxTokens < 16 {
+			return usagef("--calib-tokens and --max-tokens must be at least 16")
+		}
+		return benchPerplexity(w, *modelDir, *data, *calibFile, *calibTokens, *maxTokens, *asJSON)
 	}
 	if *decode {
 		if *tokens < 1 {
@@ -428,4 +445,113 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// pplRow is one line of `divellm bench quant --perplexity --json`.
+type pplRow struct {
+	Model       string  `json:"model"`
+	Format      string  `json:"format"`
+	Method      string  `json:"method"` // rtn or gptq ("-" for fp32)
+	Perplexity  float64 `json:"perplexity"`
+	WeightsMB   float64 `json:"weights_mb"`
+	EvalTokens  int     `json:"eval_tokens"`
+	CalibTokens int     `json:"calib_tokens"`
+}
+
+// readText reads a UTF-8 text file for a flag; a missing or empty file is a usage error.
+func readText(flag, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("--%s: %v", flag, err)
+	}
+	if len(b) == 0 {
+		return "", usagef("--%s: %s is empty", flag, path)
+	}
+	return string(b), nil
+}
+
+// benchPerplexity compares the perplexity of a GPT checkpoint in every format, with
+// round-to-nearest and, for int4, GPTQ calibrated on separate text.
+func benchPerplexity(w io.Writer, dir, dataPath, calibPath string, calibTokens, maxTokens int, asJSON bool) error {
+	m, err := llm.Load(dir)
+	if err != nil {
+		return err
+	}
+	if m.Config.Arch != llm.GPT || m.Tokenizer == nil {
+		return usagef("--model %s must be a gpt2 checkpoint with tokenizer files", dir)
+	}
+	text, err := readText("data", dataPath)
+	if err != nil {
+		return err
+	}
+	ids := tokenizer.IDs(m.Tokenizer.Encode(text))
+	var calib []int
+	if calibPath != "" {
+		ct, err := readText("calib", calibPath)
+		if err != nil {
+			return err
+		}
+		calib = tokenizer.IDs(m.Tokenizer.Encode(ct))
+		calib = calib[:min(len(calib), calibTokens)]
+	} else {
+		if len(ids) < calibTokens+16 {
+			return usagef("--data has %d tokens: too few to keep %d for calibration (pass --calib FILE)", len(ids), calibTokens)
+		}
+		calib, ids = ids[:calibTokens], ids[calibTokens:]
+	}
+	ids = ids[:min(len(ids), maxTokens)]
+	if len(ids) < 2 {
+		return usagef("--data has fewer than 2 tokens to evaluate")
+	}
+	window := m.Config.MaxPos
+	tmp, err := os.MkdirTemp("", "divellm-gptq-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	gptqDir := filepath.Join(tmp, "int4-gptq")
+	opt := qmodel.Options{Scheme: quant.Int4Group32, Method: qmodel.GPTQ, Calib: calib, GPTQ: quant.GPTQOptions{ActOrder: true}}
+	if _, err := qmodel.QuantizeDir(dir, gptqDir, opt); err != nil {
+		return err
+	}
+	var rows []pplRow
+	for _, c := range []struct {
+		f      qmodel.Format
+		method string
+	}{{qmodel.F32, "-"}, {qmodel.Int8, "rtn"}, {qmodel.WInt8, "rtn"}, {qmodel.Int4, "rtn"}, {qmodel.Int4, "gptq"}, {qmodel.W4A8, "rtn"}, {qmodel.W4A8, "gptq"}} {
+		var g *qmodel.GPT
+		if c.method == "gptq" {
+			g, err = qmodel.LoadGPT(gptqDir, c.f)
+		} else {
+			g, err = qmodel.NewGPT(m, c.f)
+		}
+		if err != nil {
+			return err
+		}
+		p, err := g.Perplexity(ids, window)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, pplRow{Model: dir, Format: string(c.f), Method: c.method, Perplexity: math.Round(p*1000) / 1000,
+			WeightsMB: round4(float64(g.Bytes()) / 1e6), EvalTokens: len(ids), CalibTokens: len(calib)})
+	}
+	if asJSON {
+		fmt.Fprintln(w, "[")
+		for i, r := range rows {
+			b, _ := json.Marshal(r)
+			sep := ","
+			if i == len(rows)-1 {
+				sep = ""
+			}
+			fmt.Fprintf(w, "  %s%s\n", b, sep)
+		}
+		fmt.Fprintln(w, "]")
+		return nil
+	}
+	fmt.Fprintf(w, "perplexity of %s on %d tokens (windows of %d); int4 = groups of 32; GPTQ with act-order, calibrated on %d tokens; LM head RTN in the row's format\n", dir, len(ids), window, len(calib))
+	fmt.Fprintf(w, "%-8s %-6s %11s %11s\n", "format", "method", "perplexity", "weights MB")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-8s %-6s %11.3f %11.3f\n", r.Format, r.Method, r.Perplexity, r.WeightsMB)
+	}
+	return nil
 }

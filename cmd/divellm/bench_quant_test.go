@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/tokenizer"
 )
 
 // TestBenchQuantJSON runs `bench quant --json` on small shapes and checks the contract:
@@ -92,5 +97,48 @@ func TestBenchQuantDecode(t *testing.T) {
 	}
 	if !(mb["int4"] < mb["int8"] && mb["w4a8"] < mb["int8"] && mb["int8"] < mb["fp32"]) {
 		t.Fatalf("weights MB %v", mb)
+	}
+}
+
+// TestBenchQuantPerplexity: a small random GPT with a character tokenizer; every format's
+// perplexity is finite and close to fp32's, int8 closer than int4.
+func TestBenchQuantPerplexity(t *testing.T) {
+	dir := t.TempDir()
+	text := strings.Repeat("春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。", 40)
+	tok := tokenizer.NewChar(text, tokenizer.CharOptions{})
+	c := llm.Config{Arch: llm.GPT, VocabSize: tok.VocabSize(), DModel: 64, Heads: 4, Layers: 2, DFF: 128,
+		MaxPos: 64, LayerNormE: 1e-5, Activation: "gelu_new", BosID: 5, EosID: 5}
+	m, err := llm.New(c, llm.HeadSet{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tokenizer = tok
+	model := filepath.Join(dir, "gpt")
+	if err := m.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "text.txt")
+	os.WriteFile(data, []byte(text), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"bench", "quant", "--perplexity", "--json", "--model", model, "--data", data, "--calib-tokens", "256"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if len(rows) != 7 {
+		t.Fatalf("%d rows:\n%s", len(rows), out.String())
+	}
+	p := map[string]float64{}
+	for _, r := range rows {
+		p[r["format"].(string)+"/"+r["method"].(string)] = r["perplexity"].(float64)
+	}
+	base := p["fp32/-"]
+	if !(base > 1) || math.Abs(p["int8/rtn"]-base) > 0.05*base || math.Abs(p["int4/gptq"]-base) > 0.5*base {
+		t.Fatalf("perplexities %v", p)
+	}
+	if code := run([]string{"bench", "quant", "--perplexity", "--model", model}, &out, &errb); code != 2 {
+		t.Fatalf("missing --data: exit %d", code)
 	}
 }

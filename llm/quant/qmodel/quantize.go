@@ -32,6 +32,11 @@ type Options struct {
 	// inputs (GPT models only), in windows of at most the model's positions.
 	Calib []int
 	GPTQ  quant.GPTQOptions
+	// Sequential collects each layer's calibration inputs from the model whose earlier
+	// layers are already quantized (as the GPTQ reference does), so a layer compensates
+	// for the errors of those before it. Without it every layer sees float32 inputs: one
+	// calibration pass instead of one per layer.
+	Sequential bool
 }
 
 // LayerReport describes one quantized weight.
@@ -110,18 +115,35 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		if len(o.Calib) == 0 {
 			return nil, errors.New("qmodel: GPTQ needs calibration tokens (Options.Calib)")
 		}
-		if calib, err = collectInputs(m, o.Calib); err != nil {
-			return nil, err
+		if !o.Sequential {
+			if calib, err = collectInputs(m, o.Calib, ""); err != nil {
+				return nil, err
+			}
 		}
 		rep.CalibrationRows = len(o.Calib)
 	}
-	names := make([]string, 0, len(ws))
-	for n := range ws {
-		names = append(names, n)
+	var names []string
+	if m.Config.Arch == llm.GPT {
+		for l := range m.Config.Layers { // model order, for sequential calibration
+			names = append(names, linearNames(l)...)
+		}
+	} else {
+		for n := range ws {
+			names = append(names, n)
+		}
+		sort.Strings(names)
 	}
-	sort.Strings(names)
+	work := &llm.Model{Config: m.Config, Params: llm.Params{}} // float32 model with quantized layers so far
+	for n, p := range m.Params {
+		work.Params[n] = p
+	}
 	qs := map[string]*quant.Tensor{}
 	for _, name := range names {
+		if o.Method == GPTQ && o.Sequential {
+			if calib, err = collectInputs(work, o.Calib, name); err != nil {
+				return nil, err
+			}
+		}
 		w, d := ws[name], dims[name]
 		var q *quant.Tensor
 		s := o.Scheme
@@ -142,6 +164,10 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		rep.FloatBytes += 4 * len(w)
 		rep.QuantBytes += q.Bytes()
 		qs[name] = q
+		if o.Method == GPTQ && o.Sequential { // later layers see this one quantized
+			p := m.Params[name+".weight"]
+			work.Params[name+".weight"] = &llm.Param{Shape: p.Shape, Data: transpose(q.Dequantize(), d[0], d[1])}
+		}
 	}
 	var plain []safetensors.Tensor
 	for _, n := range m.Params.Names() {
@@ -177,14 +203,19 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 }
 
 // collectInputs runs the float32 decoder over tokens (in windows of the model's maximum
-// length) and returns every linear layer's inputs, [rows, in] per module name.
-func collectInputs(m *llm.Model, tokens []int) (map[string][]float32, error) {
+// length) and returns the linear layers' inputs, [rows, in] per module name: every layer's,
+// or only the named one.
+func collectInputs(m *llm.Model, tokens []int, only string) (map[string][]float32, error) {
 	g, err := NewGPT(m, F32)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]float32{}
-	g.capture = func(module string, x []float32, t int) { out[module] = append(out[module], x...) }
+	g.capture = func(module string, x []float32, t int) {
+		if only == "" || module == only {
+			out[module] = append(out[module], x...)
+		}
+	}
 	for lo := 0; lo < len(tokens); lo += m.Config.MaxPos {
 		win := tokens[lo:min(lo+m.Config.MaxPos, len(tokens))]
 		s, err := g.NewSession(len(win))

@@ -79,10 +79,12 @@ func TestGPTQCheckpoint(t *testing.T) {
 	held := randIDs(rng, T, V)
 	ref, _ := NewGPT(m, F32)
 	want := logitsOf(t, ref, held)
-	snr := map[Method]float64{}
-	for _, method := range []Method{RTN, GPTQ} {
-		dst := filepath.Join(t.TempDir(), string(method))
-		if _, err := QuantizeDir(src, dst, Options{Scheme: quant.Int4Group32, Method: method, Calib: calib}); err != nil {
+	snr := map[string]float64{}
+	for _, o := range []Options{{Method: RTN}, {Method: GPTQ, Calib: calib}, {Method: GPTQ, Calib: calib, Sequential: true}} {
+		o.Scheme = quant.Int4Group32
+		method := string(o.Method) + map[bool]string{true: "-sequential"}[o.Sequential]
+		dst := filepath.Join(t.TempDir(), method)
+		if _, err := QuantizeDir(src, dst, o); err != nil {
 			t.Fatal(err)
 		}
 		g, err := LoadGPT(dst, WInt8) // wo-int8 head: isolate the effect on the int4 layers
@@ -93,8 +95,8 @@ func TestGPTQCheckpoint(t *testing.T) {
 		snr[method] = c.SNR
 		t.Logf("%s int4-g32 layers: held-out logits vs fp32 %v", method, c)
 	}
-	if !(snr[GPTQ] > snr[RTN]+1) {
-		t.Fatalf("GPTQ SNR %.2f dB not above RTN %.2f dB", snr[GPTQ], snr[RTN])
+	if !(snr["gptq"] > snr["rtn"]+1 && snr["gptq-sequential"] > snr["rtn"]+1) {
+		t.Fatalf("GPTQ SNR not above RTN: %v", snr)
 	}
 	if _, err := QuantizeDir(src, t.TempDir(), Options{Scheme: quant.Int4Group32, Method: GPTQ}); err == nil {
 		t.Fatal("GPTQ without calibration accepted")
