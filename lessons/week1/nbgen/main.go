@@ -95,6 +95,37 @@ func CheckGo(code string) error {
 	return nil
 }
 
+// GoProgram joins the code cells into one Go program the way GoNB sees them: every
+// cell's declarations at the top level, and each cell's main body ("%%" part) as a function
+// of its own, so `go build` can type-check the whole notebook against the current APIs
+// without Jupyter.
+func GoProgram(cells []Cell) string {
+	var decls, funcs []string
+	for i, c := range cells {
+		if c.Type != "code" {
+			continue
+		}
+		var d, body []string
+		inMain := false
+		for _, line := range strings.Split(c.Text, "\n") {
+			switch {
+			case strings.TrimSpace(line) == "%%":
+				inMain = true
+			case strings.HasPrefix(line, "%") || strings.HasPrefix(line, "!"):
+			case inMain:
+				body = append(body, line)
+			default:
+				d = append(d, line)
+			}
+		}
+		decls = append(decls, strings.Join(d, "\n"))
+		if inMain {
+			funcs = append(funcs, fmt.Sprintf("func cell%02d() {\n%s\n}", i, strings.Join(body, "\n")))
+		}
+	}
+	return "package main\n\n" + strings.Join(decls, "\n\n") + "\n\n" + strings.Join(funcs, "\n\n") + "\n\nfunc main() {}\n"
+}
+
 // sourceLines splits text the way nbformat stores it: lines keeping their "\n".
 func sourceLines(text string) []string {
 	if text == "" {

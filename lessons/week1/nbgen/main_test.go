@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,6 +70,34 @@ func TestCheckGo(t *testing.T) {
 		if err := CheckGo(c); err == nil {
 			t.Errorf("CheckGo(%q) accepted", c)
 		}
+	}
+}
+
+// The notebook's cells compile against the current packages (what GoNB would build), so an
+// API change elsewhere breaks this test and not only the Jupyter run.
+func TestNotebookCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the notebook's imports")
+	}
+	src, err := os.ReadFile("week1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := Parse(string(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(".", ".nbcheck-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(GoProgram(cells)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "vet", "./"+filepath.Base(dir))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the notebook does not compile: %v\n%s", err, out)
 	}
 }
 
