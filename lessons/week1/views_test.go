@@ -66,3 +66,24 @@ func TestViewsBuild(t *testing.T) {
 		t.Error("Index")
 	}
 }
+
+func TestLossView(t *testing.T) {
+	t.Setenv("DIVELLM_OUT", t.TempDir())
+	r, err := NewPretrainRun(PretrainConfig{Steps: 10, BatchSize: 4, SeqLen: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l, feed := r.LossView("loss")
+	if l.Progress == nil || l.Progress.TokensPerStep != 4*16 {
+		t.Fatalf("progress bar %+v", l.Progress)
+	}
+	feed(llm.Progress{Step: 1, Steps: 10, Loss: 7, ValLoss: math.NaN()})
+	feed(llm.Progress{Step: 2, Steps: 10, Loss: 6, ValLoss: 6.5})
+	if err := l.Chart().Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Done(); err != nil {
+		t.Fatal(err)
+	}
+}
