@@ -22,6 +22,8 @@ func shipped(t *testing.T, name string) *llm.Model {
 
 // What the notebook shows about the shipped GPT must hold: related characters cluster,
 // 钓鱼 finds a head that looks at 银行 well above chance, and the plain-Go head matches.
+// gpt-tiny-zh (800 steps, val loss 1.19) gives a within/between spread of 0.31 and a
+// 钓鱼→银行 head at 0.72.
 func TestShippedGPT(t *testing.T) {
 	m := shipped(t, lessons.GPTTinyZH)
 	em, err := EmbeddingMap(m, nil)
@@ -46,8 +48,22 @@ func TestShippedGPT(t *testing.T) {
 	if w.MaxDiff > 1e-4 {
 		t.Errorf("plain Go differs from the model by %g", w.MaxDiff)
 	}
+	// A decoder's 银行 cannot see what follows it: identical in both sentences.
+	shift, err := ContextShift(m, "我昨天去银行钓鱼", "我昨天去银行取钱", "银行")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for l, c := range shift {
+		if c < 1-1e-5 {
+			t.Errorf("GPT layer %d: 银行 changed with the text after it (cos %g)", l, c)
+		}
+	}
 }
 
+// What the notebook shows about the shipped BERT must hold. The thresholds sit well below
+// what bert-tiny-zh (2,500 steps, val loss 1.67) reaches — top-1 0.56, top-5 0.68, a
+// 银行→钓鱼 head at 0.54, a self/previous-token head at 8.6× its baseline — so they catch a
+// broken or undertrained model, not noise.
 func TestShippedBERT(t *testing.T) {
 	m := shipped(t, lessons.BERTTinyZH)
 	r, err := ProbeAccuracy(m)
@@ -55,15 +71,23 @@ func TestShippedBERT(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("probes: top-1 %.2f, top-5 %.2f over %d", r.Top1, r.Top5, r.N)
-	if r.Top5 < 0.3 {
-		t.Errorf("the shipped BERT answers only %.0f%% of the probes within 5 candidates", 100*r.Top5)
+	if r.Top1 < 0.35 || r.Top5 < 0.5 {
+		t.Errorf("the shipped BERT answers %.0f%% of the probes first and %.0f%% within 5 candidates", 100*r.Top1, 100*r.Top5)
 	}
 	fills, err := FillMask(m, MLMSentence, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fills[0].Prob < 1.0/float64(m.Config.VocabSize)*10 {
+	if fills[0].Prob < 10.0/float64(m.Config.VocabSize) {
 		t.Errorf("fill-mask is no better than chance: %+v", fills)
+	}
+	// Uniform attention from 银行 onto 钓鱼 over [CLS] 我昨天去银行钓鱼 [SEP] would be 2/10.
+	best, _, err := FindHead(m, StorySentence, "银行", "钓鱼")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best.Weight < 0.3 {
+		t.Errorf("no head of the shipped BERT links 银行 to 钓鱼: best %+v", best)
 	}
 	am, err := AttentionFor(m, "小王昨天去银行取钱，今天又去河边钓鱼，晚上回家做饭。")
 	if err != nil {
@@ -73,7 +97,15 @@ func TestShippedBERT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hr.Top[0].Lift() < 2 {
+	if hr.Top[0].Lift() < 3 {
 		t.Errorf("no head of the shipped BERT stands out: %+v", hr.Top)
+	}
+	// 银行 takes in what follows it in BERT, not in GPT.
+	shift, err := ContextShift(m, "我昨天去银行钓鱼", "我昨天去银行取钱", "银行")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := shift[len(shift)-1]; last > 0.995 {
+		t.Errorf("BERT's 银行 barely changes with its context: cos %v", shift)
 	}
 }
