@@ -303,12 +303,18 @@ func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
 	return rows, nil
 }
 
-// WordMerges returns the first n merges whose new token is two or more whole characters
-// (a word such as 今天), the point where BPE moves from bytes to words.
+// WordMerges returns the first n merges whose new token is two or more whole Chinese
+// characters (a word such as 今天): the point where BPE moves from bytes to words.
 func WordMerges(ms []MergeRow, n int) []MergeRow {
 	var out []MergeRow
 	for _, m := range ms {
-		if m.CompleteChar && utf8.RuneCountInString(m.Merged) >= 2 && len(out) < n {
+		han := 0
+		for _, r := range m.Merged {
+			if unicode.Is(unicode.Han, r) {
+				han++
+			}
+		}
+		if m.CompleteChar && han >= 2 && len(out) < n {
 			out = append(out, m)
 		}
 	}

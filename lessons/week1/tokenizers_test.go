@@ -142,8 +142,11 @@ func TestTrainBPEDemo(t *testing.T) {
 			t.Errorf("word merge %+v", w)
 		}
 	}
-	if many, _ := TrainBPEDemo(300); len(WordMerges(many, 5)) != 5 {
-		t.Error("300 merges should include at least 5 whole words")
+	many, _ := TrainBPEDemo(300)
+	if ws := WordMerges(many, 10); len(ws) != 10 {
+		t.Errorf("300 merges should include 10 Chinese words, got %+v", ws)
+	} else if utf8.RuneCountInString(ws[0].Merged) < 2 || ws[0].Merged[0] < 0x80 {
+		t.Errorf("first word merge %+v", ws[0])
 	}
 	if _, err := TrainBPEDemo(0); err == nil {
 		t.Error("0 merges should be an error")
