@@ -17,7 +17,7 @@
 //
 // Why the kernelspec is written here and not by `gonb --install`: GoNB writes an empty
 // env, but a cell needs PATH (go, goimports, gopls), GOEXPERIMENT=simd (GoMLX's SIMD
-// matmul kernels on amd64) and GOMLX_BACKEND (see llm/backend for why go:ops_sequential).
+// matmul kernels on amd64) and GOMLX_BACKEND (llm/backend.DefaultConfig; see llm/backend for why).
 // It also sets GOFLAGS=-ldflags=-w: every cell is linked into a new program, and skipping
 // DWARF (which only a debugger reads) nearly halves the link, the bulk of a warm cell.
 //

@@ -16,6 +16,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/divellm/divellm/llm/backend"
 )
 
 // ModulePath is the project's module path; [FindRoot] looks for a go.mod declaring it.
@@ -29,7 +31,7 @@ const KernelName = "gonb-divellm"
 const DisplayName = "Go (divellm)"
 
 // DefaultBackend is the GOMLX_BACKEND written into the kernelspec (see llm/backend).
-const DefaultBackend = "go:ops_sequential"
+const DefaultBackend = backend.DefaultConfig
 
 // ToolsDir is the tools module's directory, relative to the checkout root.
 const ToolsDir = "kernel/tools"

@@ -101,7 +101,7 @@ func TestSpec(t *testing.T) {
 	if !slices.Contains(path, filepath.Join(runtime.GOROOT(), "bin")) {
 		t.Errorf("PATH %q lacks GOROOT/bin", spec.Env["PATH"])
 	}
-	if spec.Env["GOMLX_BACKEND"] != "go:ops_sequential" {
+	if spec.Env["GOMLX_BACKEND"] != DefaultBackend {
 		t.Errorf("GOMLX_BACKEND = %q", spec.Env["GOMLX_BACKEND"])
 	}
 	if got, want := spec.Env["GOEXPERIMENT"] == "simd", runtime.GOARCH == "amd64"; got != want {

@@ -59,7 +59,7 @@ func TestNotebookImports(t *testing.T) {
 func writeSpec(t *testing.T, dataDir, name string) {
 	t.Helper()
 	spec := &install.Kernelspec{Argv: []string{"/bin/false", "--go_work=/nonexistent"}, DisplayName: name, Language: "go",
-		Env: map[string]string{"GOMLX_BACKEND": "go:ops_sequential"}}
+		Env: map[string]string{"GOMLX_BACKEND": install.DefaultBackend}}
 	if _, err := install.WriteSpec(filepath.Join(dataDir, "kernels", name), spec); err != nil {
 		t.Fatal(err)
 	}
