@@ -602,3 +602,18 @@ func TestShowDegradedSavesStandalone(t *testing.T) {
 		t.Error("saved file is not a standalone chart page")
 	}
 }
+
+func TestHeatmapLegendPrecision(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64
+		want   int
+	}{{0, 1, 1}, {0, 0.05, 3}, {0, 250, 0}, {3, 3, 2}} {
+		if got := labelPrecision(c.lo, c.hi); got != c.want {
+			t.Errorf("labelPrecision(%g, %g) = %d, want %d", c.lo, c.hi, got, c.want)
+		}
+	}
+	h := Heatmap([]string{"a"}, []string{"x", "y"}, [][]float64{{0.1, 0.9}}).HTML()
+	if !strings.Contains(h, `"precision":2`) { // range 0.8: two decimals
+		t.Fatalf("a 0–1 heatmap's legend has no decimals: %.300s", h)
+	}
+}
