@@ -183,8 +183,8 @@ func heatmapChart(name string, rows, cols []string, values [][]float64, lo, hi f
 		// Set here rather than with opts.VisualMap: its Min/Max are float32 and omitted at 0.
 		opt["visualMap"] = []any{map[string]any{
 			"type": "continuous", "min": lo, "max": hi, "calculable": true, "orient": "vertical",
+			"right": 10, "top": "middle", "inRange": map[string]any{"color": colors},
 			"precision": labelPrecision(lo, hi), // ECharts' default 0 labels a 0–1 scale "0 / 0"
-			"right":     10, "top": "middle", "inRange": map[string]any{"color": colors},
 		}}
 		opt["grid"] = map[string]any{"left": 120, "right": 110, "top": 50, "bottom": 60}
 		opt["yAxis"].([]any)[0].(map[string]any)["inverse"] = true // row 0 on top, like a matrix
