@@ -1,6 +1,10 @@
 package week1
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/divellm/divellm/llm/attention"
+)
 
 // Mask is one attention mask: M[q][k] is true when query q may look at key k.
 type Mask struct {
@@ -49,16 +53,7 @@ func EncoderMask(n int) [][]bool {
 }
 
 // DecoderMask is GPT's causal mask: token i sees tokens 0..i (itself and the past).
-func DecoderMask(n int) [][]bool {
-	m := make([][]bool, n)
-	for i := range m {
-		m[i] = make([]bool, n)
-		for j := 0; j <= i; j++ {
-			m[i][j] = true
-		}
-	}
-	return m
-}
+func DecoderMask(n int) [][]bool { return attention.CausalBoolMask(n) }
 
 // Masks returns the masks of the three architectures for a source sentence src and a
 // target sentence tgt (given as tokens):
