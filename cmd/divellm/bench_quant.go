@@ -124,17 +124,7 @@ func benchQuant(args []string, w io.Writer) error {
 		rows = append(rows, r)
 	}
 	if *asJSON {
-		fmt.Fprintln(w, "[")
-		for i, r := range rows {
-			b, _ := json.Marshal(r)
-			sep := ","
-			if i == len(rows)-1 {
-				sep = ""
-			}
-			fmt.Fprintf(w, "  %s%s\n", b, sep)
-		}
-		fmt.Fprintln(w, "]")
-		return nil
+		return writeJSONRows(w, rows)
 	}
 	fmt.Fprintf(w, "y = x·Wᵀ, median of ≥%d runs, %s, %d threads (ms; speedup = fp32/int8)\n", *minReps, gemm.Impl(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "%-20s %9s %9s %8s %10s %9s %9s %11s %9s %9s\n", "shape", "fp32", "int8", "speedup", "wo-int8", "int4-g32", "w4a8-g32", "gomlx-fp32", "int8 SNR", "int4 SNR")
@@ -417,17 +407,7 @@ func benchDecode(w io.Writer, dir string, tokens int, asJSON bool) error {
 			Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0)})
 	}
 	if asJSON {
-		fmt.Fprintln(w, "[")
-		for i, r := range rows {
-			b, _ := json.Marshal(r)
-			sep := ","
-			if i == len(rows)-1 {
-				sep = ""
-			}
-			fmt.Fprintf(w, "  %s%s\n", b, sep)
-		}
-		fmt.Fprintln(w, "]")
-		return nil
+		return writeJSONRows(w, rows)
 	}
 	fmt.Fprintf(w, "GPT decode, %s: %d tokens after an 8-token prompt, KV cache, %s, %d threads\n", name, tokens, gemm.Impl(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "%-8s %10s %12s %11s\n", "format", "tokens/s", "ms/token", "weights MB")
@@ -536,17 +516,7 @@ func benchPerplexity(w io.Writer, dir, dataPath, calibPath string, calibTokens, 
 			WeightsMB: round4(float64(g.Bytes()) / 1e6), EvalTokens: len(ids), CalibTokens: len(calib)})
 	}
 	if asJSON {
-		fmt.Fprintln(w, "[")
-		for i, r := range rows {
-			b, _ := json.Marshal(r)
-			sep := ","
-			if i == len(rows)-1 {
-				sep = ""
-			}
-			fmt.Fprintf(w, "  %s%s\n", b, sep)
-		}
-		fmt.Fprintln(w, "]")
-		return nil
+		return writeJSONRows(w, rows)
 	}
 	fmt.Fprintf(w, "perplexity of %s on %d tokens (windows of %d); int4 = groups of 32; GPTQ with act-order, calibrated on %d tokens; LM head RTN in the row's format\n", dir, len(ids), window, len(calib))
 	fmt.Fprintf(w, "%-8s %-6s %11s %11s\n", "format", "method", "perplexity", "weights MB")
@@ -554,4 +524,23 @@ func benchPerplexity(w io.Writer, dir, dataPath, calibPath string, calibTokens, 
 		fmt.Fprintf(w, "%-8s %-6s %11.3f %11.3f\n", r.Format, r.Method, r.Perplexity, r.WeightsMB)
 	}
 	return nil
+}
+
+// writeJSONRows prints rows as a JSON array with one row per line, so the output is both
+// machine-readable and diffable.
+func writeJSONRows[T any](w io.Writer, rows []T) error {
+	fmt.Fprintln(w, "[")
+	for i, r := range rows {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		sep := ","
+		if i == len(rows)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "  %s%s\n", b, sep)
+	}
+	_, err := fmt.Fprintln(w, "]")
+	return err
 }
