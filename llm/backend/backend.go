@@ -47,6 +47,21 @@ var (
 	initErr error
 )
 
+// newQuietly creates the backend with os.Stdout pointed at /dev/null: the Go backend
+// prints "Go backend: parallelism set to N" on stdout when configured, which would corrupt
+// the JSON that `divellm … --json` and notebook cells print.
+func newQuietly(cfg string) (compute.Backend, error) {
+	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		saved := os.Stdout
+		os.Stdout = devnull
+		defer func() {
+			os.Stdout = saved
+			devnull.Close()
+		}()
+	}
+	return compute.NewWithConfig(cfg)
+}
+
 // Config returns the configuration string that [Get] uses.
 func Config() string {
 	if c, ok := os.LookupEnv(EnvVar); ok && strings.TrimSpace(c) != "" {
@@ -65,7 +80,7 @@ func Get() (compute.Backend, error) {
 					initErr = fmt.Errorf("backend %q: %v", cfg, r)
 				}
 			}()
-			shared, initErr = compute.NewWithConfig(cfg)
+			shared, initErr = newQuietly(cfg)
 		}()
 		if initErr != nil {
 			initErr = fmt.Errorf("create GoMLX backend %q (set %s=%s for the pure-Go backend): %w",

@@ -1,10 +1,36 @@
 package backend
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
 )
+
+// TestMain creates the backend first, with stdout captured: creating it must print
+// nothing there (CLI commands print JSON on stdout).
+func TestMain(m *testing.M) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		panic(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	_, getErr := Get()
+	os.Stdout = saved
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if getErr != nil {
+		fmt.Fprintln(os.Stderr, "backend:", getErr)
+		os.Exit(1)
+	}
+	if len(out) > 0 {
+		fmt.Fprintf(os.Stderr, "creating the backend printed %q on stdout\n", out)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
 
 func TestDefaultIsUnlimitedGoBackend(t *testing.T) {
 	if v, ok := os.LookupEnv(EnvVar); ok && v != "" {
