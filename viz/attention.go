@@ -110,10 +110,24 @@ func layerChart(fn, kind string, tokens []string, weights [][][]float64) *Chart 
 
 // AttentionModel draws every layer and head (bertviz's model view): a grid of small
 // query × key maps, layers down and heads across; clicking one opens it as a head view
-// below. weights is [layer][head][query][key]. Its output grows with layers × heads × T²
-// (packed at 6 bits: 12 layers × 12 heads × 60 tokens ≈ 510 KB), so it is not held to the
-// per-chart Budget; show one layer with Attention when that matters.
+// below. weights is [layer][head][query][key].
+//
+// The output stays within the per-chart budget: when all layers do not fit (bert-base's
+// 12 × 12 heads at 60 tokens is ~500 KB), it shows the first layers that do and says so in
+// the title; draw the others with [AttentionModelLayers].
 func AttentionModel(tokens []string, weights [][][][]float64) *Chart {
+	return attentionModel(tokens, weights, 0, len(weights), true)
+}
+
+// AttentionModelLayers is [AttentionModel] for layers from..to-1 only.
+func AttentionModelLayers(tokens []string, weights [][][][]float64, from, to int) *Chart {
+	if from < 0 || to > len(weights) || from >= to {
+		return errChart("AttentionModelLayers", fmt.Errorf("layers %d..%d out of range [0, %d)", from, to, len(weights)))
+	}
+	return attentionModel(tokens, weights, from, to, false)
+}
+
+func attentionModel(tokens []string, weights [][][][]float64, from, to int, fit bool) *Chart {
 	T := len(tokens)
 	if T == 0 {
 		return errChart("AttentionModel", errors.New("no tokens"))
@@ -122,26 +136,43 @@ func AttentionModel(tokens []string, weights [][][][]float64) *Chart {
 		return errChart("AttentionModel", errors.New("weights is empty: want [layer][head][query][key]"))
 	}
 	H := len(weights[0])
-	flat := make([]float64, 0, len(weights)*H*T*T)
 	for l, layer := range weights {
 		if len(layer) != H {
 			return errChart("AttentionModel", fmt.Errorf("layer %d has %d heads, layer 0 has %d", l, len(layer), H))
 		}
-		for h, m := range layer {
+	}
+	heads := headNames("head", H)
+	title := ""
+	if fit {
+		// One character per value is the densest packing (6 bits); keep the layers that fit.
+		avail := Budget - overhead(tokens, heads, headNames("layer", len(weights)))
+		if per := H * T * T; (to-from)*per > avail {
+			to = from + max(1, avail/per)
+			title = fmt.Sprintf("layers %d–%d of %d (AttentionModelLayers draws the others)", from, to-1, len(weights))
+		}
+	}
+	flat := make([]float64, 0, (to-from)*H*T*T)
+	layers := make([]string, 0, to-from)
+	for l := from; l < to; l++ {
+		for h, m := range weights[l] {
 			if err := checkMatrix(m, T, true, fmt.Sprintf("weights[%d][%d]", l, h)); err != nil {
 				return errChart("AttentionModel", err)
 			}
 			flat = flatten(flat, m)
 		}
+		layers = append(layers, fmt.Sprintf("layer %d", l))
 	}
-	layers, heads := headNames("layer", len(weights)), headNames("head", H)
 	p, err := pack(flat, false, Budget-overhead(tokens, heads, layers))
 	if err != nil {
 		return errChart("AttentionModel", err)
 	}
-	return &Chart{name: "attention-model", spec: map[string]any{
+	c := &Chart{name: "attention-model", spec: map[string]any{
 		"kind": "model", "tokens": tokens, "heads": heads, "layers": layers, "w": p,
 	}}
+	if title != "" {
+		c.Title(title)
+	}
+	return c
 }
 
 // NeuronScores returns what the neuron view shows for one query vector q against the key

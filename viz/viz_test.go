@@ -3,6 +3,7 @@ package viz
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -291,10 +292,15 @@ func TestAttentionBudget60Tokens12Heads(t *testing.T) {
 			k[j][i] = math.Cos(float64(i * j))
 		}
 	}
+	model := make([][][][]float64, 12) // bert-base: 12 layers × 12 heads
+	for l := range model {
+		model[l] = w
+	}
 	big := map[string]*Chart{
-		"AttentionLines 60×12":   AttentionLines(tokens, w),
-		"AttentionDiff 60":       AttentionDiff(tokens, w[0], w[1], "a", "b"),
-		"Neuron 60 tokens, d=64": Neuron(tokens, 10, q, k),
+		"AttentionModel 12×12×60": AttentionModel(tokens, model),
+		"AttentionLines 60×12":    AttentionLines(tokens, w),
+		"AttentionDiff 60":        AttentionDiff(tokens, w[0], w[1], "a", "b"),
+		"Neuron 60 tokens, d=64":  Neuron(tokens, 10, q, k),
 	}
 	for _, c := range allViews() {
 		big[c.name+" (example)"] = c
@@ -308,7 +314,7 @@ func TestAttentionBudget60Tokens12Heads(t *testing.T) {
 		c := big[name]
 		n := len(c.HTML())
 		t.Logf("%-28s %6.1f KB", name, float64(n)/1024)
-		if n > Budget && c.name != "attention-model" {
+		if n > Budget {
 			t.Errorf("%s output is %d bytes > %d", name, n, Budget)
 		}
 	}
@@ -615,5 +621,40 @@ func TestHeatmapLegendPrecision(t *testing.T) {
 	h := Heatmap([]string{"a"}, []string{"x", "y"}, [][]float64{{0.1, 0.9}}).HTML()
 	if !strings.Contains(h, `"precision":2`) { // range 0.8: two decimals
 		t.Fatalf("a 0–1 heatmap's legend has no decimals: %.300s", h)
+	}
+}
+
+func TestAttentionModelFitsBudgetByLayers(t *testing.T) {
+	tokens := make([]string, 60)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("t%d", i)
+	}
+	one := make([][]float64, 60)
+	for i := range one {
+		one[i] = make([]float64, 60)
+		one[i][i] = 1
+	}
+	heads := make([][][]float64, 12)
+	for h := range heads {
+		heads[h] = one
+	}
+	model := make([][][][]float64, 12)
+	for l := range model {
+		model[l] = heads
+	}
+	c := AttentionModel(tokens, model)
+	if n := len(c.HTML()); n > Budget {
+		t.Fatalf("model view is %d bytes, budget %d", n, Budget)
+	}
+	layers := specOf(t, c)["layers"].([]any)
+	if len(layers) == 0 || len(layers) >= 12 || !strings.Contains(c.title, "AttentionModelLayers") {
+		t.Fatalf("%d layers shown, title %q: want the first layers that fit and a note", len(layers), c.title)
+	}
+	sub := specOf(t, AttentionModelLayers(tokens, model, 5, 6))["layers"].([]any)
+	if len(sub) != 1 || sub[0] != "layer 5" {
+		t.Fatalf("AttentionModelLayers(5, 6) shows %v", sub)
+	}
+	if AttentionModelLayers(tokens, model, 3, 20).Err() == nil {
+		t.Fatal("out-of-range layers accepted")
 	}
 }
