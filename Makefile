@@ -39,7 +39,7 @@ kernel: build
 	$(BIN)/divellm kernel install
 
 # Set up and start: fail fast (with instructions) if Jupyter is missing, install the
-# kernel, build the pretrained tiny models, then open Jupyter on notebooks/.
+# kernel, check the shipped pretrained tiny models, then open Jupyter on notebooks/.
 lab: build
 	$(BIN)/divellm kernel lab --check
 	$(BIN)/divellm kernel install
