@@ -438,18 +438,6 @@ type pplRow struct {
 	CalibTokens int     `json:"calib_tokens"`
 }
 
-// readText reads a UTF-8 text file for a flag; a missing or empty file is a usage error.
-func readText(flag, path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", usagef("--%s: %v", flag, err)
-	}
-	if len(b) == 0 {
-		return "", usagef("--%s: %s is empty", flag, path)
-	}
-	return string(b), nil
-}
-
 // benchPerplexity compares the perplexity of a GPT checkpoint in every format, with
 // round-to-nearest and, for int4, GPTQ calibrated on separate text.
 func benchPerplexity(w io.Writer, dir, dataPath, calibPath string, calibTokens, maxTokens int, asJSON bool) error {
@@ -460,14 +448,14 @@ func benchPerplexity(w io.Writer, dir, dataPath, calibPath string, calibTokens, 
 	if m.Config.Arch != llm.GPT || m.Tokenizer == nil {
 		return usagef("--model %s must be a gpt2 checkpoint with tokenizer files", dir)
 	}
-	text, err := readText("data", dataPath)
+	text, err := readTextFile("data", dataPath)
 	if err != nil {
 		return err
 	}
 	ids := tokenizer.IDs(m.Tokenizer.Encode(text))
 	var calib []int
 	if calibPath != "" {
-		ct, err := readText("calib", calibPath)
+		ct, err := readTextFile("calib", calibPath)
 		if err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func cmdQuantize(args []string, w io.Writer) error {
 		return usagef("%v", err)
 	}
 	if *calibPath != "" {
-		text, err := readText("calib", *calibPath)
+		text, err := readTextFile("calib", *calibPath)
 		if err != nil {
 			return err
 		}
