@@ -169,7 +169,6 @@ func (m *Model) Forward(b Batch, o ForwardOptions) (*Output, error) {
 	names := m.Params.Names()
 	hasType, hasMask := b.TypeIDs != nil, b.Mask != nil
 	key := fmt.Sprintf("fwd/%v/%v/%v/%v", o.Attentions, o.HiddenStates, hasType, hasMask)
-	var layout []string // which output is which
 	e, err := m.exec(key, func() (*graph.Exec, error) {
 		return graph.NewExec(be, func(in []*graph.Node) []*graph.Node {
 			p := paramNodes(names, in)
@@ -210,7 +209,6 @@ func (m *Model) Forward(b Batch, o ForwardOptions) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
-	_ = layout
 	return unpackOutputs(m.Config, m.Heads(), o, res), nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/divellm/divellm/llm/backend"
 	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/llm/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
@@ -24,9 +23,7 @@ type Model struct {
 
 	mu      sync.Mutex
 	execs   map[string]*graph.Exec
-	tensors []*tensors.Tensor // Params as device tensors, in Params.Names() order
-	version int               // bumped when Params change, to refresh tensors
-	tVer    int
+	tensors []*tensors.Tensor // Params as device tensors, in Params.Names() order; nil = rebuild
 }
 
 // New builds a randomly initialised model (see [NewParams]).
@@ -44,13 +41,13 @@ func (m *Model) Heads() HeadSet { return detectHeads(m.Params) }
 // ParamsChanged must be called after editing m.Params in place, so the next run uses them.
 func (m *Model) ParamsChanged() {
 	m.mu.Lock()
-	m.version++
+	m.tensors = nil
 	m.mu.Unlock()
 }
 
 // paramTensors returns the weights as tensors (cached until ParamsChanged).
 func (m *Model) paramTensors() []*tensors.Tensor {
-	if m.tensors != nil && m.tVer == m.version {
+	if m.tensors != nil {
 		return m.tensors
 	}
 	names := m.Params.Names()
@@ -59,7 +56,7 @@ func (m *Model) paramTensors() []*tensors.Tensor {
 		p := m.Params[n]
 		ts[i] = tensors.FromFlatDataAndDimensions(p.Data, p.Shape...) // copies p.Data
 	}
-	m.tensors, m.tVer = ts, m.version
+	m.tensors = ts
 	return ts
 }
 
@@ -222,9 +219,4 @@ func paramNodes(names []string, in []*graph.Node) map[string]*graph.Node {
 		p[n] = in[i]
 	}
 	return p
-}
-
-func mustBackend() error {
-	_, err := backend.Get()
-	return err
 }

@@ -497,9 +497,8 @@ func (tr *trainer) syncParams() {
 
 // trainerState is written next to the checkpoint as trainer_state.json.
 type trainerState struct {
-	Step   int         `json:"global_step"`
-	Config TrainConfig `json:"-"`
-	Seed   uint64      `json:"seed"`
+	Step int    `json:"global_step"`
+	Seed uint64 `json:"seed"`
 }
 
 // checkpoint saves the model (atomically) plus optimizer.safetensors and trainer_state.json.
