@@ -68,23 +68,29 @@ func Parse(src string) ([]Cell, error) {
 	return cells, nil
 }
 
-// CheckGo parses a GoNB code cell: the part before a "%%" line must be Go declarations
-// (imports, funcs, types, vars) and the part after it the body of main. Lines of GoNB
-// special commands ("%noautoget") are skipped. It catches prose pasted into a code cell.
-func CheckGo(code string) error {
-	var decls, body []string
-	inMain := false
+// splitCell separates a GoNB code cell into its declarations (before a "%%" line) and the
+// body of main (after it), skipping special-command lines ("%noautoget", "!cmd"). hasMain
+// says whether the cell has a "%%" line.
+func splitCell(code string) (decls, body []string, hasMain bool) {
 	for _, line := range strings.Split(code, "\n") {
 		switch {
 		case strings.TrimSpace(line) == "%%":
-			inMain = true
+			hasMain = true
 		case strings.HasPrefix(line, "%") || strings.HasPrefix(line, "!"):
-		case inMain:
+		case hasMain:
 			body = append(body, line)
 		default:
 			decls = append(decls, line)
 		}
 	}
+	return decls, body, hasMain
+}
+
+// CheckGo parses a GoNB code cell: the part before a "%%" line must be Go declarations
+// (imports, funcs, types, vars) and the part after it the body of main. Lines of GoNB
+// special commands ("%noautoget") are skipped. It catches prose pasted into a code cell.
+func CheckGo(code string) error {
+	decls, body, _ := splitCell(code)
 	fset := token.NewFileSet()
 	if _, err := parser.ParseFile(fset, "decls.go", "package main\n"+strings.Join(decls, "\n"), 0); err != nil {
 		return fmt.Errorf("declarations: %w", err)
@@ -105,19 +111,7 @@ func GoProgram(cells []Cell) string {
 		if c.Type != "code" {
 			continue
 		}
-		var d, body []string
-		inMain := false
-		for _, line := range strings.Split(c.Text, "\n") {
-			switch {
-			case strings.TrimSpace(line) == "%%":
-				inMain = true
-			case strings.HasPrefix(line, "%") || strings.HasPrefix(line, "!"):
-			case inMain:
-				body = append(body, line)
-			default:
-				d = append(d, line)
-			}
-		}
+		d, body, inMain := splitCell(c.Text)
 		decls = append(decls, strings.Join(d, "\n"))
 		if inMain {
 			funcs = append(funcs, fmt.Sprintf("func cell%02d() {\n%s\n}", i, strings.Join(body, "\n")))
