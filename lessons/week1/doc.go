@@ -5,7 +5,7 @@
 //
 //   - [Tasks], [History]: NLP on one page (理解 / 生成 / 推理; 规则 → 统计 → Transformer);
 //   - [CompareTokenizers], [TrainBPEDemo], [WordPieceZH]: char vs byte-level BPE vs WordPiece;
-//   - [EmbeddingMap], [PCA2]: token embeddings projected to 2-D by principal components;
+//   - [EmbeddingMap] (with [viz.PCA]): token embeddings projected to 2-D by principal components;
 //   - [StepThrough], [StepThroughModel], [FindHead]: one attention head computed step by step,
 //     softmax(QKᵀ/√d)·V, on 我昨天去银行钓鱼;
 //   - [AttentionFor], [HeadReport]: every layer × head of a model and what each head looks at;
