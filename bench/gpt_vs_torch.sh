@@ -16,18 +16,8 @@ set -eu
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-10}
 ROUNDS=${ROUNDS:-1}
-PY=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-if [ -z "${DIVELLM:-}" ]; then
-	DIVELLM=$tmp/divellm
-	GOEXPERIMENT=simd go build -o "$DIVELLM" ./cmd/divellm
-fi
-"$PY" -c 'import torch' 2>/dev/null || {
-	echo "gpt_vs_torch: $PY cannot import torch; apt-get install -y --no-install-recommends python3-torch" >&2
-	exit 1
-}
+NAME=gpt_vs_torch
+. bench/common.sh
 
 i=1
 while [ "$i" -le "$ROUNDS" ]; do

@@ -16,18 +16,8 @@ cd "$(dirname "$0")/.."
 SHAPES=${SHAPES:-1x768x3072,1x3072x768,32x768x3072,32x3072x768}
 ROUNDS=${ROUNDS:-1}
 TORCH_THREADS=${TORCH_THREADS:-$(getconf _NPROCESSORS_ONLN)}
-PY=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-if [ -z "${DIVELLM:-}" ]; then
-	DIVELLM=$tmp/divellm
-	GOEXPERIMENT=simd go build -o "$DIVELLM" ./cmd/divellm
-fi
-"$PY" -c 'import torch' 2>/dev/null || {
-	echo "quant_vs_torch: $PY cannot import torch; apt-get install -y --no-install-recommends python3-torch" >&2
-	exit 1
-}
+NAME=quant_vs_torch
+. bench/common.sh
 
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
