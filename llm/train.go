@@ -419,14 +419,30 @@ func newTrainer(m *Model, tc TrainConfig) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr.evalExec, err = NewExec(be, func(in []*Node) []*Node {
-		params := in[:P]
-		ids, labels := in[P], in[P+1]
-		out := forward(cfg, paramNodes(tr.names, params), ids, nil, nil, nil, fwdOptions{})
-		loss, count := crossEntropy(out.logits, labels)
-		return []*Node{Mul(loss, count), count}
-	})
+	tr.evalExec, err = m.evalExec()
 	return tr, err
+}
+
+// evalExec returns the model's compiled validation graph (built once per model): params,
+// ids [b, s], labels [b, s] → Σ loss over predicted tokens, number of predicted tokens.
+func (m *Model) evalExec() (*Exec, error) {
+	be, err := backend.Get()
+	if err != nil {
+		return nil, err
+	}
+	names := m.Params.Names()
+	cfg := m.Config
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exec("eval", func() (*Exec, error) {
+		return NewExec(be, func(in []*Node) []*Node {
+			P := len(names)
+			ids, labels := in[P], in[P+1]
+			out := forward(cfg, paramNodes(names, in[:P]), ids, nil, nil, nil, fwdOptions{})
+			loss, count := crossEntropy(out.logits, labels)
+			return []*Node{Mul(loss, count), count}
+		})
+	})
 }
 
 func (tr *trainer) trainStep(ids, labels [][]int, lr float64) (loss, gnorm float64, err error) {
@@ -462,29 +478,36 @@ func (tr *trainer) trainStep(ids, labels [][]int, lr float64) (loss, gnorm float
 
 // evalLoss returns the mean loss over the fixed validation batches.
 func (tr *trainer) evalLoss(batches [][2][][]int) (float64, error) {
-	var sum, count float64
+	loss, _, err := evalLoss(tr.evalExec, tr.params, batches)
+	return loss, err
+}
+
+// evalLoss runs the validation graph e with weights params over batches and returns the
+// mean loss per predicted token (NaN if none) and the number of predicted tokens.
+func evalLoss(e *Exec, params []*tensors.Tensor, batches [][2][][]int) (loss, count float64, err error) {
+	var sum float64
 	for _, b := range batches {
-		args := make([]any, 0, len(tr.params)+2)
-		for _, t := range tr.params {
+		args := make([]any, 0, len(params)+2)
+		for _, t := range params {
 			args = append(args, t)
 		}
 		args = append(args, int32Tensor(b[0]), int32Tensor(b[1]))
 		var res []*tensors.Tensor
 		err := backend.Catch(func() error {
-			var e error
-			res, e = tr.evalExec.Exec(args...)
-			return e
+			var e2 error
+			res, e2 = e.Exec(args...)
+			return e2
 		})
 		if err != nil {
-			return 0, fmt.Errorf("validation: %w", err)
+			return 0, 0, fmt.Errorf("validation: %w", err)
 		}
 		sum += float64(tensors.ToScalar[float32](res[0]))
 		count += float64(tensors.ToScalar[float32](res[1]))
 	}
 	if count == 0 {
-		return math.NaN(), nil
+		return math.NaN(), 0, nil
 	}
-	return sum / count, nil
+	return sum / count, count, nil
 }
 
 // syncParams copies the trained tensors back into the model's plain-Go parameters.
@@ -633,30 +656,19 @@ func (m *Model) Evaluate(stream []int, seqLen, batchSize, maxBatches int, seed u
 		maxBatches = math.MaxInt
 	}
 	batches := bt.evalBatches(maxBatches)
-	tr, err := newTrainer(m, tc)
+	e, err := m.evalExec()
 	if err != nil {
 		return nil, err
 	}
-	var sum, count float64
-	for _, b := range batches {
-		l, err := tr.evalLoss([][2][][]int{b})
-		if err != nil {
-			return nil, err
-		}
-		n := 0.0
-		for _, row := range b[1] {
-			for _, lab := range row {
-				if lab >= 0 {
-					n++
-				}
-			}
-		}
-		sum += l * n
-		count += n
+	m.mu.Lock()
+	params := m.paramTensors()
+	m.mu.Unlock()
+	loss, count, err := evalLoss(e, params, batches)
+	if err != nil {
+		return nil, err
 	}
 	if count == 0 {
 		return nil, fmt.Errorf("evaluate: no tokens to predict")
 	}
-	loss := sum / count
 	return &EvalResult{Loss: loss, Perplexity: math.Exp(loss), Tokens: int(count)}, nil
 }
