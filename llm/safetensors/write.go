@@ -175,28 +175,135 @@ func Write(path string, tensors []Tensor, metadata map[string]string) (err error
 	return nil
 }
 
+// MarkerFile is written into every directory [WriteDirAtomic] makes. It lists the files
+// divellm wrote there, so a later write may replace the directory only when it holds
+// nothing else: a user's notes.txt, a source checkpoint or a home directory are never
+// deleted.
+const MarkerFile = ".divellm-checkpoint"
+
+// marker is the content of [MarkerFile].
+type marker struct {
+	Writer string   `json:"writer"`
+	Files  []string `json:"files"`
+}
+
+// ErrNotReplaceable is wrapped by the error of [CheckReplaceable].
+var ErrNotReplaceable = errors.New("not a directory divellm may replace")
+
+// CheckReplaceable reports whether [WriteDirAtomic] may replace dir: it does not exist, or
+// it is an empty directory, or it is a directory divellm wrote whose entries are all
+// listed in its [MarkerFile]. Anything else (other files, subdirectories, no marker, the
+// working directory or one of its parents, a regular file) is refused with an error that
+// names what is in the way.
+func CheckReplaceable(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	st, err := os.Lstat(abs)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("refusing to replace %s: %s (%w); choose a new output directory", dir, why, ErrNotReplaceable)
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		return refuse("it is a symbolic link")
+	}
+	if !st.IsDir() {
+		return refuse("it is not a directory")
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(abs, wd); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+			return refuse("it is the working directory or one of its parents")
+		}
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(abs, MarkerFile))
+	if err != nil {
+		names := make([]string, 0, 3)
+		for _, e := range entries[:min(3, len(entries))] {
+			names = append(names, e.Name())
+		}
+		more := ""
+		if len(entries) > 3 {
+			more = fmt.Sprintf(" and %d more", len(entries)-3)
+		}
+		return refuse(fmt.Sprintf("it holds %s%s and no %s marker, so divellm did not write it", strings.Join(names, ", "), more, MarkerFile))
+	}
+	var mk marker
+	if json.Unmarshal(raw, &mk) != nil || mk.Writer != "divellm" {
+		return refuse("its " + MarkerFile + " marker is not divellm's")
+	}
+	listed := map[string]bool{MarkerFile: true}
+	for _, f := range mk.Files {
+		listed[f] = true
+	}
+	for _, e := range entries {
+		if !listed[e.Name()] || !e.Type().IsRegular() {
+			return refuse(fmt.Sprintf("it holds %q, which divellm did not write", e.Name()))
+		}
+	}
+	return nil
+}
+
+// RecoverDir finishes an interrupted [WriteDirAtomic]: when a crash happened between its
+// two renames, dir is missing and only its ".<name>.old" backup exists; RecoverDir renames
+// the backup back and reports true. It does nothing (false) otherwise.
+func RecoverDir(dir string) (bool, error) {
+	dir = filepath.Clean(dir)
+	backup := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old")
+	if _, err := os.Stat(backup); err != nil {
+		return false, nil
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err := os.Rename(backup, dir); err != nil {
+		return false, fmt.Errorf("restore %s from %s: %w", dir, backup, err)
+	}
+	syncDir(filepath.Dir(dir))
+	return true, nil
+}
+
 // WriteDirAtomic builds a checkpoint directory (weights, config.json, tokenizer…) in a
 // temporary sibling of dir by calling fill with its path, then swaps it into place. The
 // old dir is kept, renamed to a ".<name>.old" sibling, until the new one is complete and
 // in place, then removed. If fill fails, dir is left untouched and the temporary
 // directory removed.
 //
-// A crash between the two renames leaves only the backup; the next WriteDirAtomic for the
-// same dir restores it first (and removes stale temporaries). Only one writer per dir at
-// a time.
+// Only a directory [CheckReplaceable] accepts is replaced; the new one gets a
+// [MarkerFile] listing the files fill wrote. A crash between the two renames leaves only
+// the backup; [RecoverDir] (which the next WriteDirAtomic, and llm.Load, call) restores
+// it. Only one writer per dir at a time.
 func WriteDirAtomic(dir string, fill func(tmpDir string) error) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	backup := filepath.Join(parent, "."+base+".old")
 	wrap := func(err error) error { return fmt.Errorf("safetensors: write dir %s: %w", dir, err) }
+	if base == "." || base == ".." || base == string(filepath.Separator) {
+		return wrap(fmt.Errorf("not a usable directory name"))
+	}
 
 	// Recover from an interrupted earlier swap.
+	if _, err := RecoverDir(dir); err != nil {
+		return wrap(err)
+	}
+	if err := CheckReplaceable(dir); err != nil {
+		return err
+	}
 	if _, statErr := os.Stat(backup); statErr == nil {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			if err := os.Rename(backup, dir); err != nil {
-				return wrap(fmt.Errorf("restore backup: %w", err))
-			}
-		} else if err := os.RemoveAll(backup); err != nil {
+		// dir exists and is complete: the backup is a leftover of a finished swap.
+		if err := os.RemoveAll(backup); err != nil {
 			return wrap(err)
 		}
 	}
@@ -222,6 +329,9 @@ func WriteDirAtomic(dir string, fill func(tmpDir string) error) (err error) {
 		return wrap(err)
 	}
 	if err := fill(tmp); err != nil {
+		return wrap(err)
+	}
+	if err := writeMarker(tmp); err != nil {
 		return wrap(err)
 	}
 	if err := syncTree(tmp); err != nil {
@@ -250,6 +360,26 @@ func WriteDirAtomic(dir string, fill func(tmpDir string) error) (err error) {
 		}
 	}
 	return nil
+}
+
+// writeMarker lists the regular files of dir in its MarkerFile.
+func writeMarker(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	mk := marker{Writer: "divellm", Files: []string{}}
+	for _, e := range entries {
+		if e.Name() == MarkerFile {
+			continue
+		}
+		if !e.Type().IsRegular() {
+			return fmt.Errorf("%s is not a regular file: a checkpoint holds only files", e.Name())
+		}
+		mk.Files = append(mk.Files, e.Name())
+	}
+	b, _ := json.MarshalIndent(mk, "", "  ")
+	return os.WriteFile(filepath.Join(dir, MarkerFile), append(b, '\n'), 0o644)
 }
 
 // syncTree fsyncs every regular file under root and the directories themselves, so the
@@ -284,4 +414,62 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		_ = d.Close()
 	}
+}
+
+// WriteFileInDir writes one more file (atomically) into a directory [WriteDirAtomic] made
+// and records it in the directory's [MarkerFile], so the directory stays replaceable. It
+// refuses a directory without divellm's marker, and names that are not plain file names.
+func WriteFileInDir(dir, name string, data []byte) error {
+	if name != filepath.Base(name) || !filepath.IsLocal(name) || name == MarkerFile {
+		return fmt.Errorf("safetensors: %q is not a plain file name", name)
+	}
+	mpath := filepath.Join(dir, MarkerFile)
+	raw, err := os.ReadFile(mpath)
+	if err != nil {
+		return fmt.Errorf("safetensors: %s was not written by divellm (no %s): %w", dir, MarkerFile, err)
+	}
+	var mk marker
+	if err := json.Unmarshal(raw, &mk); err != nil || mk.Writer != "divellm" {
+		return fmt.Errorf("safetensors: %s: its %s marker is not divellm's", dir, MarkerFile)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, name), data); err != nil {
+		return err
+	}
+	for _, f := range mk.Files {
+		if f == name {
+			return nil
+		}
+	}
+	mk.Files = append(mk.Files, name)
+	sort.Strings(mk.Files)
+	b, _ := json.MarshalIndent(mk, "", "  ")
+	return writeFileAtomic(mpath, append(b, '\n'))
+}
+
+// writeFileAtomic writes data to a temporary file beside path, syncs it and renames it
+// over path.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
 }
