@@ -3,8 +3,12 @@ package llm
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"math"
 	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/divellm/divellm/internal/fileio"
 )
 
 // Arch names a model architecture.
@@ -18,7 +22,8 @@ const (
 )
 
 // Config holds every hyper-parameter of a model; the model is built from it and nothing
-// else (nanoGPT style). It reads and writes Hugging Face's config.json keys.
+// else (nanoGPT style). It reads and writes Hugging Face's config.json keys, through one
+// key table per architecture (see [configKeys]).
 type Config struct {
 	Arch       Arch    // "bert" or "gpt2" (HF model_type)
 	VocabSize  int     // number of tokens
@@ -32,8 +37,8 @@ type Config struct {
 	LayerNormE float64 // layer-norm epsilon (1e-12 for BERT, 1e-5 for GPT-2)
 	Activation string  // "gelu" (erf) or "gelu_new" (tanh)
 	PadID      int     // pad token id
-	BosID      int     // GPT: bos_token_id
-	EosID      int     // GPT: eos_token_id
+	BosID      int     // GPT: bos_token_id (-1: none)
+	EosID      int     // GPT: eos_token_id (-1: none)
 	NumLabels  int     // sequence-classification labels (0 = no classifier head)
 	ID2Label   map[string]string
 	// ProblemType is HF's problem_type for classifiers: "" or "single_label_classification"
@@ -44,20 +49,58 @@ type Config struct {
 // HeadDim is the width of one attention head.
 func (c Config) HeadDim() int { return c.DModel / c.Heads }
 
-// Validate reports an inconsistent configuration.
+// Limits on every size a config.json can ask for. A checkpoint is validated against them
+// before anything is allocated, so a hostile file (n_layer 1e9) fails with a clear error
+// instead of exhausting memory. They are far above any model this kit can run on a CPU
+// (bert-base: 768 wide, 12 layers, 21,128 tokens; GPT-2 XL: 1,600 wide, 48 layers).
+const (
+	MaxVocab     = 1 << 21 // 2,097,152 tokens
+	MaxDModel    = 1 << 14 // 16,384
+	MaxHeads     = 1 << 9  // 512
+	MaxLayers    = 1 << 9  // 512
+	MaxDFF       = 1 << 16 // 65,536
+	MaxPositions = 1 << 17 // 131,072
+	MaxTypeVocab = 1 << 10
+	MaxLabels    = 1 << 16
+	// MaxParams bounds the parameter count a config implies (8 billion, 32 GB in F32).
+	MaxParams = 8 << 30
+)
+
+// Validate reports an inconsistent or out-of-range configuration.
 func (c Config) Validate() error {
+	bounds := []struct {
+		name  string
+		v, hi int
+	}{
+		{"vocab_size", c.VocabSize, MaxVocab}, {"hidden size", c.DModel, MaxDModel}, {"attention heads", c.Heads, MaxHeads},
+		{"layers", c.Layers, MaxLayers}, {"feed-forward size", c.DFF, MaxDFF}, {"max positions", c.MaxPos, MaxPositions},
+	}
+	for _, b := range bounds {
+		if b.v <= 0 || b.v > b.hi {
+			return fmt.Errorf("config: %s %d must be in [1, %d]", b.name, b.v, b.hi)
+		}
+	}
 	switch {
 	case c.Arch != BERT && c.Arch != GPT:
 		return fmt.Errorf("config: unknown architecture %q (want bert or gpt2)", c.Arch)
-	case c.VocabSize <= 0, c.DModel <= 0, c.Heads <= 0, c.Layers <= 0, c.DFF <= 0, c.MaxPos <= 0:
-		return fmt.Errorf("config: vocab (%d), d_model (%d), heads (%d), layers (%d), d_ff (%d) and max positions (%d) must be positive",
-			c.VocabSize, c.DModel, c.Heads, c.Layers, c.DFF, c.MaxPos)
 	case c.DModel%c.Heads != 0:
 		return fmt.Errorf("config: d_model %d is not divisible by %d heads", c.DModel, c.Heads)
-	case c.Dropout < 0 || c.Dropout >= 1:
+	case c.TypeVocab < 0 || c.TypeVocab > MaxTypeVocab:
+		return fmt.Errorf("config: type_vocab_size %d must be in [0, %d]", c.TypeVocab, MaxTypeVocab)
+	case c.NumLabels < 0 || c.NumLabels > MaxLabels:
+		return fmt.Errorf("config: num_labels %d must be in [0, %d]", c.NumLabels, MaxLabels)
+	case math.IsNaN(c.Dropout) || c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("config: dropout %g must be in [0, 1)", c.Dropout)
+	case math.IsNaN(c.LayerNormE) || c.LayerNormE <= 0 || c.LayerNormE >= 1:
+		return fmt.Errorf("config: layer-norm epsilon %g must be in (0, 1)", c.LayerNormE)
 	case c.Activation != "gelu" && c.Activation != "gelu_new" && c.Activation != "gelu_pytorch_tanh":
 		return fmt.Errorf("config: unsupported activation %q (gelu or gelu_new)", c.Activation)
+	case c.PadID < 0 || c.PadID >= c.VocabSize:
+		return fmt.Errorf("config: pad_token_id %d outside the vocabulary [0, %d)", c.PadID, c.VocabSize)
+	}
+	if n := c.paramCount(HeadSet{MLM: true, Pooler: true, QA: true, Classifier: c.NumLabels > 0}); n > MaxParams {
+		return fmt.Errorf("config: %d layers × width %d × vocabulary %d imply %.1f billion parameters, more than the %d billion this kit accepts",
+			c.Layers, c.DModel, c.VocabSize, float64(n)/1e9, MaxParams>>30)
 	}
 	return nil
 }
@@ -74,18 +117,115 @@ func TinyBERT(vocab int) Config {
 		TypeVocab: 2, LayerNormE: 1e-12, Activation: "gelu", Dropout: 0}
 }
 
-// MarshalJSON writes Hugging Face's config.json for the architecture.
+// configKey is one row of an architecture's config.json table: the Hugging Face key (and
+// the other names it is read under), the Config field it maps to, and its default.
+type configKey struct {
+	key     string
+	aliases []string // also read from these keys; key is what is written
+	also    []string // also written under these keys (same value)
+	integer func(c *Config) *int
+	float   func(c *Config) *float64
+	str     func(c *Config) *string
+	def     func(c *Config) any // default when absent (nil: required); called after earlier keys are read
+}
+
+func intKey(key string, f func(c *Config) *int, def func(c *Config) any, aliases ...string) configKey {
+	return configKey{key: key, aliases: aliases, integer: f, def: def}
+}
+
+func constDef(v any) func(*Config) any { return func(*Config) any { return v } }
+
+// configKeys is the one table of Hugging Face config.json keys per architecture: Marshal
+// writes it and Unmarshal reads it, so the two cannot drift apart.
+var configKeys = map[Arch][]configKey{
+	BERT: {
+		intKey("hidden_size", func(c *Config) *int { return &c.DModel }, nil),
+		intKey("num_attention_heads", func(c *Config) *int { return &c.Heads }, nil),
+		intKey("num_hidden_layers", func(c *Config) *int { return &c.Layers }, nil),
+		intKey("intermediate_size", func(c *Config) *int { return &c.DFF }, func(c *Config) any { return 4 * c.DModel }),
+		intKey("max_position_embeddings", func(c *Config) *int { return &c.MaxPos }, constDef(512)),
+		intKey("type_vocab_size", func(c *Config) *int { return &c.TypeVocab }, constDef(2)),
+		{key: "layer_norm_eps", float: func(c *Config) *float64 { return &c.LayerNormE }, def: constDef(1e-12)},
+		{key: "hidden_act", str: func(c *Config) *string { return &c.Activation }, def: constDef("gelu")},
+		{key: "hidden_dropout_prob", also: []string{"attention_probs_dropout_prob"}, float: func(c *Config) *float64 { return &c.Dropout }, def: constDef(0.0)},
+	},
+	GPT: {
+		intKey("n_embd", func(c *Config) *int { return &c.DModel }, nil, "hidden_size"),
+		intKey("n_head", func(c *Config) *int { return &c.Heads }, nil, "num_attention_heads"),
+		intKey("n_layer", func(c *Config) *int { return &c.Layers }, nil, "num_hidden_layers"),
+		intKey("n_inner", func(c *Config) *int { return &c.DFF }, func(c *Config) any { return 4 * c.DModel }),
+		{key: "n_positions", aliases: []string{"n_ctx"}, also: []string{"n_ctx"}, integer: func(c *Config) *int { return &c.MaxPos }, def: constDef(1024)},
+		{key: "layer_norm_epsilon", float: func(c *Config) *float64 { return &c.LayerNormE }, def: constDef(1e-5)},
+		{key: "activation_function", str: func(c *Config) *string { return &c.Activation }, def: constDef("gelu_new")},
+		{key: "resid_pdrop", also: []string{"embd_pdrop", "attn_pdrop"}, float: func(c *Config) *float64 { return &c.Dropout }, def: constDef(0.0)},
+		intKey("bos_token_id", func(c *Config) *int { return &c.BosID }, constDef(50256)),
+		intKey("eos_token_id", func(c *Config) *int { return &c.EosID }, constDef(50256)),
+	},
+}
+
+// commonKeys are read and written for every architecture.
+var commonKeys = []configKey{
+	intKey("vocab_size", func(c *Config) *int { return &c.VocabSize }, nil),
+	intKey("pad_token_id", func(c *Config) *int { return &c.PadID }, constDef(0)),
+}
+
+// architectureName is the transformers class written in config.json's "architectures".
+func architectureName(c Config, h HeadSet) string {
+	switch {
+	case c.Arch == GPT && h.Classifier:
+		return "GPT2ForSequenceClassification"
+	case c.Arch == GPT:
+		return "GPT2LMHeadModel"
+	case h.Classifier:
+		return "BertForSequenceClassification"
+	case h.QA:
+		return "BertForQuestionAnswering"
+	case h.MLM:
+		return "BertForMaskedLM"
+	}
+	return "BertModel"
+}
+
+// MarshalJSON writes Hugging Face's config.json for the architecture. The architectures
+// entry assumes the heads a config implies (a classifier when NumLabels > 0, else the LM
+// head); [Model.Save] writes the one matching the model's actual heads.
 func (c Config) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"model_type": string(c.Arch), "vocab_size": c.VocabSize, "pad_token_id": c.PadID}
+	return c.marshal(HeadSet{MLM: c.NumLabels == 0, Classifier: c.NumLabels > 0})
+}
+
+func (c Config) marshal(h HeadSet) ([]byte, error) {
+	keys, ok := configKeys[c.Arch]
+	if !ok {
+		return nil, fmt.Errorf("config: unknown architecture %q", c.Arch)
+	}
+	m := map[string]any{"model_type": string(c.Arch), "architectures": []string{architectureName(c, h)}}
+	for _, k := range append(append([]configKey(nil), commonKeys...), keys...) {
+		var v any
+		switch {
+		case k.integer != nil:
+			x := *k.integer(&c)
+			if x < 0 { // an absent token id (GPT-2 variants with a BERT vocabulary)
+				continue
+			}
+			v = x
+		case k.float != nil:
+			v = *k.float(&c)
+		default:
+			v = *k.str(&c)
+		}
+		for _, name := range append([]string{k.key}, k.also...) {
+			m[name] = v
+		}
+	}
 	if c.NumLabels > 0 {
 		m["num_labels"] = c.NumLabels
 		if c.ID2Label != nil {
 			m["id2label"] = c.ID2Label
 			l2i := map[string]int{}
 			for k, v := range c.ID2Label {
-				var i int
-				fmt.Sscan(k, &i)
-				l2i[v] = i
+				if i, err := strconv.Atoi(k); err == nil {
+					l2i[v] = i
+				}
 			}
 			m["label2id"] = l2i
 		}
@@ -95,61 +235,19 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	switch c.Arch {
 	case BERT:
-		m["architectures"] = []string{"BertForMaskedLM"}
-		m["hidden_size"] = c.DModel
-		m["num_attention_heads"] = c.Heads
-		m["num_hidden_layers"] = c.Layers
-		m["intermediate_size"] = c.DFF
-		m["max_position_embeddings"] = c.MaxPos
-		m["type_vocab_size"] = c.TypeVocab
-		m["layer_norm_eps"] = c.LayerNormE
-		m["hidden_act"] = c.Activation
-		m["hidden_dropout_prob"] = c.Dropout
-		m["attention_probs_dropout_prob"] = c.Dropout
 		m["position_embedding_type"] = "absolute"
-	default:
-		m["architectures"] = []string{"GPT2LMHeadModel"}
-		m["n_embd"] = c.DModel
-		m["n_head"] = c.Heads
-		m["n_layer"] = c.Layers
-		m["n_inner"] = c.DFF
-		m["n_positions"] = c.MaxPos
-		m["n_ctx"] = c.MaxPos
-		m["layer_norm_epsilon"] = c.LayerNormE
-		m["activation_function"] = c.Activation
-		m["resid_pdrop"] = c.Dropout
-		m["embd_pdrop"] = c.Dropout
-		m["attn_pdrop"] = c.Dropout
-		if c.BosID >= 0 {
-			m["bos_token_id"] = c.BosID
-		}
-		if c.EosID >= 0 {
-			m["eos_token_id"] = c.EosID
-		}
+	case GPT:
 		m["tie_word_embeddings"] = true
 	}
 	return json.MarshalIndent(m, "", "  ")
 }
 
-// UnmarshalJSON reads Hugging Face's config.json (BERT-family or GPT-2).
+// UnmarshalJSON reads Hugging Face's config.json (BERT-family or GPT-2). Every size is
+// checked to be a whole number in range before it is used (see [Config.Validate]).
 func (c *Config) UnmarshalJSON(data []byte) error {
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		return fmt.Errorf("config.json: %w", err)
-	}
-	num := func(keys ...string) (float64, bool) {
-		for _, k := range keys {
-			if v, ok := m[k].(float64); ok {
-				return v, true
-			}
-		}
-		return 0, false
-	}
-	integer := func(def int, keys ...string) int {
-		if v, ok := num(keys...); ok {
-			return int(v)
-		}
-		return def
 	}
 	mt, _ := m["model_type"].(string)
 	*c = Config{}
@@ -161,65 +259,33 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("config.json: model_type %q is not supported: only BERT-architecture checkpoints (model_type \"bert\") and GPT-2", mt)
 	case "bert":
 		c.Arch = BERT
-		c.DModel = integer(0, "hidden_size")
-		c.Heads = integer(0, "num_attention_heads")
-		c.Layers = integer(0, "num_hidden_layers")
-		c.DFF = integer(4*c.DModel, "intermediate_size")
-		c.MaxPos = integer(512, "max_position_embeddings")
-		c.TypeVocab = integer(2, "type_vocab_size")
-		if v, ok := num("layer_norm_eps"); ok {
-			c.LayerNormE = v
-		} else {
-			c.LayerNormE = 1e-12
-		}
-		c.Activation, _ = m["hidden_act"].(string)
-		if c.Activation == "" {
-			c.Activation = "gelu"
-		}
-		if v, ok := num("hidden_dropout_prob"); ok {
-			c.Dropout = v
-		}
 		if pe, ok := m["position_embedding_type"].(string); ok && pe != "absolute" {
 			return fmt.Errorf("config.json: position_embedding_type %q is not supported (only absolute)", pe)
 		}
 	case "gpt2":
 		c.Arch = GPT
-		c.DModel = integer(0, "n_embd", "hidden_size")
-		c.Heads = integer(0, "n_head", "num_attention_heads")
-		c.Layers = integer(0, "n_layer", "num_hidden_layers")
-		c.DFF = integer(4*c.DModel, "n_inner")
-		if c.DFF == 0 {
-			c.DFF = 4 * c.DModel
-		}
-		c.MaxPos = integer(1024, "n_positions", "n_ctx")
-		if v, ok := num("layer_norm_epsilon"); ok {
-			c.LayerNormE = v
-		} else {
-			c.LayerNormE = 1e-5
-		}
-		c.Activation, _ = m["activation_function"].(string)
-		if c.Activation == "" {
-			c.Activation = "gelu_new"
-		}
-		if v, ok := num("resid_pdrop"); ok {
-			c.Dropout = v
-		}
-		c.BosID = integer(50256, "bos_token_id")
-		c.EosID = integer(50256, "eos_token_id")
-		if v := integer(0, "vocab_size"); c.BosID >= v || c.EosID >= v {
-			// GPT-2 variants with a BERT vocabulary (uer/gpt2-chinese-*) omit these: the
-			// GPT-2 default 50256 is outside their vocabulary. Their text ends with [SEP].
-			c.BosID, c.EosID = -1, -1
-		}
 	case "":
 		return fmt.Errorf("config.json: missing model_type")
 	default:
 		return fmt.Errorf("config.json: model_type %q is not supported (bert or gpt2)", mt)
 	}
-	c.VocabSize = integer(0, "vocab_size")
-	c.PadID = integer(0, "pad_token_id")
-	c.NumLabels = integer(0, "num_labels")
+	for _, k := range append(append([]configKey(nil), commonKeys...), configKeys[c.Arch]...) {
+		if err := k.read(m, c); err != nil {
+			return err
+		}
+	}
+	if c.Arch == GPT && (c.BosID >= c.VocabSize || c.EosID >= c.VocabSize) {
+		// GPT-2 variants with a BERT vocabulary (uer/gpt2-chinese-*) omit these: the GPT-2
+		// default 50256 is outside their vocabulary. Their text ends with [SEP].
+		c.BosID, c.EosID = -1, -1
+	}
+	if _, err := readInt(m, &c.NumLabels, 0, "num_labels"); err != nil {
+		return err
+	}
 	if id2, ok := m["id2label"].(map[string]any); ok {
+		if len(id2) > MaxLabels {
+			return fmt.Errorf("config.json: id2label has %d entries, more than %d", len(id2), MaxLabels)
+		}
 		c.ID2Label = map[string]string{}
 		for k, v := range id2 {
 			c.ID2Label[k] = fmt.Sprint(v)
@@ -235,15 +301,98 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 	return c.Validate()
 }
 
-// LoadConfig reads dir/config.json.
+// read sets one key's field from the parsed JSON (or its default).
+func (k configKey) read(m map[string]any, c *Config) error {
+	names := append([]string{k.key}, k.aliases...)
+	var raw any
+	found := false
+	for _, n := range names {
+		if v, ok := m[n]; ok && v != nil {
+			raw, found = v, true
+			break
+		}
+	}
+	if !found {
+		if k.def == nil {
+			return fmt.Errorf("config.json: missing %q", k.key)
+		}
+		raw = k.def(c)
+	}
+	switch {
+	case k.integer != nil:
+		_, err := readInt(map[string]any{k.key: raw}, k.integer(c), 0, k.key)
+		return err
+	case k.float != nil:
+		f, ok := toFloat(raw)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("config.json: %q must be a number, got %v", k.key, raw)
+		}
+		*k.float(c) = f
+	default:
+		s, ok := raw.(string)
+		if !ok {
+			return fmt.Errorf("config.json: %q must be a string, got %v", k.key, raw)
+		}
+		*k.str(c) = s
+	}
+	return nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// readInt reads a whole number in [-1, 2³¹) into dst (def when absent) and reports whether
+// the key was present. Fractions, huge values and non-numbers are errors, not truncations.
+func readInt(m map[string]any, dst *int, def int, key string) (bool, error) {
+	v, ok := m[key]
+	if !ok || v == nil {
+		*dst = def
+		return false, nil
+	}
+	f, isNum := toFloat(v)
+	if !isNum || f != math.Trunc(f) || f < -1 || f >= 1<<31 {
+		return true, fmt.Errorf("config.json: %q must be a whole number in [-1, 2³¹), got %v", key, v)
+	}
+	*dst = int(f)
+	return true, nil
+}
+
+// maxConfigBytes bounds config.json: real ones are a few kilobytes (id2label included).
+const maxConfigBytes = 4 << 20
+
+// LoadConfig reads dir/config.json (a regular file of at most 4 MB).
 func LoadConfig(dir string) (Config, error) {
 	var c Config
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	path := filepath.Join(dir, "config.json")
+	data, err := fileio.ReadFile(path, maxConfigBytes)
 	if err != nil {
 		return c, fmt.Errorf("load config: %w", err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("load config %s: %w", filepath.Join(dir, "config.json"), err)
+		return c, fmt.Errorf("load config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// sortedLabels returns id2label's values ordered by id (for messages and metrics).
+func sortedLabels(c Config) []string {
+	ids := make([]int, 0, len(c.ID2Label))
+	for k := range c.ID2Label {
+		if i, err := strconv.Atoi(k); err == nil {
+			ids = append(ids, i)
+		}
+	}
+	sort.Ints(ids)
+	out := make([]string, 0, len(ids))
+	for _, i := range ids {
+		out = append(out, c.ID2Label[strconv.Itoa(i)])
+	}
+	return out
 }

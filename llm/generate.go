@@ -4,12 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
-	"github.com/divellm/divellm/llm/attention"
 	"github.com/divellm/divellm/llm/backend"
-	"github.com/divellm/divellm/llm/tokenizer"
+	"github.com/divellm/divellm/llm/sample"
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads best unqualified, as in GoMLX.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -25,6 +24,11 @@ type GenerateOptions struct {
 	StopAtEOS   bool    // stop when the EOS / <|endoftext|> token is produced
 	NoCache     bool    // recompute the whole sequence every step instead of using the KV cache
 	TopN        int     // record the N most likely candidates of each step (default 5)
+}
+
+// sampling returns the options of the sampler (llm/sample).
+func (o GenerateOptions) sampling() sample.Options {
+	return sample.Options{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP}
 }
 
 // Candidate is one possible next token with its probability.
@@ -97,8 +101,11 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 	if o.TopN == 0 {
 		o.TopN = 5
 	}
-	if o.MaxTokens < 0 || o.Temperature < 0 || o.TopK < 0 || o.TopP < 0 || o.TopP > 1 {
-		return nil, fmt.Errorf("generate: max tokens, temperature, top-k must be ≥ 0 and top-p in [0, 1]")
+	if o.MaxTokens < 0 {
+		return nil, fmt.Errorf("generate: max tokens %d must be ≥ 0", o.MaxTokens)
+	}
+	if err := o.sampling().Validate(); err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
 	}
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("generate: empty prompt")
@@ -108,10 +115,10 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 			return nil, fmt.Errorf("generate: token id %d outside the vocabulary", id)
 		}
 	}
-	total := len(prompt) + o.MaxTokens
-	if total > m.Config.MaxPos {
+	if o.MaxTokens > m.Config.MaxPos || len(prompt)+o.MaxTokens > m.Config.MaxPos {
 		return nil, fmt.Errorf("generate: prompt (%d) + max tokens (%d) exceed the model's %d positions", len(prompt), o.MaxTokens, m.Config.MaxPos)
 	}
+	total := len(prompt) + o.MaxTokens
 	r := rand.New(rand.NewPCG(o.Seed, 7))
 	res := &GenerateResult{PromptIDs: append([]int(nil), prompt...)}
 	var step func(tokens []int) ([]float32, error) // returns logits of the last token
@@ -154,8 +161,8 @@ func (m *Model) GenerateIDs(prompt []int, o GenerateOptions) (*GenerateResult, e
 		for _, id := range banned {
 			logits[id] = float32(math.Inf(-1)) // never sample [PAD], [CLS], [MASK], …
 		}
-		probs := sampleProbs(logits, o)
-		id := pick(probs, o, r)
+		probs := sample.Distribution(logits, o.sampling())
+		id := sample.Pick(probs, o.Temperature == 0, r)
 		st := GenStep{ID: id, Prob: probs[id], Candidates: m.top(probs, o.TopN), Latency: time.Since(ts)}
 		if m.Tokenizer != nil {
 			st.Token = m.Tokenizer.IDToToken(id)
@@ -194,94 +201,10 @@ func (m *Model) bannedIDs() []int {
 	return out
 }
 
-// sampleProbs turns logits into the distribution to sample from (temperature, top-k, top-p).
-func sampleProbs(logits []float32, o GenerateOptions) []float64 {
-	n := len(logits)
-	p := make([]float64, n)
-	t := o.Temperature
-	if t == 0 {
-		t = 1
-	}
-	mx := math.Inf(-1)
-	for _, l := range logits {
-		mx = max(mx, float64(l)/t)
-	}
-	var sum float64
-	for i, l := range logits {
-		p[i] = math.Exp(float64(l)/t - mx)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
-	if o.Temperature == 0 || (o.TopK == 0 && (o.TopP == 0 || o.TopP >= 1)) {
-		return p
-	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
-	keep := n
-	if o.TopK > 0 {
-		keep = min(keep, o.TopK)
-	}
-	if o.TopP > 0 && o.TopP < 1 {
-		var mass float64
-		for i := range keep {
-			mass += p[order[i]]
-			if mass >= o.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	out := make([]float64, n)
-	sum = 0
-	for _, i := range order[:keep] {
-		out[i] = p[i]
-		sum += p[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
-
-func pick(p []float64, o GenerateOptions, r *rand.Rand) int {
-	if o.Temperature == 0 {
-		best := 0
-		for i := range p {
-			if p[i] > p[best] {
-				best = i
-			}
-		}
-		return best
-	}
-	u := r.Float64()
-	var c float64
-	last := 0
-	for i, x := range p {
-		if x == 0 {
-			continue
-		}
-		c += x
-		last = i
-		if u < c {
-			return i
-		}
-	}
-	return last
-}
-
+// top returns the n most likely candidates of p.
 func (m *Model) top(p []float64, n int) []Candidate {
-	order := make([]int, len(p))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
 	out := make([]Candidate, 0, n)
-	for _, i := range order[:min(n, len(order))] {
+	for _, i := range sample.TopK(p, n) {
 		c := Candidate{ID: i, Prob: p[i]}
 		if m.Tokenizer != nil {
 			c.Token = m.Tokenizer.IDToToken(i)
@@ -307,6 +230,7 @@ func (m *Model) fullLogits(tokens []int, padTo int) ([]float32, error) {
 // KV cache [layers, b, h, T, d] so each step attends to the past without recomputing it.
 type decoder struct {
 	m      *Model
+	names  []string
 	exec   *Exec
 	kc, vc []*tensors.Tensor // per layer [1, h, T, d]
 	pos    int
@@ -314,29 +238,24 @@ type decoder struct {
 }
 
 func (m *Model) newDecoder(maxLen int) (*decoder, error) {
-	be, err := backend.Get()
-	if err != nil {
-		return nil, err
-	}
 	c := m.Config
-	names := m.Params.Names()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.exec(fmt.Sprintf("decode/%d", maxLen), func() (*Exec, error) {
+	names := m.Weights.Names()
+	lora := m.loraScales()
+	e, err := m.exec(fmt.Sprintf("decode/%d/%d", maxLen, m.Weights.layout()), func(be compute.Backend) (*Exec, error) {
 		return NewExec(be, func(in []*Node) []*Node {
 			P, L := len(names), c.Layers
-			p := paramNodes(names, in[:P])
 			kc, vc := in[P:P+L], in[P+L:P+2*L]
 			tok, pos := in[P+2*L], in[P+2*L+1]
-			n := &net{c: c, p: p}
-			logits, kc2, vc2 := n.decodeStep(kc, vc, tok, pos)
+			logits, kc2, vc2 := decodeStep(c, paramNodes(names, in[:P]), lora, kc, vc, tok, pos)
 			return append(append([]*Node{logits}, kc2...), vc2...)
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{m: m, exec: e, maxLen: maxLen}
+	d := &decoder{m: m, exec: e, maxLen: maxLen, names: names}
 	for range c.Layers {
 		sh := shapeOf(dtypes.Float32, 1, c.Heads, maxLen, c.HeadDim())
 		d.kc = append(d.kc, tensors.FromShape(sh))
@@ -354,13 +273,16 @@ func (d *decoder) next(tokens []int) ([]float32, error) {
 	if d.pos >= d.maxLen {
 		return nil, fmt.Errorf("decoder: KV cache of %d positions is full", d.maxLen)
 	}
-	be := backend.MustGet()
-	args := make([]any, 0, len(d.m.Params)+4)
+	be, err := backend.Get()
+	if err != nil {
+		return nil, err
+	}
 	d.m.mu.Lock()
-	for _, t := range d.m.paramTensors() {
+	defer d.m.mu.Unlock()
+	args := make([]any, 0, len(d.names)+2*len(d.kc)+2)
+	for _, t := range d.m.Weights.tensorList(d.names) {
 		args = append(args, t)
 	}
-	d.m.mu.Unlock()
 	for _, t := range append(append([]*tensors.Tensor(nil), d.kc...), d.vc...) {
 		dt, err := DonateTensorBuffer(t, be, 0)
 		if err != nil {
@@ -369,12 +291,7 @@ func (d *decoder) next(tokens []int) ([]float32, error) {
 		args = append(args, dt)
 	}
 	args = append(args, tensors.FromFlatDataAndDimensions([]int32{int32(tokens[d.pos])}, 1, 1), int32(d.pos))
-	var res []*tensors.Tensor
-	err := backend.Catch(func() error {
-		var e error
-		res, e = d.exec.Exec(args...)
-		return e
-	})
+	res, err := execute(d.exec, args)
 	if err != nil {
 		return nil, fmt.Errorf("decode step %d: %w", d.pos, err)
 	}
@@ -382,82 +299,4 @@ func (d *decoder) next(tokens []int) ([]float32, error) {
 	d.kc, d.vc = res[1:1+L], res[1+L:1+2*L]
 	d.pos++
 	return tensors.MustCopyFlatData[float32](res[0]), nil
-}
-
-// decodeStep is one GPT-2 step for a single new token tok [1, 1] at position pos (int32
-// scalar), reading and updating the per-layer KV caches kc, vc [1, h, T, d].
-//
-// The Go backend has no DynamicUpdateSlice, so the new key is written with a one-hot
-// select over the time axis: cache = where(t == pos, k, cache). It costs one pass over the
-// cache, the same order as attention itself.
-func (n *net) decodeStep(kc, vc []*Node, tok, pos *Node) (logits *Node, kcOut, vcOut []*Node) {
-	c := n.c
-	m := c.DModel
-	T := kc[0].Shape().Dimensions[2]
-	g := tok.Graph()
-	at := Reshape(Equal(Iota(g, shapeOf(dtypes.Int32, T), 0), ConvertDType(pos, dtypes.Int32)), 1, 1, T, 1) // [1, 1, T, 1]
-	x := Gather(n.w("transformer.wte.weight"), InsertAxes(tok, -1))                                         // [1, 1, m]
-	x = Add(x, InsertAxes(Gather(n.w("transformer.wpe.weight"), Reshape(pos, 1, 1)), 0))                    // + wpe[pos]
-	mask := attention.CausalMaskAt(1, T, pos)                                                               // [1, 1, 1, T]: keys ≤ pos
-	for l := range c.Layers {
-		p := fmt.Sprintf("transformer.h.%d.", l)
-		a := n.layerNorm(x, p+"ln_1")
-		qkv := n.conv1D(a, p+"attn.c_attn")                                                           // [1, 1, 3m]
-		q := attention.SplitHeads(Slice(qkv, AxisRange(), AxisRange(), AxisRange(0, m)), c.Heads)     // [1, h, 1, d]
-		k := attention.SplitHeads(Slice(qkv, AxisRange(), AxisRange(), AxisRange(m, 2*m)), c.Heads)   // [1, h, 1, d]
-		v := attention.SplitHeads(Slice(qkv, AxisRange(), AxisRange(), AxisRange(2*m, 3*m)), c.Heads) // [1, h, 1, d]
-		dims := kc[l].Shape().Dimensions
-		atB := BroadcastToDims(at, dims...)
-		kl := Where(atB, BroadcastToDims(k, dims...), kc[l]) // write this token's key at time pos
-		vl := Where(atB, BroadcastToDims(v, dims...), vc[l])
-		kcOut, vcOut = append(kcOut, kl), append(vcOut, vl)
-		ctx, _ := attention.ScaledDotProduct(q, kl, vl, mask) // [1, h, 1, d]
-		x = Add(x, n.conv1D(attention.MergeHeads(ctx), p+"attn.c_proj"))
-		f := n.act(n.conv1D(n.layerNorm(x, p+"ln_2"), p+"mlp.c_fc"))
-		x = Add(x, n.conv1D(f, p+"mlp.c_proj"))
-	}
-	x = n.layerNorm(x, "transformer.ln_f")
-	logits = Reshape(Einsum("bsm,vm->bsv", x, n.w("transformer.wte.weight")), c.VocabSize) // [v]
-	return logits, kcOut, vcOut
-}
-
-// MaskPrediction is the top candidates for one [MASK] position.
-type MaskPrediction struct {
-	Position   int         `json:"position"` // token index in the encoded input
-	Candidates []Candidate `json:"candidates"`
-}
-
-// FillMask predicts every [MASK] token of text with a BERT model and returns the top-k
-// candidates with probabilities for each.
-func (m *Model) FillMask(text string, topK int) ([]MaskPrediction, []tokenizer.Token, error) {
-	if m.Config.Arch != BERT || !m.Heads().MLM {
-		return nil, nil, fmt.Errorf("fill-mask: needs a BERT model with an MLM head")
-	}
-	if m.Tokenizer == nil {
-		return nil, nil, fmt.Errorf("fill-mask: the model has no tokenizer")
-	}
-	if topK <= 0 {
-		topK = 5
-	}
-	ids, toks := tokenizer.EncodeSingle(m.Tokenizer, text, m.Config.MaxPos)
-	maskID := m.Tokenizer.Specials().MASK
-	var positions []int
-	for i, id := range ids {
-		if id == maskID {
-			positions = append(positions, i)
-		}
-	}
-	if len(positions) == 0 {
-		return nil, toks, fmt.Errorf("fill-mask: the text has no [MASK] token")
-	}
-	out, err := m.Forward(Batch{IDs: [][]int{ids}}, ForwardOptions{})
-	if err != nil {
-		return nil, toks, err
-	}
-	var preds []MaskPrediction
-	for _, pos := range positions {
-		probs := sampleProbs(out.Logits.Row(0, pos), GenerateOptions{})
-		preds = append(preds, MaskPrediction{Position: pos, Candidates: m.top(probs, topK)})
-	}
-	return preds, toks, nil
 }

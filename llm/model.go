@@ -1,222 +1,390 @@
 package llm
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"math"
+	"math/rand/v2"
+	"sort"
 	"strings"
 	"sync"
 
-	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/llm/tokenizer"
 	"github.com/gomlx/gomlx/core/graph"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// Model is a Transformer (BERT-style encoder or GPT-2-style decoder) with its weights in
-// plain Go, an optional tokenizer, and compiled GoMLX graphs cached for reuse.
+// This file is the architecture: the Hugging Face names of every module (one table per
+// architecture, which drives the parameter specs, checkpoint loading and the forward
+// passes), the parameter shapes, and the one definition of a Transformer block.
+
+// Model is a Transformer (BERT-style encoder or GPT-2-style decoder): its config, its
+// weights (one owner, on the backend), an optional tokenizer, and compiled GoMLX graphs
+// cached for reuse.
 type Model struct {
 	Config    Config
-	Params    Params
+	Weights   *Weights
 	Tokenizer tokenizer.Tokenizer // nil when the checkpoint has none
 
-	mu      sync.Mutex
-	execs   map[string]*graph.Exec
-	tensors []*tensors.Tensor // Params as device tensors, in Params.Names() order; nil = rebuild
+	// LoRA, when set, adds low-rank adapters to the linear layers it targets (see
+	// [Model.AddLoRA]); their weights live in Weights like every other parameter.
+	LoRA *LoRAConfig
+
+	mu    sync.Mutex
+	execs map[string]*graph.Exec
 }
 
-// New builds a randomly initialised model (see [NewParams]).
+// New builds a randomly initialised model (see [NewWeights]).
 func New(c Config, heads HeadSet, seed uint64) (*Model, error) {
-	ps, err := NewParams(c, heads, seed)
+	w, err := NewWeights(c, heads, seed)
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Config: c, Params: ps}, nil
+	return &Model{Config: c, Weights: w}, nil
 }
 
 // Heads reports which task heads the model has.
-func (m *Model) Heads() HeadSet { return detectHeads(m.Params) }
+func (m *Model) Heads() HeadSet { return detectHeads(m.Weights) }
 
-// ParamsChanged must be called after editing m.Params in place, so the next run uses them.
-func (m *Model) ParamsChanged() {
-	m.mu.Lock()
-	m.tensors = nil
-	m.mu.Unlock()
+// HeadSet says which task heads a model has on top of its body.
+type HeadSet struct {
+	MLM        bool // BERT masked-LM head (GPT's LM head is always the tied embedding)
+	Pooler     bool // BERT pooler ([CLS] → tanh dense)
+	QA         bool // extractive question answering (start/end logits)
+	Classifier bool // sequence classification (Config.NumLabels classes)
 }
 
-// paramTensors returns the weights as tensors (cached until ParamsChanged).
-func (m *Model) paramTensors() []*tensors.Tensor {
-	if m.tensors != nil {
-		return m.tensors
-	}
-	names := m.Params.Names()
-	ts := make([]*tensors.Tensor, len(names))
-	for i, n := range names {
-		p := m.Params[n]
-		ts[i] = tensors.FromFlatDataAndDimensions(p.Data, p.Shape...) // copies p.Data
-	}
-	m.tensors = ts
-	return ts
+// LayerNames are the Hugging Face module names of one block (prefix included, no
+// ".weight"). A GPT-2 block uses LN1, QKV (the fused c_attn), AttnOut, LN2, FFNIn, FFNOut;
+// a BERT block uses Q, K, V, AttnOut, AttnLN, FFNIn, FFNOut, FFNLN.
+type LayerNames struct {
+	LN1, QKV, Q, K, V, AttnOut, AttnLN, LN2, FFNIn, FFNOut, FFNLN string
 }
 
-// Save writes a Hugging Face checkpoint directory: config.json, model.safetensors and the
-// tokenizer files. The directory is replaced atomically: a crash leaves the old one intact.
-func (m *Model) Save(dir string) error {
-	if err := checkParams(m.Config, m.Params); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	cfg, err := m.Config.MarshalJSON()
-	if err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	return safetensors.WriteDirAtomic(dir, func(tmp string) error {
-		if err := os.WriteFile(filepath.Join(tmp, "config.json"), append(cfg, '\n'), 0o644); err != nil {
-			return err
-		}
-		var ts []safetensors.Tensor
-		for _, n := range m.Params.Names() {
-			p := m.Params[n]
-			ts = append(ts, safetensors.FromFloat32(n, p.Shape, p.Data))
-		}
-		if err := safetensors.Write(filepath.Join(tmp, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
-			return err
-		}
-		if m.Tokenizer != nil {
-			return m.Tokenizer.Save(tmp)
-		}
-		return nil
-	})
+// Names are the Hugging Face names of the modules outside the blocks (empty when the
+// architecture has no such module).
+type Names struct {
+	TokenEmb, PosEmb, TypeEmb string // embedding tables (".weight")
+	EmbLN                     string // BERT: LayerNorm after the embeddings
+	FinalLN                   string // GPT: ln_f
+	MLMDense, MLMLN, MLMBias  string // BERT MLM head: transform dense, its LayerNorm, decoder bias
+	Pooler, QA, Classifier    string // task heads (GPT's classifier is "score", without bias)
 }
 
-// Load reads a Hugging Face checkpoint directory (config.json + model.safetensors, and
-// the tokenizer files if present). It accepts the usual name variants: with or without
-// the "bert." / "transformer." prefix, tied decoder weights stored or not, old
-// LayerNorm.gamma/beta names.
-func Load(dir string) (*Model, error) {
-	c, err := LoadConfig(dir)
-	if err != nil {
-		return nil, err
+// ModelNames returns the architecture's module names.
+func (c Config) ModelNames() Names {
+	if c.Arch == GPT {
+		return Names{TokenEmb: "transformer.wte", PosEmb: "transformer.wpe", FinalLN: "transformer.ln_f", Classifier: "score"}
 	}
-	path := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if _, err2 := os.Stat(filepath.Join(dir, "pytorch_model.bin")); err2 == nil {
-			_, perr := safetensors.Open(filepath.Join(dir, "pytorch_model.bin"))
-			return nil, fmt.Errorf("load %s: %w", dir, perr)
-		}
-		return nil, fmt.Errorf("load %s: no model.safetensors in the directory", dir)
+	return Names{TokenEmb: "bert.embeddings.word_embeddings", PosEmb: "bert.embeddings.position_embeddings",
+		TypeEmb: "bert.embeddings.token_type_embeddings", EmbLN: "bert.embeddings.LayerNorm",
+		MLMDense: "cls.predictions.transform.dense", MLMLN: "cls.predictions.transform.LayerNorm", MLMBias: "cls.predictions.bias",
+		Pooler: "bert.pooler.dense", QA: "qa_outputs", Classifier: "classifier"}
+}
+
+// LayerNames returns the module names of block l.
+func (c Config) LayerNames(l int) LayerNames {
+	if c.Arch == GPT {
+		p := fmt.Sprintf("transformer.h.%d.", l)
+		return LayerNames{LN1: p + "ln_1", QKV: p + "attn.c_attn", AttnOut: p + "attn.c_proj",
+			LN2: p + "ln_2", FFNIn: p + "mlp.c_fc", FFNOut: p + "mlp.c_proj"}
 	}
-	f, err := safetensors.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
-	}
-	defer f.Close()
-	ps := Params{}
-	for _, name := range f.Names() {
-		canon, keep := canonicalName(c.Arch, name)
-		if !keep {
+	p := fmt.Sprintf("bert.encoder.layer.%d.", l)
+	return LayerNames{Q: p + "attention.self.query", K: p + "attention.self.key", V: p + "attention.self.value",
+		AttnOut: p + "attention.output.dense", AttnLN: p + "attention.output.LayerNorm",
+		FFNIn: p + "intermediate.dense", FFNOut: p + "output.dense", FFNLN: p + "output.LayerNorm"}
+}
+
+// Linear describes one linear layer of a block: y = x·Wᵀ + b with W [Out, In] (nn.Linear),
+// stored as [In, Out] when Conv1D (GPT-2).
+type Linear struct {
+	Module  string // e.g. "transformer.h.0.attn.c_attn"
+	Layer   int
+	Role    string // "qkv", "q", "k", "v", "attn_out", "ffn_in", "ffn_out"
+	In, Out int
+	Conv1D  bool
+}
+
+// IsAttention reports whether the layer belongs to the attention sub-block.
+func (l Linear) IsAttention() bool { return l.Role != "ffn_in" && l.Role != "ffn_out" }
+
+// Linears lists every linear layer of every block, in layer order: what quantization and
+// LoRA act on.
+func (c Config) Linears() []Linear {
+	m, f := c.DModel, c.DFF
+	var out []Linear
+	for l := range c.Layers {
+		n := c.LayerNames(l)
+		if c.Arch == GPT {
+			out = append(out,
+				Linear{n.QKV, l, "qkv", m, 3 * m, true}, Linear{n.AttnOut, l, "attn_out", m, m, true},
+				Linear{n.FFNIn, l, "ffn_in", m, f, true}, Linear{n.FFNOut, l, "ffn_out", f, m, true})
 			continue
 		}
-		t, err := f.Get(name)
-		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", path, err)
-		}
-		data, err := t.Float32s()
-		if err != nil {
-			return nil, fmt.Errorf("load %s: tensor %q: %w", path, name, err)
-		}
-		if _, dup := ps[canon]; dup {
-			return nil, fmt.Errorf("load %s: tensor %q appears twice (as %q)", path, canon, name)
-		}
-		// Float32s returned a fresh slice; dropping the mapped pages keeps peak memory
-		// near one copy of the weights.
-		f.Release(name)
-		ps[canon] = &Param{Shape: append([]int(nil), t.Shape...), Data: data}
+		out = append(out,
+			Linear{n.Q, l, "q", m, m, false}, Linear{n.K, l, "k", m, m, false}, Linear{n.V, l, "v", m, m, false},
+			Linear{n.AttnOut, l, "attn_out", m, m, false}, Linear{n.FFNIn, l, "ffn_in", m, f, false}, Linear{n.FFNOut, l, "ffn_out", f, m, false})
 	}
+	return out
+}
+
+// spec is the expected shape of one parameter and how to initialise it.
+type spec struct {
+	name  string
+	shape []int
+	init  string // "normal", "proj" (GPT-2 residual projections), "zeros", "ones"
+}
+
+// paramSpecs lists every parameter of the architecture with its Hugging Face name.
+// Optional heads (BERT MLM, pooler, QA and classifier; GPT score) follow heads.
+func paramSpecs(c Config, heads HeadSet) []spec {
+	m, v := c.DModel, c.VocabSize
+	var s []spec
+	add := func(name, init string, shape ...int) { s = append(s, spec{name, shape, init}) }
+	ln := func(prefix string) {
+		add(prefix+".weight", "ones", m)
+		add(prefix+".bias", "zeros", m)
+	}
+	n := c.ModelNames()
+	add(n.TokenEmb+".weight", "normal", v, m)
+	add(n.PosEmb+".weight", "normal", c.MaxPos, m)
 	if c.Arch == BERT {
-		if hs := detectHeads(ps); hs.Classifier {
-			if c.NumLabels == 0 {
-				c.NumLabels = ps["classifier.weight"].Shape[0]
+		add(n.TypeEmb+".weight", "normal", max(c.TypeVocab, 1), m)
+		ln(n.EmbLN)
+	}
+	for l := range c.Layers {
+		ln1 := c.LayerNames(l)
+		if c.Arch == GPT {
+			ln(ln1.LN1)
+		}
+		for _, lin := range c.Linears()[l*perLayer(c) : (l+1)*perLayer(c)] {
+			init := "normal"
+			if c.Arch == GPT && (lin.Role == "attn_out" || lin.Role == "ffn_out") {
+				init = "proj"
+			}
+			if lin.Conv1D {
+				add(lin.Module+".weight", init, lin.In, lin.Out)
+			} else {
+				add(lin.Module+".weight", init, lin.Out, lin.In)
+			}
+			add(lin.Module+".bias", "zeros", lin.Out)
+			switch {
+			case c.Arch == BERT && lin.Role == "attn_out":
+				ln(ln1.AttnLN)
+			case c.Arch == BERT && lin.Role == "ffn_out":
+				ln(ln1.FFNLN)
+			case c.Arch == GPT && lin.Role == "attn_out":
+				ln(ln1.LN2)
 			}
 		}
 	}
-	if err := checkParams(c, ps); err != nil {
-		return nil, fmt.Errorf("load %s: checkpoint does not match config.json: %w", dir, err)
+	if c.Arch == GPT {
+		ln(n.FinalLN)
+		if heads.Classifier {
+			add(n.Classifier+".weight", "normal", c.NumLabels, m)
+		}
+		return s
 	}
-	m := &Model{Config: c, Params: ps}
-	if tok, err := tokenizer.Load(dir); err == nil {
-		m.Tokenizer = tok
-	} else if !errors.Is(err, os.ErrNotExist) && hasTokenizerFiles(dir) {
-		return nil, fmt.Errorf("load %s: tokenizer: %w", dir, err)
+	if heads.MLM {
+		add(n.MLMDense+".weight", "normal", m, m)
+		add(n.MLMDense+".bias", "zeros", m)
+		ln(n.MLMLN)
+		add(n.MLMBias, "zeros", v)
 	}
-	return m, nil
+	if heads.Pooler || heads.Classifier {
+		add(n.Pooler+".weight", "normal", m, m)
+		add(n.Pooler+".bias", "zeros", m)
+	}
+	if heads.QA {
+		add(n.QA+".weight", "normal", 2, m)
+		add(n.QA+".bias", "zeros", 2)
+	}
+	if heads.Classifier {
+		add(n.Classifier+".weight", "normal", c.NumLabels, m)
+		add(n.Classifier+".bias", "zeros", c.NumLabels)
+	}
+	return s
 }
 
-func hasTokenizerFiles(dir string) bool {
-	for _, f := range []string{"vocab.txt", "vocab.json", "tokenizer.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
+// perLayer is the number of linear layers in one block.
+func perLayer(c Config) int {
+	if c.Arch == GPT {
+		return 4
 	}
-	return false
+	return 6
 }
 
-// canonicalName maps a checkpoint tensor name to the name this package uses, or reports
-// that the tensor is to be ignored (buffers and tied copies).
-func canonicalName(arch Arch, name string) (string, bool) {
-	name = strings.ReplaceAll(name, "LayerNorm.gamma", "LayerNorm.weight")
-	name = strings.ReplaceAll(name, "LayerNorm.beta", "LayerNorm.bias")
-	switch arch {
-	case BERT:
-		for _, pre := range []string{"roberta.", "electra."} {
-			if strings.HasPrefix(name, pre) {
-				name = "bert." + strings.TrimPrefix(name, pre)
-			}
+// paramCount is the number of scalars the config implies, computed without building the
+// specs (so a hostile config cannot make it allocate). Saturates at MaxInt.
+func (c Config) paramCount(h HeadSet) int {
+	m, f, v := float64(c.DModel), float64(c.DFF), float64(c.VocabSize)
+	block := 4*m*m + 4*m + 2*m*f + f + m // attention (q, k, v, out) + FFN
+	n := (v + float64(c.MaxPos)) * m
+	if c.Arch == GPT {
+		block += 4 * m // ln_1, ln_2
+		n += 2 * m
+	} else {
+		block += 4 * m // two LayerNorms
+		n += float64(max(c.TypeVocab, 1))*m + 2*m
+		if h.MLM {
+			n += m*m + 3*m + v
 		}
-		switch {
-		case name == "cls.predictions.decoder.weight", name == "cls.predictions.decoder.bias",
-			strings.HasSuffix(name, "position_ids"), strings.HasPrefix(name, "cls.seq_relationship"):
-			return "", false
-		case strings.HasPrefix(name, "embeddings."), strings.HasPrefix(name, "encoder."), strings.HasPrefix(name, "pooler."):
-			return "bert." + name, true
-		}
-	case GPT:
-		switch {
-		case name == "lm_head.weight", strings.HasSuffix(name, ".attn.bias"), strings.HasSuffix(name, ".attn.masked_bias"):
-			return "", false
-		case name == "score.weight":
-			return name, true
-		case !strings.HasPrefix(name, "transformer."):
-			return "transformer." + name, true
-		}
+		n += m*m + m + 2*m + 2 + float64(c.NumLabels)*(m+1)
 	}
-	return name, true
+	n += float64(c.Layers) * block
+	if n >= math.MaxInt/2 {
+		return math.MaxInt
+	}
+	return int(n)
 }
 
-// exec returns the cached executable for key, building it with build on first use.
-func (m *Model) exec(key string, build func() (*graph.Exec, error)) (*graph.Exec, error) {
-	if m.execs == nil {
-		m.execs = map[string]*graph.Exec{}
+// detectHeads reports which heads a set of weights has.
+func detectHeads(w *Weights) HeadSet {
+	if w == nil {
+		return HeadSet{}
 	}
-	if e, ok := m.execs[key]; ok {
-		return e, nil
+	return HeadSet{
+		MLM:        w.Has("cls.predictions.bias"),
+		Pooler:     w.Has("bert.pooler.dense.weight"),
+		QA:         w.Has("qa_outputs.weight"),
+		Classifier: w.Has("classifier.weight") || w.Has("score.weight"),
 	}
-	e, err := build()
-	if err != nil {
+}
+
+// NewWeights initialises parameters as Hugging Face does: normal(0, 0.02) weights (GPT-2
+// scales residual projections by 1/√(2·layers)), zero biases, unit layer-norm gains.
+func NewWeights(c Config, heads HeadSet, seed uint64) (*Weights, error) {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	// Each new input shape compiles a graph; GoMLX refuses a 33rd by default, which a
-	// notebook session with many different sentence lengths reaches.
-	e.SetMaxCache(-1)
-	m.execs[key] = e
-	return e, nil
+	if heads.Classifier && c.NumLabels <= 0 {
+		return nil, fmt.Errorf("new weights: a classifier head needs Config.NumLabels > 0")
+	}
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	w := newWeights()
+	for _, sp := range paramSpecs(c, heads) {
+		data := make([]float32, shapeSize(sp.shape))
+		initValues(data, sp.init, c, r)
+		if err := w.Set(sp.name, sp.shape, data); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
 }
 
-// paramNodes maps names to the first len(names) graph inputs.
-func paramNodes(names []string, in []*graph.Node) map[string]*graph.Node {
-	p := make(map[string]*graph.Node, len(names))
-	for i, n := range names {
-		p[n] = in[i]
+// initValues fills data for one initialisation rule.
+func initValues(data []float32, init string, c Config, r *rand.Rand) {
+	switch init {
+	case "ones":
+		for i := range data {
+			data[i] = 1
+		}
+	case "normal", "proj":
+		std := 0.02
+		if init == "proj" {
+			std /= math.Sqrt(2 * float64(c.Layers))
+		}
+		for i := range data {
+			data[i] = float32(r.NormFloat64() * std)
+		}
 	}
-	return p
+}
+
+// checkWeights verifies that w has exactly the tensors the config needs (adapters
+// aside), with the right shapes.
+func checkWeights(c Config, w *Weights) error {
+	want := paramSpecs(c, detectHeads(w))
+	seen := map[string]bool{}
+	for _, sp := range want {
+		shape, ok := w.shapes[sp.name]
+		if !ok {
+			return fmt.Errorf("missing tensor %q", sp.name)
+		}
+		seen[sp.name] = true
+		if !equalInts(shape, sp.shape) {
+			return fmt.Errorf("tensor %q has shape %v, config needs %v", sp.name, shape, sp.shape)
+		}
+	}
+	var extra []string
+	for _, n := range w.Names() {
+		if !seen[n] && !isLoRAName(n) {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		if len(extra) > 5 {
+			extra = append(extra[:5], fmt.Sprintf("… (%d in all)", len(extra)))
+		}
+		return fmt.Errorf("unexpected tensors %s", strings.Join(extra, ", "))
+	}
+	return nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func shapeSize(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// BlockOps is what a Transformer block needs from an implementation. The GoMLX graph (full
+// forward, training, the KV-cache decoder) and the plain-Go quantized decoder
+// (llm/quant/qmodel) each implement it once, so the block itself is written once, in
+// [Block].
+//
+// X is the implementation's activation type: rows of width m (per token).
+type BlockOps[X any] interface {
+	// LayerNorm normalises each row with the module's weight and bias.
+	LayerNorm(x X, module string) X
+	// Linear applies the module's weight and bias (and its LoRA adapter, if any).
+	Linear(x X, module string) X
+	// Act is the feed-forward activation (GELU, erf or tanh form per Config.Activation).
+	Act(x X) X
+	// Add is the residual sum.
+	Add(x, y X) X
+	// Dropout is identity outside training.
+	Dropout(x X) X
+	// SplitQKV cuts GPT-2's fused c_attn output [.., 3m] into q, k, v [.., m].
+	SplitQKV(qkv X) (q, k, v X)
+	// Attention is multi-head scaled dot-product attention of queries q over keys k and
+	// values v of block layer (masks and KV caches are the implementation's), returning the
+	// merged heads [.., m].
+	Attention(q, k, v X, layer int) X
+}
+
+// Block is one Transformer block, the only definition of it in divellm.
+//
+// GPT-2 (pre-LN):
+//
+//	h = x + Dropout(AttnOut(Attention(split(QKV(LN₁(x))))))
+//	y = h + Dropout(FFNOut(Act(FFNIn(LN₂(h)))))
+//
+// BERT (post-LN):
+//
+//	h = AttnLN(x + Dropout(AttnOut(Attention(Q(x), K(x), V(x)))))
+//	y = FFNLN(h + Dropout(FFNOut(Act(FFNIn(h)))))
+func Block[X any](c Config, o BlockOps[X], x X, layer int) X {
+	n := c.LayerNames(layer)
+	if c.Arch == GPT {
+		q, k, v := o.SplitQKV(o.Linear(o.LayerNorm(x, n.LN1), n.QKV))
+		x = o.Add(x, o.Dropout(o.Linear(o.Attention(q, k, v, layer), n.AttnOut)))
+		f := o.Act(o.Linear(o.LayerNorm(x, n.LN2), n.FFNIn))
+		return o.Add(x, o.Dropout(o.Linear(f, n.FFNOut)))
+	}
+	ctx := o.Attention(o.Linear(x, n.Q), o.Linear(x, n.K), o.Linear(x, n.V), layer)
+	x = o.LayerNorm(o.Add(x, o.Dropout(o.Linear(ctx, n.AttnOut))), n.AttnLN)
+	f := o.Act(o.Linear(x, n.FFNIn))
+	return o.LayerNorm(o.Add(x, o.Dropout(o.Linear(f, n.FFNOut))), n.FFNLN)
 }

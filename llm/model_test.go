@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/llm/sample"
 )
 
 func smallGPT(t *testing.T) *Model {
@@ -17,12 +19,18 @@ func smallGPT(t *testing.T) *Model {
 	}
 	// Larger random weights than the 0.02 init, so attention is far from uniform and a
 	// wrong cache position changes the logits.
-	for _, p := range m.Params {
-		for i := range p.Data {
-			p.Data[i] *= 10
+	for _, n := range m.Weights.Names() {
+		data, err := m.Weights.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range data {
+			data[i] *= 10
+		}
+		if err := m.Weights.Set(n, m.Weights.Shape(n), data); err != nil {
+			t.Fatal(err)
 		}
 	}
-	m.ParamsChanged()
 	return m
 }
 
@@ -49,14 +57,18 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 		if m2.Config.DModel != c.DModel || m2.Config.Arch != arch || m2.Config.Layers != c.Layers {
 			t.Fatalf("config round trip: %+v", m2.Config)
 		}
-		if len(m2.Params) != len(m.Params) {
-			t.Fatalf("%s: %d params after load, want %d", arch, len(m2.Params), len(m.Params))
+		if m2.Weights.Len() != m.Weights.Len() {
+			t.Fatalf("%s: %d tensors after load, want %d", arch, m2.Weights.Len(), m.Weights.Len())
 		}
-		for n, p := range m.Params {
-			q := m2.Params[n]
-			for i := range p.Data {
-				if math.Float32bits(p.Data[i]) != math.Float32bits(q.Data[i]) {
-					t.Fatalf("%s: %s[%d] = %g after load, want %g", arch, n, i, q.Data[i], p.Data[i])
+		for _, n := range m.Weights.Names() {
+			p, _ := m.Weights.Float32(n)
+			q, err := m2.Weights.Float32(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range p {
+				if math.Float32bits(p[i]) != math.Float32bits(q[i]) {
+					t.Fatalf("%s: %s[%d] = %g after load, want %g", arch, n, i, q[i], p[i])
 				}
 			}
 		}
@@ -138,7 +150,7 @@ func TestKVCacheMatchesFullForward(t *testing.T) {
 
 func TestSampling(t *testing.T) {
 	logits := []float32{2, 1, 0, -1}
-	p := sampleProbs(logits, GenerateOptions{Temperature: 1, TopK: 2})
+	p := sample.Distribution(logits, GenerateOptions{Temperature: 1, TopK: 2}.sampling())
 	if p[2] != 0 || p[3] != 0 || math.Abs(p[0]+p[1]-1) > 1e-12 {
 		t.Fatalf("top-k 2 kept %v", p)
 	}
@@ -147,13 +159,13 @@ func TestSampling(t *testing.T) {
 		t.Fatalf("top-k renormalisation: p0 = %g, want %g", p[0], e/(e+1))
 	}
 	// Top-p 0.5: the first token alone has mass e²/(e²+e+1+1/e) ≈ 0.64 ≥ 0.5.
-	p = sampleProbs(logits, GenerateOptions{Temperature: 1, TopP: 0.5})
+	p = sample.Distribution(logits, GenerateOptions{Temperature: 1, TopP: 0.5}.sampling())
 	if p[0] != 1 {
 		t.Fatalf("top-p 0.5 kept %v", p)
 	}
 	// Low temperature sharpens.
-	hot := sampleProbs(logits, GenerateOptions{Temperature: 2})
-	cold := sampleProbs(logits, GenerateOptions{Temperature: 0.5})
+	hot := sample.Distribution(logits, GenerateOptions{Temperature: 2}.sampling())
+	cold := sample.Distribution(logits, GenerateOptions{Temperature: 0.5}.sampling())
 	if !(cold[0] > hot[0]) {
 		t.Fatalf("temperature: cold p0 %g should exceed hot p0 %g", cold[0], hot[0])
 	}

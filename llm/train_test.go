@@ -142,7 +142,9 @@ func TestTrainStopsOnCancel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no checkpoint after cancel: %v", err)
 	}
-	if saved.Params["transformer.wte.weight"].Data[0] != m.Params["transformer.wte.weight"].Data[0] {
+	a, _ := saved.Weights.Float32("transformer.wte.weight")
+	b, _ := m.Weights.Float32("transformer.wte.weight")
+	if a[0] != b[0] {
 		t.Fatal("checkpoint does not hold the weights reached")
 	}
 }

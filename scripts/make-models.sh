@@ -12,10 +12,10 @@ train() { # name, then pretrain flags
   local out=models/$name
   echo "== $name: $BIN pretrain $* --out $out" >&2
   local start=$SECONDS
-  "$BIN" pretrain "$@" --out "$out" | tail -n 1 > "/tmp/divellm-$name.json"
+  # pretrain writes its result (the last JSON line) into $out/train_result.json too.
+  "$BIN" pretrain "$@" --out "$out" >/dev/null
   # Ship weights, config and tokenizer only: the optimiser state is for resuming.
   rm -f "$out/optimizer.safetensors" "$out/trainer_state.json"
-  mv "/tmp/divellm-$name.json" "$out/train_result.json"
   echo "== $name done in $((SECONDS - start)) s: $(cat "$out/train_result.json")" >&2
 }
 

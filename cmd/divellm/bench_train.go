@@ -100,7 +100,7 @@ func benchTrain(args []string, w io.Writer) error {
 		TrainTokensPerSec: tokens / trainMed.Seconds(), ForwardTokensPerSec: tokens / fwdMed.Seconds(),
 		Backend:        backend.Name(),
 		TrainMSPerStep: msOf(trainMed), ForwardMSPerStep: msOf(fwdMed),
-		Steps: *steps, Warmup: *warmup, Batch: *batch, SeqLen: *seqLen, Params: m.Params.Count(),
+		Steps: *steps, Warmup: *warmup, Batch: *batch, SeqLen: *seqLen, Params: m.Weights.Count(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	if *asJSON {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/pipeline"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -14,9 +15,15 @@ func init() {
 
 // fillMaskJSON is the output of `divellm fill-mask`.
 type fillMaskJSON struct {
-	Tokens []tokenizer.Token    `json:"tokens"`
-	Masks  []llm.MaskPrediction `json:"masks"`
-	Filled string               `json:"filled"` // the text with every [MASK] replaced by its top candidate
+	Tokens []tokenizer.Token `json:"tokens"`
+	Masks  []maskPrediction  `json:"masks"`
+	Filled string            `json:"filled"` // the text with every [MASK] replaced by its top candidate
+}
+
+// maskPrediction is the top candidates for one [MASK] position.
+type maskPrediction struct {
+	Position   int             `json:"position"` // token index in the encoded input
+	Candidates []llm.Candidate `json:"candidates"`
 }
 
 func fillMaskCmd(args []string, w io.Writer) error {
@@ -46,17 +53,26 @@ func fillMaskCmd(args []string, w io.Writer) error {
 	if mask < 0 {
 		return usagef("the model's tokenizer has no [MASK] token")
 	}
-	ids, _ := tokenizer.EncodeSingle(m.Tokenizer, text, m.Config.MaxPos)
-	found := false
-	for _, id := range ids {
-		found = found || id == mask
+	ids, toks := tokenizer.EncodeSingle(m.Tokenizer, text, m.Config.MaxPos)
+	var positions []int
+	for i, id := range ids {
+		if id == mask {
+			positions = append(positions, i)
+		}
 	}
-	if !found {
+	if len(positions) == 0 {
 		return usagef("the text has no %s token (within the model's %d positions)", m.Tokenizer.IDToToken(mask), m.Config.MaxPos)
 	}
-	preds, toks, err := m.FillMask(text, *topK)
+	res, err := pipeline.FillMasks(m, text, *topK)
 	if err != nil {
 		return err
+	}
+	preds := make([]maskPrediction, len(res))
+	for i, cands := range res {
+		preds[i].Position = positions[i]
+		for _, c := range cands {
+			preds[i].Candidates = append(preds[i].Candidates, llm.Candidate{ID: c.Token, Token: m.Tokenizer.IDToToken(c.Token), Prob: c.Score})
+		}
 	}
 	// Replace each [MASK] span (right to left, so earlier offsets stay valid).
 	filled := text

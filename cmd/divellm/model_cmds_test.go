@@ -107,8 +107,8 @@ func TestModelCommands(t *testing.T) {
 		if m.Config.Arch != llm.GPT || m.Config.DModel != 32 || m.Config.Layers != 2 || m.Tokenizer == nil || m.Tokenizer.Kind() != "char" {
 			t.Fatalf("checkpoint config %+v, tokenizer %v", m.Config, m.Tokenizer)
 		}
-		if int(gptRes["params"].(float64)) != m.Params.Count() {
-			t.Fatalf("params %v, checkpoint has %d", gptRes["params"], m.Params.Count())
+		if int(gptRes["params"].(float64)) != m.Weights.Count() {
+			t.Fatalf("params %v, checkpoint has %d", gptRes["params"], m.Weights.Count())
 		}
 		// Every corpus character is in the vocabulary (6 specials + distinct characters).
 		data, _ := os.ReadFile(corpus)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -204,7 +206,7 @@ func pretrainCmd(args []string, w io.Writer) error {
 	startStep := -1
 	if !*quiet {
 		fmt.Fprintf(progressOut, "%s: %d parameters, %s tokenizer (%d tokens), %d train / %d val tokens, %d steps × %d×%d tokens\n",
-			m.Config.Arch, m.Params.Count(), m.Tokenizer.Kind(), m.Tokenizer.VocabSize(), len(train), len(val), *steps, *batch, *seqLen)
+			m.Config.Arch, m.Weights.Count(), m.Tokenizer.Kind(), m.Tokenizer.VocabSize(), len(train), len(val), *steps, *batch, *seqLen)
 		tc.Progress = func(p llm.Progress) {
 			if startStep < 0 {
 				startStep = p.Step - 1
@@ -239,7 +241,7 @@ func pretrainCmd(args []string, w io.Writer) error {
 	r := pretrainResult{
 		TrainLoss: jsonFloat(res.TrainLoss), ValLoss: jsonFloat(valLoss), TokensPerSec: jsonFloat(res.TokensPerSec),
 		Steps: res.Steps, Seconds: jsonFloat(res.Seconds), ValPerplexity: jsonFloat(math.Exp(valLoss)),
-		InitialValLoss: jsonFloat(res.InitialValLoss), Params: m.Params.Count(), Seed: *seed, Out: abs,
+		InitialValLoss: jsonFloat(res.InitialValLoss), Params: m.Weights.Count(), Seed: *seed, Out: abs,
 		Arch: string(m.Config.Arch), Tokenizer: m.Tokenizer.Kind(), VocabSize: m.Config.VocabSize,
 		TrainTokens: len(train), ValTokens: len(val), Resumed: resuming,
 	}
@@ -249,7 +251,16 @@ func pretrainCmd(args []string, w io.Writer) error {
 	if resuming {
 		r.ResumedFrom = res.Steps - len(res.Losses)
 	}
-	return writeJSON(w, r)
+	// The result travels with the checkpoint (models/*/train_result.json).
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, r); err != nil {
+		return err
+	}
+	if err := safetensors.WriteFileInDir(*out, "train_result.json", buf.Bytes()); err != nil {
+		return err
+	}
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // parseTokenizerSpec reads --tokenizer: "char" (0) or "bpe=N" (N).

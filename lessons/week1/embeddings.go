@@ -61,13 +61,18 @@ func (r *EmbeddingMapResult) XY() (points [][2]float64, labels []string) {
 // (tied with the output layer) or BERT's word embeddings.
 func TokenEmbeddings(m *llm.Model) ([][]float64, error) {
 	for _, name := range []string{"transformer.wte.weight", "bert.embeddings.word_embeddings.weight"} {
-		if p, ok := m.Params[name]; ok {
-			rows, cols := p.Shape[0], p.Shape[1]
+		if m.Weights.Has(name) {
+			data, err := m.Weights.Float32(name)
+			if err != nil {
+				return nil, err
+			}
+			shape := m.Weights.Shape(name)
+			rows, cols := shape[0], shape[1]
 			out := make([][]float64, rows)
 			for i := range out {
 				out[i] = make([]float64, cols)
 				for j := range out[i] {
-					out[i][j] = float64(p.Data[i*cols+j])
+					out[i][j] = float64(data[i*cols+j])
 				}
 			}
 			return out, nil

@@ -14,13 +14,17 @@ func TestEmbeddingMap(t *testing.T) {
 	}
 	m.Tokenizer = tok
 	// Plant structure: every digit's embedding gets the same large offset.
-	emb := m.Params["transformer.wte.weight"]
-	d := emb.Shape[1]
+	emb, _ := m.Weights.Float32("transformer.wte.weight")
+	shape := m.Weights.Shape("transformer.wte.weight")
+	d := shape[1]
 	for _, c := range "0123456789" {
 		id, _ := tok.TokenToID(string(c))
 		for j := range d {
-			emb.Data[id*d+j] += 0.5
+			emb[id*d+j] += 0.5
 		}
+	}
+	if err := m.Weights.Set("transformer.wte.weight", shape, emb); err != nil {
+		t.Fatal(err)
 	}
 	groups := append(EmbeddingGroups(), EmbeddingGroup{"not in vocab", []string{"\U0001F600"}})
 	r, err := EmbeddingMap(m, groups)

@@ -69,7 +69,7 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 		if m.Config.Arch != llm.GPT || m.Tokenizer == nil {
 			return "", fmt.Errorf("%s is not a GPT model with a tokenizer", model)
 		}
-		return fmt.Sprintf("%s, %d layers, %.2fM parameters", m.Config.Arch, m.Config.Layers, float64(m.Params.Count())/1e6), nil
+		return fmt.Sprintf("%s, %d layers, %.2fM parameters", m.Config.Arch, m.Config.Layers, float64(m.Weights.Count())/1e6), nil
 	}); err != nil {
 		return nil, err
 	}

@@ -1,16 +1,17 @@
 package week1
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/pipeline"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -26,13 +27,26 @@ type MaskFill struct {
 
 // FillMask asks a BERT model for the topK candidates of the first [MASK] in text.
 func FillMask(m *llm.Model, text string, topK int) ([]MaskFill, error) {
-	preds, _, err := m.FillMask(text, topK)
+	preds, err := fillFirst(m, text, topK)
 	if err != nil {
 		return nil, err
 	}
 	var out []MaskFill
-	for _, c := range preds[0].Candidates {
+	for _, c := range preds {
 		out = append(out, MaskFill{Token: c.Token, Prob: c.Prob, Sentence: strings.Replace(text, data.MaskToken, c.Token, 1)})
+	}
+	return out, nil
+}
+
+// fillFirst returns the topK candidates for the first [MASK] of text (pipeline.FillMasks).
+func fillFirst(m *llm.Model, text string, topK int) ([]llm.Candidate, error) {
+	res, err := pipeline.FillMasks(m, text, topK)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]llm.Candidate, 0, len(res[0]))
+	for _, r := range res[0] {
+		out = append(out, llm.Candidate{ID: r.Token, Token: m.Tokenizer.IDToToken(r.Token), Prob: r.Score})
 	}
 	return out, nil
 }
@@ -71,11 +85,11 @@ func ProbeAccuracy(m *llm.Model) (*ProbeResult, error) {
 	}
 	res := &ProbeResult{N: len(probes)}
 	for _, p := range probes {
-		preds, _, err := m.FillMask(p.Text, 5)
+		preds, err := fillFirst(m, p.Text, 5)
 		if err != nil {
 			return nil, fmt.Errorf("probe %q: %w", p.Text, err)
 		}
-		row := ProbeRow{Text: p.Text, Answers: p.Answers, Note: p.Note, Top: preds[0].Candidates}
+		row := ProbeRow{Text: p.Text, Answers: p.Answers, Note: p.Note, Top: preds}
 		for i, c := range row.Top {
 			if slices.Contains(p.Answers, c.Token) {
 				row.Hit5 = true
@@ -209,8 +223,8 @@ type PretrainConfig struct {
 	LR         float64       // default 3e-3
 	Seed       uint64        // model init and batches
 	TimeBudget time.Duration // stop early (at a chunk boundary) after this long; 0 = no limit
-	Chunk      int           // steps per Train call (default 25): the budget is checked between chunks
-	Dir        string        // checkpoint directory between chunks (default: a temp dir, removed by Close)
+	Chunk      int           // steps per Trainer.Run call (default 25): the budget is checked between chunks
+	Dir        string        // if set, a checkpoint (model + optimiser state) is written here after each chunk
 }
 
 // DemoGPT is the in-notebook model: 2 layers, 4 heads, d_model 64, 64 positions.
@@ -220,13 +234,15 @@ func DemoGPT(vocab int) llm.Config {
 	return c
 }
 
-// PretrainRun is a causal-LM pretraining run on the corpus with the char tokenizer.
+// PretrainRun is a causal-LM pretraining run on the corpus with the char tokenizer. One
+// llm.Trainer does every chunk: the step is compiled once and the optimiser state stays
+// on the backend between chunks (no checkpoint round trip).
 type PretrainRun struct {
 	Config     PretrainConfig
 	Model      *llm.Model
 	Train, Val []int
-	dir        string
-	tmp        bool
+	trainer    *llm.Trainer
+	progress   func(llm.Progress)
 }
 
 // NewPretrainRun tokenizes the corpus and builds a freshly initialised model.
@@ -259,23 +275,32 @@ func NewPretrainRun(cfg PretrainConfig) (*PretrainRun, error) {
 	}
 	m.Tokenizer = tok
 	t, v := data.Corpus()
-	run := &PretrainRun{Config: cfg, Model: m, Train: tokenizer.IDs(tok.Encode(t)), Val: tokenizer.IDs(tok.Encode(v)), dir: cfg.Dir}
-	if run.dir == "" {
-		if run.dir, err = os.MkdirTemp("", "week1-pretrain-*"); err != nil {
-			return nil, err
-		}
-		run.tmp = true
+	run := &PretrainRun{Config: cfg, Model: m, Train: tokenizer.IDs(tok.Encode(t)), Val: tokenizer.IDs(tok.Encode(v))}
+	src, err := m.NewLMSource(run.Train, cfg.BatchSize, cfg.SeqLen, 0, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	val, err := m.LMEvalBatches(run.Val, cfg.BatchSize, cfg.SeqLen, 0, cfg.Seed, 4)
+	if err != nil {
+		return nil, err
+	}
+	run.trainer, err = m.NewTrainer(llm.TrainConfig{
+		Steps: cfg.Steps, BatchSize: cfg.BatchSize, SeqLen: cfg.SeqLen, LR: cfg.LR, Seed: cfg.Seed,
+		EvalEvery: 25, CheckpointDir: cfg.Dir, CheckpointEvery: cfg.Chunk,
+		Progress: func(p llm.Progress) {
+			if run.progress != nil {
+				run.progress(p)
+			}
+		},
+	}, src, val)
+	if err != nil {
+		return nil, err
 	}
 	return run, nil
 }
 
-// Close removes the temporary checkpoint directory.
-func (r *PretrainRun) Close() error {
-	if r.tmp {
-		return os.RemoveAll(r.dir)
-	}
-	return nil
-}
+// Close releases the run (nothing is left on disk unless Config.Dir was set).
+func (r *PretrainRun) Close() error { return nil }
 
 // PretrainResult summarises a run.
 type PretrainResult struct {
@@ -288,31 +313,21 @@ type PretrainResult struct {
 	TokensPerSec   float64
 }
 
-// Run trains in chunks of Config.Chunk steps (each a Train call resuming from the
-// checkpoint of the previous one) until Config.Steps or the time budget, calling progress
-// after every step. Validation loss is measured every 25 steps.
+// Run trains in chunks of Config.Chunk steps of one trainer until Config.Steps or the
+// time budget, calling progress after every step. Validation loss is measured every 25
+// steps. A second Run continues where the first stopped.
 func (r *PretrainRun) Run(progress func(llm.Progress)) (*PretrainResult, error) {
 	c := r.Config
+	r.progress = progress
 	start := time.Now()
 	res := &PretrainResult{InitialValLoss: math.NaN(), ValLoss: math.NaN()}
-	for res.Steps < c.Steps {
-		tr, err := r.Model.Train(r.Train, r.Val, llm.TrainConfig{
-			Steps: c.Steps, BatchSize: c.BatchSize, SeqLen: c.SeqLen, LR: c.LR, Seed: c.Seed,
-			EvalEvery: 25, EvalBatches: 4, CheckpointDir: r.dir, CheckpointEvery: c.Chunk,
-			Resume: true, StopAfter: c.Chunk, Progress: progress,
-		})
+	for !r.trainer.Done() {
+		tr, err := r.trainer.Run(context.Background(), c.Chunk)
 		if err != nil {
 			return nil, err
 		}
-		if math.IsNaN(res.InitialValLoss) {
-			res.InitialValLoss = tr.InitialValLoss
-		}
-		res.Steps = tr.Steps
-		res.Losses = append(res.Losses, tr.Losses...)
-		if !math.IsNaN(tr.ValLoss) {
-			res.ValLoss = tr.ValLoss
-		}
-		if c.TimeBudget > 0 && time.Since(start) > c.TimeBudget && res.Steps < c.Steps {
+		res.InitialValLoss, res.Steps, res.Losses, res.ValLoss = tr.InitialValLoss, tr.Steps, tr.Losses, tr.ValLoss
+		if c.TimeBudget > 0 && time.Since(start) > c.TimeBudget && !r.trainer.Done() {
 			res.StoppedEarly = true
 			break
 		}

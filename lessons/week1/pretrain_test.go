@@ -91,9 +91,11 @@ func TestProbeAccuracyCounts(t *testing.T) {
 	// 院 the second.
 	pan, _ := m.Tokenizer.TokenToID("盘")
 	yuan, _ := m.Tokenizer.TokenToID("院")
-	m.Params["cls.predictions.bias"].Data[pan] = 100
-	m.Params["cls.predictions.bias"].Data[yuan] = 90
-	m.ParamsChanged()
+	bias, _ := m.Weights.Float32("cls.predictions.bias")
+	bias[pan], bias[yuan] = 100, 90
+	if err := m.Weights.Set("cls.predictions.bias", m.Weights.Shape("cls.predictions.bias"), bias); err != nil {
+		t.Fatal(err)
+	}
 	r, err := ProbeAccuracy(m)
 	if err != nil {
 		t.Fatal(err)

@@ -130,18 +130,30 @@ func Encode(m *llm.Model, text string) (ids []int, labels []string, spans [][2]i
 	return ids, labels, spans, nil
 }
 
+// weight is a float32 copy of one of the model's tensors.
+type weight struct {
+	Shape []int
+	Data  []float32
+}
+
+// getWeight copies one tensor of the model out of its weights.
+func getWeight(m *llm.Model, name string) (*weight, error) {
+	if !m.Weights.Has(name) {
+		return nil, fmt.Errorf("step through: the model has no %s", name)
+	}
+	data, err := m.Weights.Float32(name)
+	if err != nil {
+		return nil, err
+	}
+	return &weight{Shape: m.Weights.Shape(name), Data: data}, nil
+}
+
 // headWeights extracts head h of layer l's Q/K/V projections as input-major [m, d] matrices.
 func headWeights(m *llm.Model, l, h int) (attention.HeadWeights, error) {
 	c := m.Config
 	d, dm := c.HeadDim(), c.DModel
 	var w attention.HeadWeights
-	get := func(name string) (*llm.Param, error) {
-		p, ok := m.Params[name]
-		if !ok {
-			return nil, fmt.Errorf("step through: the model has no %s", name)
-		}
-		return p, nil
-	}
+	get := func(name string) (*weight, error) { return getWeight(m, name) }
 	if c.Arch == llm.GPT {
 		pre := fmt.Sprintf("transformer.h.%d.attn.c_attn.", l)
 		wt, err := get(pre + "weight") // Conv1D [m, 3m]: columns q | k | v, head h at h·d
@@ -267,9 +279,13 @@ func stepThroughRun(m *llm.Model, run *modelRun, sentence string, layer, head in
 	var mask [][]bool
 	if c.Arch == llm.GPT {
 		pre := fmt.Sprintf("transformer.h.%d.ln_1.", layer)
-		g, b := m.Params[pre+"weight"], m.Params[pre+"bias"]
-		if g == nil || b == nil {
-			return nil, fmt.Errorf("step through: the model has no %s", pre)
+		g, err := getWeight(m, pre+"weight")
+		if err != nil {
+			return nil, err
+		}
+		b, err := getWeight(m, pre+"bias")
+		if err != nil {
+			return nil, err
 		}
 		x = layerNorm(x, g.Data, b.Data, c.LayerNormE)
 		mask = attention.CausalBoolMask(len(x))

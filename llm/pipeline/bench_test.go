@@ -184,21 +184,23 @@ func loadDirect(dir string) (*llm.Model, error) {
 		return nil, err
 	}
 	start := 8 + int64(binary.LittleEndian.Uint64(n[:]))
-	ps := llm.Params{}
+	ws := &llm.Weights{}
 	for _, in := range infos {
 		if in.DType != safetensors.F32 {
 			return nil, fmt.Errorf("%s: %s is %s, this prototype reads F32 only", path, in.Name, in.DType)
 		}
-		p := &llm.Param{Shape: in.Shape, Data: make([]float32, (in.End-in.Begin)/4)}
-		if len(p.Data) > 0 {
-			buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(p.Data))), in.End-in.Begin)
+		data := make([]float32, (in.End-in.Begin)/4)
+		if len(data) > 0 {
+			buf := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), in.End-in.Begin)
 			if _, err := f.ReadAt(buf, start+int64(in.Begin)); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", path, in.Name, err)
 			}
 		}
-		ps[in.Name] = p
+		if err := ws.Set(in.Name, in.Shape, data); err != nil {
+			return nil, err
+		}
 	}
-	return &llm.Model{Config: c, Params: ps}, nil
+	return &llm.Model{Config: c, Weights: ws}, nil
 }
 
 // procStatusMB reads a "kB" field of /proc/self/status, in MB.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/sample"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -84,16 +85,16 @@ func FillMasks(m *llm.Model, text string, topK int) ([][]FillMaskResult, error) 
 	if len(positions) == 0 {
 		return nil, fmt.Errorf("fill-mask: the text has no %s token (within the model's %d positions)", tok.IDToToken(maskID), m.Config.MaxPos)
 	}
-	out, err := forwardPadded(m, ids, nil)
+	out, err := forwardOne(m, ids, nil, true)
 	if err != nil {
 		return nil, fmt.Errorf("fill-mask: %w", err)
 	}
 	single := len(positions) == 1
 	var all [][]FillMaskResult
 	for _, pos := range positions {
-		probs := softmax(out.Logits.Row(0, pos))
+		probs := sample.Probs(out.Logits.Row(0, pos))
 		var res []FillMaskResult
-		for _, id := range topIndices(probs, topK) {
+		for _, id := range sample.TopK(probs, topK) {
 			filled := append([]int(nil), ids...)
 			filled[pos] = id
 			var seq string
@@ -123,7 +124,7 @@ func TextClassification(m *llm.Model, text string) ([]Label, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("text-classification: empty text")
 	}
-	out, err := forwardPadded(m, ids, nil)
+	out, err := forwardOne(m, ids, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("text-classification: %w", err)
 	}
@@ -137,7 +138,7 @@ func TextClassification(m *llm.Model, text string) ([]Label, error) {
 	if len(logits) == 1 {
 		probs = []float64{1 / (1 + math.Exp(-float64(logits[0])))} // one label: sigmoid
 	} else {
-		probs = softmax(logits)
+		probs = sample.Probs(logits)
 	}
 	labels := make([]Label, len(probs))
 	for i, p := range probs {
@@ -205,7 +206,7 @@ func FeatureExtraction(m *llm.Model, text string) ([][]float32, error) {
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("feature-extraction: empty text")
 	}
-	out, err := forwardPadded(m, ids, nil)
+	out, err := forwardOne(m, ids, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("feature-extraction: %w", err)
 	}
@@ -216,62 +217,18 @@ func FeatureExtraction(m *llm.Model, text string) ([][]float32, error) {
 	return feats, nil
 }
 
-// Bucket is the granularity, in tokens, of the lengths inputs are padded to. GoMLX
-// compiles one graph per input shape (seconds for bert-base) and an executable holds at
-// most 32 of them, after which it fails; padding every input to a multiple of Bucket (at
-// most the model's positions) keeps a model to ≤ 16 shapes for 512 positions and lets
-// texts of similar length reuse one graph. Padding is masked out of attention, so the
-// outputs of the real tokens do not change.
-const Bucket = 32
-
-// forwardPadded runs one sequence (with optional token types) padded to its bucket.
-func forwardPadded(m *llm.Model, ids, typeIDs []int) (*llm.Output, error) {
-	n := min(m.Config.MaxPos, (len(ids)+Bucket-1)/Bucket*Bucket)
-	n = max(n, len(ids)) // longer than MaxPos: let Forward report it
-	pad := max(m.Tokenizer.Specials().PAD, 0)
-	b := llm.Batch{IDs: [][]int{make([]int, n)}, TypeIDs: [][]int{make([]int, n)}, Mask: [][]int{make([]int, n)}}
-	for i := range n {
-		b.IDs[0][i] = pad
-		if i < len(ids) {
-			b.IDs[0][i], b.Mask[0][i] = ids[i], 1
-			if typeIDs != nil {
-				b.TypeIDs[0][i] = typeIDs[i]
-			}
-		}
+// forwardOne runs one sequence (with optional token types); llm.Model.Forward pads it to
+// its bucket and cuts the outputs back.
+func forwardOne(m *llm.Model, ids, typeIDs []int, logits bool) (*llm.Output, error) {
+	b := llm.Batch{IDs: [][]int{ids}}
+	if typeIDs != nil && m.Config.Arch == llm.BERT {
+		b.TypeIDs = [][]int{typeIDs}
 	}
-	if m.Config.Arch == llm.GPT {
-		b.TypeIDs = nil
-	}
-	return m.Forward(b, llm.ForwardOptions{})
+	return m.Forward(b, llm.ForwardOptions{SkipLogits: !logits})
 }
 
-// softmax returns exp(x_i − max) / Σ exp(x_j − max) in float64.
-func softmax(x []float32) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = max(mx, float64(v))
-	}
-	p := make([]float64, len(x))
-	var sum float64
-	for i, v := range x {
-		p[i] = math.Exp(float64(v) - mx)
-		sum += p[i]
-	}
-	for i := range p {
-		p[i] /= sum
-	}
-	return p
-}
-
-// topIndices returns the indices of the k largest values, largest first (ties: lower index).
-func topIndices(p []float64, k int) []int {
-	idx := make([]int, len(p))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] > p[idx[b]] })
-	return idx[:min(k, len(idx))]
-}
+// Bucket is llm.Bucket: the granularity of the lengths inputs are padded to.
+const Bucket = llm.Bucket
 
 // decodeSkip decodes ids without the special tokens (skip_special_tokens=True).
 func decodeSkip(tok tokenizer.Tokenizer, ids []int) string {

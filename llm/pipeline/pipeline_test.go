@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/sample"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -308,7 +309,7 @@ func TestTextClassificationGPTLastToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := softmax(out.Classes.Row(0, len(ids)-1))
+	want := sample.Probs(out.Classes.Row(0, len(ids)-1))
 	got, err := TextClassification(m, text)
 	if err != nil {
 		t.Fatal(err)

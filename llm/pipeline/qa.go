@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/sample"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -82,7 +83,7 @@ func QuestionAnsweringTopK(m *llm.Model, question, context string, o QAOptions) 
 	// One window at a time, each padded to its bucket: shapes stay few (see Bucket).
 	outs := make([]*llm.Output, len(windows))
 	for w, win := range windows {
-		if outs[w], err = forwardPadded(m, win.IDs, win.TypeIDs); err != nil {
+		if outs[w], err = forwardOne(m, win.IDs, win.TypeIDs, false); err != nil {
 			return nil, fmt.Errorf("question-answering: %w", err)
 		}
 	}
@@ -208,7 +209,7 @@ func maskedSoftmax(x []float32, desired []bool) []float64 {
 			v[i] = x[i]
 		}
 	}
-	p := softmax(v)
+	p := sample.Probs(v)
 	for i := range p {
 		if math.IsNaN(p[i]) {
 			p[i] = 0

@@ -67,13 +67,35 @@ type GPT struct {
 	capture func(module string, x []float32, t int)
 }
 
+// param is one float32 tensor copied out of a model: row-major Data with its Shape.
+type param struct {
+	Shape []int
+	Data  []float32
+}
+
+// params maps Hugging Face names to float32 tensors.
+type params map[string]*param
+
+// modelParams copies every weight of m to float32 (quantization works on Go slices).
+func modelParams(m *llm.Model) (params, error) {
+	ps := params{}
+	for _, n := range m.Weights.Names() {
+		data, err := m.Weights.Float32(n)
+		if err != nil {
+			return nil, err
+		}
+		ps[n] = &param{Shape: m.Weights.Shape(n), Data: data}
+	}
+	return ps, nil
+}
+
 // weights abstracts where a layer comes from: float32 parameters or a quantized file.
 type weights struct {
-	params  llm.Params               // float32 tensors by HF name
+	params  params                   // float32 tensors by HF name
 	quant   map[string]*quant.Tensor // quantized linear weights by module name ([out, in])
 	format  Format
 	scheme  quant.Scheme
-	inOrder bool // params hold Conv1D [in, out] weights (true for llm.Params)
+	inOrder bool // params hold Conv1D [in, out] weights
 }
 
 func (w *weights) vec(name string, n int) ([]float32, error) {
@@ -153,7 +175,11 @@ func NewGPT(m *llm.Model, f Format) (*GPT, error) {
 	if m.Config.Arch != llm.GPT {
 		return nil, fmt.Errorf("qmodel: NewGPT needs a gpt2 model, got %q", m.Config.Arch)
 	}
-	return buildGPT(m.Config, &weights{params: m.Params, format: f, scheme: f.Scheme()})
+	ps, err := modelParams(m)
+	if err != nil {
+		return nil, err
+	}
+	return buildGPT(m.Config, &weights{params: ps, format: f, scheme: f.Scheme()})
 }
 
 func buildGPT(c llm.Config, w *weights) (*GPT, error) {

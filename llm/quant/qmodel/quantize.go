@@ -12,6 +12,7 @@ import (
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/safetensors"
+	"github.com/divellm/divellm/llm/sample"
 )
 
 // Method is how weights are rounded.
@@ -57,13 +58,13 @@ type Report struct {
 
 // linearWeights lists the model's linear layers: module name → (float32 weight [out, in],
 // out, in). GPT-2's Conv1D weights are transposed.
-func linearWeights(m *llm.Model) (map[string][]float32, map[string][2]int, error) {
+func linearWeights(m *llm.Model, ps params) (map[string][]float32, map[string][2]int, error) {
 	ws, dims := map[string][]float32{}, map[string][2]int{}
 	switch m.Config.Arch {
 	case llm.GPT:
 		for l := range m.Config.Layers {
 			for _, name := range linearNames(l) {
-				p, ok := m.Params[name+".weight"]
+				p, ok := ps[name+".weight"]
 				if !ok || len(p.Shape) != 2 {
 					return nil, nil, fmt.Errorf("qmodel: %s.weight missing or not 2-D", name)
 				}
@@ -72,7 +73,7 @@ func linearWeights(m *llm.Model) (map[string][]float32, map[string][2]int, error
 			}
 		}
 	case llm.BERT:
-		for name, p := range m.Params {
+		for name, p := range ps {
 			base, ok := strings.CutSuffix(name, ".weight")
 			if !ok || len(p.Shape) != 2 || strings.Contains(name, "embeddings") {
 				continue
@@ -102,7 +103,11 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, dims, err := linearWeights(m)
+	ps, err := modelParams(m)
+	if err != nil {
+		return nil, err
+	}
+	ws, dims, err := linearWeights(m, ps)
 	if err != nil {
 		return nil, err
 	}
@@ -133,9 +138,13 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		}
 		sort.Strings(names)
 	}
-	work := &llm.Model{Config: m.Config, Params: llm.Params{}} // float32 model with quantized layers so far
-	for n, p := range m.Params {
-		work.Params[n] = p
+	var work *llm.Model // float32 model with the layers quantized so far (sequential GPTQ)
+	if o.Method == GPTQ && o.Sequential {
+		wc, err := m.Weights.Clone()
+		if err != nil {
+			return nil, err
+		}
+		work = &llm.Model{Config: m.Config, Weights: wc}
 	}
 	qs := map[string]*quant.Tensor{}
 	for _, name := range names {
@@ -165,17 +174,19 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		rep.QuantBytes += q.Bytes()
 		qs[name] = q
 		if o.Method == GPTQ && o.Sequential { // later layers see this one quantized
-			p := m.Params[name+".weight"]
-			work.Params[name+".weight"] = &llm.Param{Shape: p.Shape, Data: transpose(q.Dequantize(), d[0], d[1])}
+			p := ps[name+".weight"]
+			if err := work.Weights.Set(name+".weight", p.Shape, transpose(q.Dequantize(), d[0], d[1])); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var plain []safetensors.Tensor
-	for _, n := range m.Params.Names() {
+	for _, n := range m.Weights.Names() {
 		base, _ := strings.CutSuffix(n, ".weight")
 		if _, ok := qs[base]; ok && strings.HasSuffix(n, ".weight") {
 			continue
 		}
-		p := m.Params[n]
+		p := ps[n]
 		plain = append(plain, safetensors.FromFloat32(n, p.Shape, p.Data))
 		rep.PlainTensorBytes += 4 * len(p.Data)
 	}
@@ -263,13 +274,13 @@ func LoadGPT(dir string, f Format) (*GPT, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps := llm.Params{}
+	ps := params{}
 	for name, t := range ck.Plain {
 		data, err := t.Float32s()
 		if err != nil {
 			return nil, fmt.Errorf("qmodel: %s: %w", path, err)
 		}
-		ps[name] = &llm.Param{Shape: t.Shape, Data: data}
+		ps[name] = &param{Shape: t.Shape, Data: data}
 	}
 	return buildGPT(c, &weights{params: ps, quant: ck.Weights, format: f, scheme: f.Scheme()})
 }
@@ -300,16 +311,7 @@ func (g *GPT) Perplexity(ids []int, window int) (float64, error) {
 			return 0, err
 		}
 		for i, next := range win[1:] {
-			row := logits[i*V : (i+1)*V]
-			mx := math.Inf(-1)
-			for _, v := range row {
-				mx = math.Max(mx, float64(v))
-			}
-			var z float64
-			for _, v := range row {
-				z += math.Exp(float64(v) - mx)
-			}
-			nll += mx + math.Log(z) - float64(row[next])
+			nll += sample.NLL(logits[i*V:(i+1)*V], next)
 			n++
 		}
 	}
