@@ -4,9 +4,10 @@
 //	probes/mlm_probes.tsv              fill-mask probes for a tiny BERT
 //	alerts/{train,val,test}.jsonl      alert log → root cause classification (Week 2)
 //
-// Every sentence comes from templates and building blocks written for this project and
-// from a math/rand/v2 PCG generator with constant seeds, so the output is the same on
-// every machine. Run it from the repository root:
+// Every sentence comes from templates and building blocks written for this project, kept
+// in the embedded data files under tables/ (format in tables.go), and from a math/rand/v2
+// PCG generator with constant seeds, so the output is the same on every machine. The Go
+// files hold only the logic that combines them. Run it from the repository root:
 //
 //	go run ./lessons/data/gen
 //
@@ -62,6 +63,9 @@ func main() {
 // Generate builds every dataset file in memory, keyed by its slash-separated path
 // relative to lessons/data.
 func Generate() (map[string][]byte, error) {
+	if err := loadTables(); err != nil {
+		return nil, err
+	}
 	probes := mlmProbes()
 	if err := checkProbes(probes); err != nil {
 		return nil, err
@@ -132,15 +136,4 @@ func fill(tmpl string, kv ...string) string {
 		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
 	}
 	return strings.NewReplacer(pairs...).Replace(tmpl)
-}
-
-// lines splits a hand-written block into its non-empty, trimmed lines.
-func lines(block string) []string {
-	var out []string
-	for _, l := range strings.Split(block, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
