@@ -8,13 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
-//go:embed corpus/train.txt corpus/val.txt probes/mlm_probes.tsv alerts/train.jsonl alerts/val.jsonl alerts/test.jsonl
+//go:embed corpus/train.txt corpus/val.txt probes/mlm_probes.tsv alerts/train.jsonl alerts/val.jsonl alerts/test.jsonl alerts/hard.jsonl
 var files embed.FS
 
 func embedded(name string) string {
@@ -28,8 +29,16 @@ func embedded(name string) string {
 // MaskToken is the placeholder of the masked character in a probe.
 const MaskToken = "[MASK]"
 
-// Splits are the names of the alert dataset's splits.
+// Splits are the names of the alert dataset's 80/10/10 splits, all made from the same
+// templates.
 var Splits = []string{"train", "val", "test"}
+
+// HardSplit names the hard alert test set: templates, phrasings, hosts and services
+// that never appear in Splits. Alerts(HardSplit) returns it.
+const HardSplit = "hard"
+
+// AlertSplits are every alert split Alerts accepts: Splits and HardSplit.
+var AlertSplits = []string{"train", "val", "test", HardSplit}
 
 // Corpus returns the pretraining corpus: the training text and the validation text,
 // each a sequence of newline-terminated lines.
@@ -132,12 +141,26 @@ func MLMProbes() []Probe {
 }
 
 // Alert is one classification example: an alert text and its root-cause label, in
-// English (Label, one of AlertLabels) and in Chinese (LabelZH).
+// English (Label, one of AlertLabels) and in Chinese (LabelZH). In the hard split, Kind
+// is its kind of difficulty (one of AlertKinds) and Template the id of the template it
+// was written from (label/kind/n); both are empty in the other splits.
 type Alert struct {
-	Text    string `json:"text"`
-	Label   string `json:"label"`
-	LabelZH string `json:"label_zh"`
+	Text     string `json:"text"`
+	Label    string `json:"label"`
+	LabelZH  string `json:"label_zh"`
+	Kind     string `json:"kind,omitempty"`
+	Template string `json:"template,omitempty"`
 }
+
+// alertKinds are the kinds of difficulty of the hard split, in a fixed order.
+var alertKinds = []string{"word_order", "english", "abbrev", "two_symptoms", "near_miss", "new_vocab"}
+
+// AlertKinds returns the kinds of difficulty of the hard split: word_order (the usual
+// parts in another order), english (an English-only alert), abbrev (shorthand),
+// two_symptoms (a root cause and its consequence, labelled by the cause), near_miss (a
+// neighbouring class's words, ruled out by the line) and new_vocab (words the training
+// alerts never use).
+func AlertKinds() []string { return slices.Clone(alertKinds) }
 
 // alertLabels is the stable label order; a class index is a position in it.
 var alertLabels = []struct{ en, zh string }{
@@ -181,53 +204,73 @@ func AlertLabelIndex(label string) int {
 	return -1
 }
 
-// ParseAlerts reads JSONL lines {"text":…,"label":…,"label_zh":…}. Unknown fields,
-// empty text, an unknown label or a label_zh that does not match the label are errors.
+// ParseAlerts reads JSONL lines {"text":…,"label":…,"label_zh":…}, optionally with
+// "kind" and "template" (the hard split). Unknown fields, empty text, an unknown label or
+// kind, or a label_zh that does not match the label are errors.
 func ParseAlerts(r io.Reader) ([]Alert, error) {
-	var out []Alert
+	return parseJSONL(r, "alerts", func(a *Alert) error {
+		if strings.TrimSpace(a.Text) == "" {
+			return errors.New("empty text")
+		}
+		zh, ok := AlertLabelZH(a.Label)
+		if !ok {
+			return fmt.Errorf("unknown label %q", a.Label)
+		}
+		if a.LabelZH != zh {
+			return fmt.Errorf("label_zh %q does not match label %q (%s)", a.LabelZH, a.Label, zh)
+		}
+		if a.Kind != "" && !slices.Contains(alertKinds, a.Kind) {
+			return fmt.Errorf("unknown kind %q (want one of %s)", a.Kind, strings.Join(alertKinds, ", "))
+		}
+		return nil
+	})
+}
+
+// parseJSONL reads one JSON object per line into T, rejecting unknown fields, and runs
+// check on each; errors name the dataset (what) and the line.
+func parseJSONL[T any](r io.Reader, what string, check func(*T) error) ([]T, error) {
+	var out []T
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.DisallowUnknownFields()
-		var a Alert
-		if err := dec.Decode(&a); err != nil {
-			return nil, fmt.Errorf("alerts line %d: %w", n, err)
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", what, n, err)
 		}
 		if dec.More() {
-			return nil, fmt.Errorf("alerts line %d: more than one JSON value", n)
+			return nil, fmt.Errorf("%s line %d: more than one JSON value", what, n)
 		}
-		if strings.TrimSpace(a.Text) == "" {
-			return nil, fmt.Errorf("alerts line %d: empty text", n)
+		if err := check(&v); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", what, n, err)
 		}
-		zh, ok := AlertLabelZH(a.Label)
-		if !ok {
-			return nil, fmt.Errorf("alerts line %d: unknown label %q", n, a.Label)
-		}
-		if a.LabelZH != zh {
-			return nil, fmt.Errorf("alerts line %d: label_zh %q does not match label %q (%s)", n, a.LabelZH, a.Label, zh)
-		}
-		out = append(out, a)
+		out = append(out, v)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("alerts: no examples")
+		return nil, fmt.Errorf("%s: no examples", what)
 	}
 	return out, nil
 }
 
-// Alerts returns one split ("train", "val" or "test") of the alert classification data.
+// Alerts returns one split of the alert classification data: "train", "val", "test"
+// (80/10/10 from the same templates) or "hard" (HardSplit: unseen templates and names,
+// every line with its Kind and Template).
 func Alerts(split string) ([]Alert, error) {
-	switch split {
-	case "train", "val", "test":
-	default:
-		return nil, fmt.Errorf("data: unknown alert split %q (want train, val or test)", split)
+	if !slices.Contains(AlertSplits, split) {
+		return nil, fmt.Errorf("data: unknown alert split %q (want train, val, test or hard)", split)
 	}
 	as, err := ParseAlerts(strings.NewReader(embedded("alerts/" + split + ".jsonl")))
 	if err != nil {
 		return nil, fmt.Errorf("data: alerts/%s.jsonl: %w", split, err)
+	}
+	for i, a := range as {
+		if hard := split == HardSplit; hard != (a.Kind != "") || hard != (a.Template != "") {
+			return nil, fmt.Errorf("data: alerts/%s.jsonl line %d: kind and template must be set in the hard split and only there", split, i+1)
+		}
 	}
 	return as, nil
 }
@@ -244,7 +287,7 @@ func Validate() error {
 	if _, err := ParseProbes(strings.NewReader(embedded("probes/mlm_probes.tsv"))); err != nil {
 		return fmt.Errorf("data: probes/mlm_probes.tsv: %w", err)
 	}
-	for _, s := range Splits {
+	for _, s := range AlertSplits {
 		if _, err := Alerts(s); err != nil {
 			return err
 		}

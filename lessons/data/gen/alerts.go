@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // Week 2 classification data: an alert text → its root cause. Templates (tables/alerts.txt),
@@ -14,7 +13,14 @@ import (
 // symptom reports whose label the text cannot decide, so a bag-of-characters model does
 // not reach 100%.
 
-type alert struct{ text, label, labelZH string }
+// alert is one example. tmpls lists the templates its text was made from (message,
+// prefixes, suffix, wrapper), so that tests can prove the hard set shares none of them;
+// kind and id are set for the hard set only.
+type alert struct {
+	text, label, labelZH string
+	tmpls                []string
+	kind, id             string
+}
 
 // alertClass is one root cause with its clear and hard message templates.
 type alertClass struct {
@@ -59,26 +65,42 @@ func fillAlert(g *rng, t string) string {
 	)
 }
 
-// wrapAlert puts a message into one of the formats alert texts arrive in. The format is
-// chosen independently of the class.
-func wrapAlert(g *rng, msg string) string {
-	msg += fillAlert(g, g.pick(alertSuffixes))
+// alertWrappers are the formats of wrapAlert, in the order of its cases.
+var alertWrappers = []string{
+	"【%s 告警】%s %s",
+	"级别=%s 主机=10.%d.%d.%d 服务=%s 内容：%s",
+	"2026-%02d-%02dT%02d:%02d:%02d+08:00 %s %s: %s",
+	"%s：%s",
+	"[%s] %s | %s",
+	"%s",
+}
+
+// wrapAlert appends a suffix to a message and puts it into one of the formats alert
+// texts arrive in, chosen independently of the class. It returns the text and the
+// suffix and format templates it used.
+func wrapAlert(g *rng, msg string) (string, []string) {
+	suffix := alertSuffixes[g.r.IntN(len(alertSuffixes))]
+	msg += fillAlert(g, suffix)
 	host := fmt.Sprintf("%s-%d", g.pick(alertHostPrefix), g.between(1, 120))
 	svc := g.pick(alertServices)
-	switch g.r.IntN(6) {
+	i := g.r.IntN(len(alertWrappers))
+	w := alertWrappers[i]
+	var text string
+	switch i {
 	case 0:
-		return fmt.Sprintf("【%s 告警】%s %s", g.pick(severities), host, msg)
+		text = fmt.Sprintf(w, g.pick(severities), host, msg)
 	case 1:
-		return fmt.Sprintf("级别=%s 主机=10.%d.%d.%d 服务=%s 内容：%s", g.pick(severities), g.between(1, 254), g.between(0, 254), g.between(2, 254), svc, msg)
+		text = fmt.Sprintf(w, g.pick(severities), g.between(1, 254), g.between(0, 254), g.between(2, 254), svc, msg)
 	case 2:
-		return fmt.Sprintf("2026-%02d-%02dT%02d:%02d:%02d+08:00 %s %s: %s", g.between(1, 12), g.between(1, 28), g.between(0, 23), g.between(0, 59), g.between(0, 59), host, svc, msg)
+		text = fmt.Sprintf(w, g.between(1, 12), g.between(1, 28), g.between(0, 23), g.between(0, 59), g.between(0, 59), host, svc, msg)
 	case 3:
-		return fmt.Sprintf("%s：%s", g.pick(notePrefixes), msg)
+		text = fmt.Sprintf(w, g.pick(notePrefixes), msg)
 	case 4:
-		return fmt.Sprintf("[%s] %s | %s", g.pick(monitors), svc, msg)
+		text = fmt.Sprintf(w, g.pick(monitors), svc, msg)
 	default:
-		return msg
+		text = fmt.Sprintf(w, msg)
 	}
+	return text, []string{suffix, w}
 }
 
 const (
@@ -102,29 +124,35 @@ func buildAlerts(g *rng, corpus map[string]bool) (map[string][]alert, error) {
 				return nil, fmt.Errorf("alerts: only %d distinct examples for %s", len(got), c.label)
 			}
 			var t string
+			var tmpls []string
 			switch r := g.r.Float64(); {
 			case r < pVague:
-				t = g.pick(vagueAlerts)
+				t = vagueAlerts[g.r.IntN(len(vagueAlerts))]
+				tmpls = append(tmpls, t)
 				if g.chance(0.5) {
 					t = g.pick(reporters) + "反馈：" + t
+					tmpls = append(tmpls, "{R}反馈：")
 				}
 			case r < pVague+pHard:
-				t = g.pick(c.hard)
+				t = c.hard[g.r.IntN(len(c.hard))]
+				tmpls = append(tmpls, t)
 			default:
-				t = g.pick(c.clear)
+				t = c.clear[g.r.IntN(len(c.clear))]
+				tmpls = append(tmpls, t)
 			}
 			if g.chance(pRuledOut) {
 				other := alertClasses[g.r.IntN(len(alertClasses))]
 				if other.label != c.label {
 					t = "已排除" + other.ruledOut + "，" + t
+					tmpls = append(tmpls, "已排除"+other.ruledOut+"，")
 				}
 			}
-			text := wrapAlert(g, fillAlert(g, t))
+			text, wt := wrapAlert(g, fillAlert(g, t))
 			if seen[text] || corpus[text] {
 				continue
 			}
 			seen[text] = true
-			got = append(got, alert{text, c.label, c.zh})
+			got = append(got, alert{text: text, label: c.label, labelZH: c.zh, tmpls: append(tmpls, wt...)})
 		}
 		splits["val"] = append(splits["val"], got[:alertsVal]...)
 		splits["test"] = append(splits["test"], got[alertsVal:alertsVal+alertsTest]...)
@@ -150,13 +178,4 @@ func alertsJSONL(as []alert) []byte {
 		}{a.text, a.label, a.labelZH})
 	}
 	return b.Bytes()
-}
-
-// alertLabelList is the stable label order, for documentation and checks.
-func alertLabelList() string {
-	var ls []string
-	for _, c := range alertClasses {
-		ls = append(ls, c.label)
-	}
-	return strings.Join(ls, ",")
 }

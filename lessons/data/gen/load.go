@@ -21,6 +21,7 @@ var loadTables = sync.OnceValue(func() error {
 		{"hosts.txt", loadHosts},
 		{"ops.txt", loadOps},
 		{"alerts.txt", loadAlerts},
+		{"hard_alerts.txt", loadHard},
 	} {
 		t, err := readTable(l.file)
 		if err != nil {

@@ -3,6 +3,7 @@
 //	corpus/train.txt, corpus/val.txt   pretraining corpus (one paragraph or log line per line)
 //	probes/mlm_probes.tsv              fill-mask probes for a tiny BERT
 //	alerts/{train,val,test}.jsonl      alert log → root cause classification (Week 2)
+//	alerts/hard.jsonl                  a hard alert test set from unseen templates and names
 //
 // Every sentence comes from templates and building blocks written for this project, kept
 // in the embedded data files under tables/ (format in tables.go), and from a math/rand/v2
@@ -18,6 +19,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -31,6 +33,10 @@ const (
 	seedCorpus = 20260314
 	seedAlerts = 20260315
 	seedStream = 0x64697665 // "dive"
+
+	// Seeds of the datasets added later; each has its own stream, so the files above
+	// stay byte for byte what the shipped models were trained on.
+	seedHard = 20260316
 )
 
 func main() {
@@ -63,6 +69,20 @@ func main() {
 // Generate builds every dataset file in memory, keyed by its slash-separated path
 // relative to lessons/data.
 func Generate() (map[string][]byte, error) {
+	d, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return d.files, nil
+}
+
+// dataset is what build makes: the files, and the records the tests inspect.
+type dataset struct {
+	files  map[string][]byte
+	alerts map[string][]alert // "train", "val", "test", "hard"
+}
+
+func build() (*dataset, error) {
 	if err := loadTables(); err != nil {
 		return nil, err
 	}
@@ -87,10 +107,20 @@ func Generate() (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	avoid := maps.Clone(corpusLines)
 	for _, s := range []string{"train", "val", "test"} {
 		files["alerts/"+s+".jsonl"] = alertsJSONL(splits[s])
+		for _, a := range splits[s] {
+			avoid[a.text] = true
+		}
 	}
-	return files, nil
+	hard, err := buildHard(newRNG(seedHard), avoid)
+	if err != nil {
+		return nil, err
+	}
+	splits["hard"] = hard
+	files["alerts/hard.jsonl"] = hardJSONL(hard)
+	return &dataset{files: files, alerts: splits}, nil
 }
 
 func joinLines(lines []string) []byte {

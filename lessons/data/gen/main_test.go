@@ -19,7 +19,7 @@ func TestGenerateReproducesCommittedFiles(t *testing.T) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	want := []string{"alerts/test.jsonl", "alerts/train.jsonl", "alerts/val.jsonl",
+	want := []string{"alerts/hard.jsonl", "alerts/test.jsonl", "alerts/train.jsonl", "alerts/val.jsonl",
 		"corpus/train.txt", "corpus/val.txt", "probes/mlm_probes.tsv"}
 	if len(names) != len(want) {
 		t.Fatalf("Generate wrote %v, want %v", names, want)
