@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-//go:embed corpus/train.txt corpus/val.txt probes/mlm_probes.tsv alerts/train.jsonl alerts/val.jsonl alerts/test.jsonl alerts/hard.jsonl
+//go:embed corpus probes alerts sft dpo
 var files embed.FS
 
 func embedded(name string) string {
@@ -24,6 +24,20 @@ func embedded(name string) string {
 		return ""
 	}
 	return string(b)
+}
+
+// loadSplit parses the embedded file dir/split.jsonl after checking that split is one
+// of splits; errors name the file and say which splits exist.
+func loadSplit[T any](dir, split string, splits []string, parse func(io.Reader) ([]T, error)) ([]T, error) {
+	if !slices.Contains(splits, split) {
+		return nil, fmt.Errorf("data: unknown %s split %q (want %s)", dir, split, strings.Join(splits, ", "))
+	}
+	name := dir + "/" + split + ".jsonl"
+	xs, err := parse(strings.NewReader(embedded(name)))
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	return xs, nil
 }
 
 // MaskToken is the placeholder of the masked character in a probe.
@@ -260,12 +274,9 @@ func parseJSONL[T any](r io.Reader, what string, check func(*T) error) ([]T, err
 // (80/10/10 from the same templates) or "hard" (HardSplit: unseen templates and names,
 // every line with its Kind and Template).
 func Alerts(split string) ([]Alert, error) {
-	if !slices.Contains(AlertSplits, split) {
-		return nil, fmt.Errorf("data: unknown alert split %q (want train, val, test or hard)", split)
-	}
-	as, err := ParseAlerts(strings.NewReader(embedded("alerts/" + split + ".jsonl")))
+	as, err := loadSplit("alerts", split, AlertSplits, ParseAlerts)
 	if err != nil {
-		return nil, fmt.Errorf("data: alerts/%s.jsonl: %w", split, err)
+		return nil, err
 	}
 	for i, a := range as {
 		if hard := split == HardSplit; hard != (a.Kind != "") || hard != (a.Template != "") {
@@ -276,7 +287,7 @@ func Alerts(split string) ([]Alert, error) {
 }
 
 // Validate checks every embedded file: the corpus is valid UTF-8 with non-empty,
-// newline-terminated lines, the probes and alerts parse.
+// newline-terminated lines, and every other dataset parses.
 func Validate() error {
 	t, v := Corpus()
 	for _, c := range []struct{ name, text string }{{"corpus/train.txt", t}, {"corpus/val.txt", v}} {
@@ -289,6 +300,14 @@ func Validate() error {
 	}
 	for _, s := range AlertSplits {
 		if _, err := Alerts(s); err != nil {
+			return err
+		}
+	}
+	for _, s := range SFTSplits {
+		if _, err := SFT(s); err != nil {
+			return err
+		}
+		if _, err := DPO(s); err != nil {
 			return err
 		}
 	}

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // Week 2 classification data: an alert text → its root cause. Templates (tables/alerts.txt),
 // hosts and services differ from the corpus's alert lines. About a third of the examples are hard
@@ -166,16 +162,14 @@ func buildAlerts(g *rng, corpus map[string]bool) (map[string][]alert, error) {
 }
 
 func alertsJSONL(as []alert) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	for _, a := range as {
-		// Encode cannot fail for a struct of strings.
-		_ = enc.Encode(struct {
-			Text    string `json:"text"`
-			Label   string `json:"label"`
-			LabelZH string `json:"label_zh"`
-		}{a.text, a.label, a.labelZH})
+	type record struct {
+		Text    string `json:"text"`
+		Label   string `json:"label"`
+		LabelZH string `json:"label_zh"`
 	}
-	return b.Bytes()
+	rs := make([]record, len(as))
+	for i, a := range as {
+		rs[i] = record{a.text, a.label, a.labelZH}
+	}
+	return jsonLines(rs)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 )
@@ -140,18 +138,16 @@ func buildHard(g *rng, avoid map[string]bool) ([]alert, error) {
 }
 
 func hardJSONL(as []alert) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	for _, a := range as {
-		// Encode cannot fail for a struct of strings.
-		_ = enc.Encode(struct {
-			Text     string `json:"text"`
-			Label    string `json:"label"`
-			LabelZH  string `json:"label_zh"`
-			Kind     string `json:"kind"`
-			Template string `json:"template"`
-		}{a.text, a.label, a.labelZH, a.kind, a.id})
+	type record struct {
+		Text     string `json:"text"`
+		Label    string `json:"label"`
+		LabelZH  string `json:"label_zh"`
+		Kind     string `json:"kind"`
+		Template string `json:"template"`
 	}
-	return b.Bytes()
+	rs := make([]record, len(as))
+	for i, a := range as {
+		rs[i] = record{a.text, a.label, a.labelZH, a.kind, a.id}
+	}
+	return jsonLines(rs)
 }

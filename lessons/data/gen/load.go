@@ -22,6 +22,7 @@ var loadTables = sync.OnceValue(func() error {
 		{"ops.txt", loadOps},
 		{"alerts.txt", loadAlerts},
 		{"hard_alerts.txt", loadHard},
+		{"sft.txt", loadSFT},
 	} {
 		t, err := readTable(l.file)
 		if err != nil {

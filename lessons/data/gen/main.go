@@ -4,6 +4,8 @@
 //	probes/mlm_probes.tsv              fill-mask probes for a tiny BERT
 //	alerts/{train,val,test}.jsonl      alert log → root cause classification (Week 2)
 //	alerts/hard.jsonl                  a hard alert test set from unseen templates and names
+//	sft/{train,test}.jsonl             ops questions and answers for supervised fine-tuning
+//	dpo/{train,test}.jsonl             preference pairs (chosen vs rejected answer) for DPO
 //
 // Every sentence comes from templates and building blocks written for this project, kept
 // in the embedded data files under tables/ (format in tables.go), and from a math/rand/v2
@@ -37,6 +39,7 @@ const (
 	// Seeds of the datasets added later; each has its own stream, so the files above
 	// stay byte for byte what the shipped models were trained on.
 	seedHard = 20260316
+	seedSFT  = 20260317
 )
 
 func main() {
@@ -78,8 +81,10 @@ func Generate() (map[string][]byte, error) {
 
 // dataset is what build makes: the files, and the records the tests inspect.
 type dataset struct {
-	files  map[string][]byte
-	alerts map[string][]alert // "train", "val", "test", "hard"
+	files             map[string][]byte
+	alerts            map[string][]alert // "train", "val", "test", "hard"
+	sftTrain, sftTest []sftItem
+	dpoTrain, dpoTest []dpoItem
 }
 
 func build() (*dataset, error) {
@@ -120,7 +125,22 @@ func build() (*dataset, error) {
 	}
 	splits["hard"] = hard
 	files["alerts/hard.jsonl"] = hardJSONL(hard)
-	return &dataset{files: files, alerts: splits}, nil
+	d := &dataset{files: files, alerts: splits}
+
+	g := newRNG(seedSFT)
+	if d.sftTrain, d.sftTest, err = buildSFT(g, append(append([]string(nil), train...), val...)); err != nil {
+		return nil, err
+	}
+	trainLines := map[string]bool{}
+	for _, l := range train {
+		trainLines[l] = true
+	}
+	if d.dpoTrain, d.dpoTest, err = buildDPO(g, d.sftTrain, d.sftTest, trainLines); err != nil {
+		return nil, err
+	}
+	files["sft/train.jsonl"], files["sft/test.jsonl"] = sftJSONL("train", d.sftTrain), sftJSONL("test", d.sftTest)
+	files["dpo/train.jsonl"], files["dpo/test.jsonl"] = dpoJSONL("train", d.dpoTrain), dpoJSONL("test", d.dpoTest)
+	return d, nil
 }
 
 func joinLines(lines []string) []byte {

@@ -20,7 +20,8 @@ func TestGenerateReproducesCommittedFiles(t *testing.T) {
 	}
 	sort.Strings(names)
 	want := []string{"alerts/hard.jsonl", "alerts/test.jsonl", "alerts/train.jsonl", "alerts/val.jsonl",
-		"corpus/train.txt", "corpus/val.txt", "probes/mlm_probes.tsv"}
+		"corpus/train.txt", "corpus/val.txt", "dpo/test.jsonl", "dpo/train.jsonl", "probes/mlm_probes.tsv",
+		"sft/test.jsonl", "sft/train.jsonl"}
 	if len(names) != len(want) {
 		t.Fatalf("Generate wrote %v, want %v", names, want)
 	}
