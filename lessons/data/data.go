@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-//go:embed corpus probes alerts sft dpo
+//go:embed corpus probes alerts sft dpo qa
 var files embed.FS
 
 func embedded(name string) string {
@@ -300,6 +300,11 @@ func Validate() error {
 	}
 	for _, s := range AlertSplits {
 		if _, err := Alerts(s); err != nil {
+			return err
+		}
+	}
+	for _, s := range QASplits {
+		if _, err := QA(s); err != nil {
 			return err
 		}
 	}

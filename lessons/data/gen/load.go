@@ -23,6 +23,9 @@ var loadTables = sync.OnceValue(func() error {
 		{"alerts.txt", loadAlerts},
 		{"hard_alerts.txt", loadHard},
 		{"sft.txt", loadSFT},
+		{"squad_contexts.txt", loadSquadContexts},
+		{"squad_questions.txt", loadSquadQuestions},
+		{"squad_facts.txt", loadSquadFacts},
 	} {
 		t, err := readTable(l.file)
 		if err != nil {

@@ -6,6 +6,7 @@
 //	alerts/hard.jsonl                  a hard alert test set from unseen templates and names
 //	sft/{train,test}.jsonl             ops questions and answers for supervised fine-tuning
 //	dpo/{train,test}.jsonl             preference pairs (chosen vs rejected answer) for DPO
+//	qa/{train,val,test,long}.jsonl     SQuAD-style extractive question answering
 //
 // Every sentence comes from templates and building blocks written for this project, kept
 // in the embedded data files under tables/ (format in tables.go), and from a math/rand/v2
@@ -40,6 +41,7 @@ const (
 	// stay byte for byte what the shipped models were trained on.
 	seedHard = 20260316
 	seedSFT  = 20260317
+	seedQA   = 20260318
 )
 
 func main() {
@@ -85,6 +87,7 @@ type dataset struct {
 	alerts            map[string][]alert // "train", "val", "test", "hard"
 	sftTrain, sftTest []sftItem
 	dpoTrain, dpoTest []dpoItem
+	qa                map[string][]qaItem // "train", "val", "test", "long"
 }
 
 func build() (*dataset, error) {
@@ -140,6 +143,19 @@ func build() (*dataset, error) {
 	}
 	files["sft/train.jsonl"], files["sft/test.jsonl"] = sftJSONL("train", d.sftTrain), sftJSONL("test", d.sftTest)
 	files["dpo/train.jsonl"], files["dpo/test.jsonl"] = dpoJSONL("train", d.dpoTrain), dpoJSONL("test", d.dpoTest)
+
+	vocab := map[rune]bool{}
+	for _, l := range train {
+		for _, r := range l {
+			vocab[r] = true
+		}
+	}
+	if d.qa, err = buildQA(newRNG(seedQA), vocab); err != nil {
+		return nil, err
+	}
+	for _, s := range []string{"train", "val", "test", "long"} {
+		files["qa/"+s+".jsonl"] = qaJSONL(s, d.qa[s])
+	}
 	return d, nil
 }
 

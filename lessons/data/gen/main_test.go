@@ -21,7 +21,7 @@ func TestGenerateReproducesCommittedFiles(t *testing.T) {
 	sort.Strings(names)
 	want := []string{"alerts/hard.jsonl", "alerts/test.jsonl", "alerts/train.jsonl", "alerts/val.jsonl",
 		"corpus/train.txt", "corpus/val.txt", "dpo/test.jsonl", "dpo/train.jsonl", "probes/mlm_probes.tsv",
-		"sft/test.jsonl", "sft/train.jsonl"}
+		"qa/long.jsonl", "qa/test.jsonl", "qa/train.jsonl", "qa/val.jsonl", "sft/test.jsonl", "sft/train.jsonl"}
 	if len(names) != len(want) {
 		t.Fatalf("Generate wrote %v, want %v", names, want)
 	}
