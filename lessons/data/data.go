@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-//go:embed corpus probes alerts sft dpo qa
+//go:embed corpus probes alerts sft dpo qa seq2seq
 var files embed.FS
 
 func embedded(name string) string {
@@ -306,6 +306,13 @@ func Validate() error {
 	for _, s := range QASplits {
 		if _, err := QA(s); err != nil {
 			return err
+		}
+	}
+	for _, task := range Seq2SeqTasks {
+		for _, s := range Seq2SeqSplits {
+			if _, err := Seq2Seq(task, s); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range SFTSplits {

@@ -26,6 +26,7 @@ var loadTables = sync.OnceValue(func() error {
 		{"squad_contexts.txt", loadSquadContexts},
 		{"squad_questions.txt", loadSquadQuestions},
 		{"squad_facts.txt", loadSquadFacts},
+		{"seq2seq.txt", loadSeq2Seq},
 	} {
 		t, err := readTable(l.file)
 		if err != nil {

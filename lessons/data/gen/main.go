@@ -7,6 +7,7 @@
 //	sft/{train,test}.jsonl             ops questions and answers for supervised fine-tuning
 //	dpo/{train,test}.jsonl             preference pairs (chosen vs rejected answer) for DPO
 //	qa/{train,val,test,long}.jsonl     SQuAD-style extractive question answering
+//	seq2seq/{alerts,dates}_{train,test}.jsonl  toy tasks for a tiny encoder-decoder
 //
 // Every sentence comes from templates and building blocks written for this project, kept
 // in the embedded data files under tables/ (format in tables.go), and from a math/rand/v2
@@ -42,6 +43,7 @@ const (
 	seedHard = 20260316
 	seedSFT  = 20260317
 	seedQA   = 20260318
+	seedS2S  = 20260319
 )
 
 func main() {
@@ -87,7 +89,8 @@ type dataset struct {
 	alerts            map[string][]alert // "train", "val", "test", "hard"
 	sftTrain, sftTest []sftItem
 	dpoTrain, dpoTest []dpoItem
-	qa                map[string][]qaItem // "train", "val", "test", "long"
+	qa                map[string][]qaItem  // "train", "val", "test", "long"
+	s2s               map[string][]s2sPair // "alerts_train", "alerts_test", "dates_train", "dates_test"
 }
 
 func build() (*dataset, error) {
@@ -155,6 +158,13 @@ func build() (*dataset, error) {
 	}
 	for _, s := range []string{"train", "val", "test", "long"} {
 		files["qa/"+s+".jsonl"] = qaJSONL(s, d.qa[s])
+	}
+
+	if d.s2s, err = buildSeq2Seq(newRNG(seedS2S)); err != nil {
+		return nil, err
+	}
+	for name, pairs := range d.s2s {
+		files["seq2seq/"+name+".jsonl"] = s2sJSONL(name, pairs)
 	}
 	return d, nil
 }

@@ -21,7 +21,9 @@ func TestGenerateReproducesCommittedFiles(t *testing.T) {
 	sort.Strings(names)
 	want := []string{"alerts/hard.jsonl", "alerts/test.jsonl", "alerts/train.jsonl", "alerts/val.jsonl",
 		"corpus/train.txt", "corpus/val.txt", "dpo/test.jsonl", "dpo/train.jsonl", "probes/mlm_probes.tsv",
-		"qa/long.jsonl", "qa/test.jsonl", "qa/train.jsonl", "qa/val.jsonl", "sft/test.jsonl", "sft/train.jsonl"}
+		"qa/long.jsonl", "qa/test.jsonl", "qa/train.jsonl", "qa/val.jsonl",
+		"seq2seq/alerts_test.jsonl", "seq2seq/alerts_train.jsonl", "seq2seq/dates_test.jsonl", "seq2seq/dates_train.jsonl",
+		"sft/test.jsonl", "sft/train.jsonl"}
 	if len(names) != len(want) {
 		t.Fatalf("Generate wrote %v, want %v", names, want)
 	}
