@@ -34,7 +34,8 @@ type QAAnswers struct {
 	AnswerStart []int    `json:"answer_start"`
 }
 
-// Span returns the rune span [start, end) of the i-th answer in Context.
+// Span returns the rune span [start, end) of the i-th answer in Context; i must be an
+// index of Answers.Text (every parsed record has at least one answer).
 func (e QAExample) Span(i int) (start, end int) {
 	start = e.Answers.AnswerStart[i]
 	return start, start + utf8.RuneCountInString(e.Answers.Text[i])

@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/divellm/divellm/lessons/data"
+)
 
 // Week 2 classification data: an alert text → its root cause. Templates (tables/alerts.txt),
 // hosts and services differ from the corpus's alert lines. About a third of the examples are hard
@@ -162,14 +166,9 @@ func buildAlerts(g *rng, corpus map[string]bool) (map[string][]alert, error) {
 }
 
 func alertsJSONL(as []alert) []byte {
-	type record struct {
-		Text    string `json:"text"`
-		Label   string `json:"label"`
-		LabelZH string `json:"label_zh"`
-	}
-	rs := make([]record, len(as))
+	rs := make([]data.Alert, len(as))
 	for i, a := range as {
-		rs[i] = record{a.text, a.label, a.labelZH}
+		rs[i] = data.Alert{Text: a.text, Label: a.label, LabelZH: a.labelZH, Kind: a.kind, Template: a.id}
 	}
 	return jsonLines(rs)
 }

@@ -136,18 +136,3 @@ func buildHard(g *rng, avoid map[string]bool) ([]alert, error) {
 	g.r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out, nil
 }
-
-func hardJSONL(as []alert) []byte {
-	type record struct {
-		Text     string `json:"text"`
-		Label    string `json:"label"`
-		LabelZH  string `json:"label_zh"`
-		Kind     string `json:"kind"`
-		Template string `json:"template"`
-	}
-	rs := make([]record, len(as))
-	for i, a := range as {
-		rs[i] = record{a.text, a.label, a.labelZH, a.kind, a.id}
-	}
-	return jsonLines(rs)
-}

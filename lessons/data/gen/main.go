@@ -21,6 +21,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
@@ -130,7 +132,7 @@ func build() (*dataset, error) {
 		return nil, err
 	}
 	splits["hard"] = hard
-	files["alerts/hard.jsonl"] = hardJSONL(hard)
+	files["alerts/hard.jsonl"] = alertsJSONL(hard)
 	d := &dataset{files: files, alerts: splits}
 
 	g := newRNG(seedSFT)
@@ -212,4 +214,15 @@ func fill(tmpl string, kv ...string) string {
 		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
 	}
 	return strings.NewReplacer(pairs...).Replace(tmpl)
+}
+
+// jsonLines encodes each value on one line, without HTML escaping.
+func jsonLines[T any](xs []T) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for _, x := range xs {
+		_ = enc.Encode(x) // cannot fail: the values are structs of strings and numbers
+	}
+	return b.Bytes()
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/divellm/divellm/lessons/data"
 )
 
 // Two toy sequence-to-sequence tasks for a tiny encoder-decoder that trains in under a
@@ -19,8 +21,8 @@ import (
 
 // Limits and sizes.
 const (
-	s2sSourceMax = 48
-	s2sTargetMax = 20
+	s2sSourceMax = data.Seq2SeqMaxSource
+	s2sTargetMax = data.Seq2SeqMaxTarget
 	s2sTrain     = 2400
 	s2sTest      = 240
 	s2sTestHosts = 15 // percent of the hosts held out for the test split
@@ -210,16 +212,10 @@ func buildSeq2Seq(g *rng) (map[string][]s2sPair, error) {
 	return out, nil
 }
 
-type s2sRecord struct {
-	ID     string `json:"id"`
-	Source string `json:"source"`
-	Target string `json:"target"`
-}
-
 func s2sJSONL(name string, xs []s2sPair) []byte {
-	rs := make([]s2sRecord, len(xs))
+	rs := make([]data.Seq2SeqPair, len(xs))
 	for i, x := range xs {
-		rs[i] = s2sRecord{fmt.Sprintf("%s-%04d", name, i+1), x.source, x.target}
+		rs[i] = data.Seq2SeqPair{ID: fmt.Sprintf("%s-%04d", name, i+1), Source: x.source, Target: x.target}
 	}
 	return jsonLines(rs)
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/divellm/divellm/lessons/data"
 )
 
 // Supervised fine-tuning (SFT) and preference (DPO) data for gpt-tiny-zh: ops questions
@@ -16,7 +16,7 @@ import (
 
 // sftMaxRunes bounds 问：question答：answer (and 问：question答：rejected): the model has
 // 128 positions, and the rest is room for an end token and generation.
-const sftMaxRunes = 110
+const sftMaxRunes = data.SFTMaxRunes
 
 // sftIntents are what a question asks, in output order.
 var sftIntents = []string{"handle", "cause", "first", "restart", "prevent"}
@@ -90,7 +90,9 @@ type dpoItem struct {
 	question, chosen, rejected, rejectedKind, kind, intent, holdout string
 }
 
-func sftLine(question, answer string) string { return "问：" + question + "答：" + answer }
+func sftLine(question, answer string) string {
+	return data.QuestionPrefix + question + data.AnswerPrefix + answer
+}
 
 // sftDescribe fills an alert description: training values, or held-out ones (hosts 50–99,
 // the test_* names).
@@ -258,51 +260,20 @@ func buildDPO(g *rng, train, test []sftItem, corpusTrain map[string]bool) (dtrai
 	return dtrain, dtest, nil
 }
 
-// jsonLines encodes each value on one line, without HTML escaping.
-func jsonLines[T any](xs []T) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	for _, x := range xs {
-		_ = enc.Encode(x) // cannot fail: the values are structs of strings and numbers
-	}
-	return b.Bytes()
-}
-
-// sftRecord and dpoRecord are the JSONL layouts; lessons/data's SFTExample and
-// PreferencePair read them.
-type sftRecord struct {
-	ID       string `json:"id"`
-	Question string `json:"question"`
-	Answer   string `json:"answer"`
-	Kind     string `json:"kind"`
-	Intent   string `json:"intent"`
-	Holdout  string `json:"holdout,omitempty"`
-}
-
-type dpoRecord struct {
-	ID           string `json:"id"`
-	Question     string `json:"question"`
-	Chosen       string `json:"chosen"`
-	Rejected     string `json:"rejected"`
-	RejectedKind string `json:"rejected_kind"`
-	Kind         string `json:"kind"`
-	Intent       string `json:"intent"`
-	Holdout      string `json:"holdout,omitempty"`
-}
-
 func sftJSONL(split string, xs []sftItem) []byte {
-	rs := make([]sftRecord, len(xs))
+	rs := make([]data.SFTExample, len(xs))
 	for i, x := range xs {
-		rs[i] = sftRecord{fmt.Sprintf("sft-%s-%04d", split, i+1), x.question, x.answer, x.kind, x.intent, x.holdout}
+		rs[i] = data.SFTExample{ID: fmt.Sprintf("sft-%s-%04d", split, i+1), Question: x.question, Answer: x.answer,
+			Kind: x.kind, Intent: x.intent, Holdout: x.holdout}
 	}
 	return jsonLines(rs)
 }
 
 func dpoJSONL(split string, xs []dpoItem) []byte {
-	rs := make([]dpoRecord, len(xs))
+	rs := make([]data.PreferencePair, len(xs))
 	for i, x := range xs {
-		rs[i] = dpoRecord{fmt.Sprintf("dpo-%s-%04d", split, i+1), x.question, x.chosen, x.rejected, x.rejectedKind, x.kind, x.intent, x.holdout}
+		rs[i] = data.PreferencePair{ID: fmt.Sprintf("dpo-%s-%04d", split, i+1), Question: x.question, Chosen: x.chosen,
+			Rejected: x.rejected, RejectedKind: x.rejectedKind, Kind: x.kind, Intent: x.intent, Holdout: x.holdout}
 	}
 	return jsonLines(rs)
 }

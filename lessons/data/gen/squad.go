@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/divellm/divellm/lessons/data"
 )
 
 // A SQuAD-style extractive question-answering set for a character-level BERT with 128
@@ -24,7 +26,7 @@ import (
 //        windows-with-stride demo.
 
 // qaMaxRunes bounds question+context: [CLS] question [SEP] context [SEP] fits in 128.
-const qaMaxRunes = 125
+const qaMaxRunes = data.QAMaxRunes
 
 // Targets: questions per split, and long contexts.
 const (
@@ -324,22 +326,11 @@ func buildLongQA(g *rng, seen map[string]bool, known func(string) bool) ([]qaIte
 	return out, nil
 }
 
-type qaRecord struct {
-	ID       string `json:"id"`
-	Context  string `json:"context"`
-	Question string `json:"question"`
-	Answers  struct {
-		Text        []string `json:"text"`
-		AnswerStart []int    `json:"answer_start"`
-	} `json:"answers"`
-}
-
 func qaJSONL(split string, xs []qaItem) []byte {
-	rs := make([]qaRecord, len(xs))
+	rs := make([]data.QAExample, len(xs))
 	for i, x := range xs {
-		rs[i].ID = fmt.Sprintf("%s-%05d-%s", split, i+1, x.qtype)
-		rs[i].Context, rs[i].Question = x.context, x.question
-		rs[i].Answers.Text, rs[i].Answers.AnswerStart = []string{x.answer}, []int{x.start}
+		rs[i] = data.QAExample{ID: fmt.Sprintf("%s-%05d-%s", split, i+1, x.qtype), Context: x.context, Question: x.question,
+			Answers: data.QAAnswers{Text: []string{x.answer}, AnswerStart: []int{x.start}}}
 	}
 	return jsonLines(rs)
 }
