@@ -37,12 +37,14 @@ var (
 	sftTrainQ, sftTestQ                            map[string][]string // intent → phrasings with {A}
 	sftTestServices, sftTestDomains, sftTestTopics []string
 	sftVague                                       []string
+	sftCauseAnswer, sftPreventAnswer               string // {LIST}: short causes, fixes
 )
 
 func loadSFT(t *treader) {
 	h := t.f.head
 	sftTestServices, sftTestDomains, sftTestTopics = t.words(h, "test_services"), t.words(h, "test_domains"), t.words(h, "test_topics")
 	sftVague = t.list(h, "vague")
+	sftCauseAnswer, sftPreventAnswer = t.str(h, "cause_answer"), t.str(h, "prevent_answer")
 	sftTrainQ, sftTestQ = map[string][]string{}, map[string][]string{}
 	for _, in := range sftIntents {
 		sftTrainQ[in], sftTestQ[in] = t.list(h, "q_"+in), t.list(h, "q_"+in+"_test")
@@ -56,7 +58,7 @@ func loadSFT(t *treader) {
 		}
 		sk := sftKind{key: r.id, ask: t.list(r, "ask"), unsafe: t.str(r, "unsafe"), answers: map[string]string{
 			"handle": t.str(r, "handle"), "first": t.str(r, "first"), "restart": t.str(r, "restart"),
-			"cause":   "常见原因：" + strings.Join(k.short[:min(3, len(k.short))], "、") + "。",
+			"cause":   fill(sftCauseAnswer, "LIST", strings.Join(k.short[:min(3, len(k.short))], "、")),
 			"prevent": preventAnswer(k.fixes),
 		}}
 		for _, role := range hostRoles {
@@ -73,11 +75,12 @@ func loadSFT(t *treader) {
 	}
 }
 
-// preventAnswer is 建议：fix1；fix2。, with one fix when two make it longer than 45.
+// preventAnswer fills sftPreventAnswer with two fixes (建议：fix1；fix2。), or one when two
+// make it longer than 45 characters.
 func preventAnswer(fixes []string) string {
-	a := "建议：" + strings.Join(fixes[:min(2, len(fixes))], "；") + "。"
+	a := fill(sftPreventAnswer, "LIST", strings.Join(fixes[:min(2, len(fixes))], "；"))
 	if utf8.RuneCountInString(a) > 45 {
-		a = "建议：" + fixes[0] + "。"
+		a = fill(sftPreventAnswer, "LIST", fixes[0])
 	}
 	return a
 }

@@ -53,6 +53,7 @@ type qaFact struct {
 var (
 	qaContexts                           map[string]qaTemplates // context kind → templates
 	qaContextKinds                       []string               // in file order
+	qaLongTemplate                       string
 	qaQuestionTypes                      []qaQuestionType
 	qaFacts                              []qaFact
 	qaTestServices                       []string
@@ -60,6 +61,7 @@ var (
 )
 
 func loadSquadContexts(t *treader) {
+	qaLongTemplate = t.str(t.f.head, "long")
 	qaContexts, qaContextKinds = map[string]qaTemplates{}, nil
 	for _, r := range t.f.recs {
 		qaContexts[r.id] = qaTemplates{t.list(r, "train"), t.list(r, "test")}
@@ -299,9 +301,10 @@ func buildLongQA(g *rng, seen map[string]bool, known func(string) bool) ([]qaIte
 			}
 			steps = append(steps, fmt.Sprintf("%d. %s", i+1, s))
 		}
-		context := fmt.Sprintf("运维手册：%s。适用场景：%s。处理步骤：%s。注意事项：%s故障复盘：%s %s %s。时间线：%s 监控发出告警，%s；随后值班工程师开始排查。根因：%s。改进措施：%s。",
-			v["TITLE"], v["SCENE"], strings.Join(steps, "；"), g.pick(k.notes), v["DATE"], v["S"], v["KZH"],
-			fmt.Sprintf("%02d:%02d", g.between(0, 23), g.between(0, 59)), k.crit(g, h), v["CAUSE"], v["FIX"])
+		v["STEPS"], v["NOTE"] = strings.Join(steps, "；"), g.pick(k.notes)
+		v["HM"] = fmt.Sprintf("%02d:%02d", g.between(0, 23), g.between(0, 59))
+		v["MSG"] = k.crit(g, h)
+		context := fillMap(qaLongTemplate, v)
 		if l := utf8.RuneCountInString(context); l < 200 || l > 600 || seen[context] || !known(context) {
 			continue
 		}
