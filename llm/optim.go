@@ -7,7 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/divellm/divellm/internal/fileio"
@@ -333,41 +336,55 @@ func (tr *Trainer) Step() (Progress, error) {
 	p.Step, p.Steps, p.LR, p.ValLoss, p.Elapsed = tr.step, tr.tc.Steps, lr, math.NaN(), tr.elapsed
 	p.TokensPerSec = float64(tr.tokens) / tr.elapsed.Seconds()
 	if math.IsNaN(p.Loss) || math.IsInf(p.Loss, 0) {
-		tr.broken = fmt.Errorf("train: loss became %g at step %d (try a lower learning rate); the weights are no longer finite and will not be saved", p.Loss, tr.step)
+		tr.broken = fmt.Errorf("train: the loss or its gradients became non-finite at step %d (try a lower learning rate); the step was not applied and nothing non-finite is saved", tr.step+1)
 		return p, tr.broken
 	}
 	return p, nil
 }
 
 // runStep executes the compiled step on tb with learning rate lr.
+//
+// On a backend whose buffers live in host memory (the Go backend's shared buffers), the
+// graph computes the loss and the gradients, and AdamW runs as one fused pass over each
+// parameter in place (as PyTorch's fused AdamW): the weights, m and v are never copied and
+// the update allocates nothing, so training holds weights + gradients + m + v plus the
+// activations. A step whose gradients are not finite is skipped: the weights keep their
+// last finite values. Other backends run AdamW inside the graph with donated buffers.
 func (tr *Trainer) runStep(tb *TrainBatch, lr float64) (Progress, error) {
 	m := tr.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sig := tb.signature(m.Config)
-	e, ok := tr.steps[sig]
-	if !ok {
-		var err error
-		if e, err = tr.compileStep(sig); err != nil {
-			return Progress{}, fmt.Errorf("train: %w", err)
-		}
-		tr.steps[sig] = e
-	}
 	be, err := backend.Get()
 	if err != nil {
 		return Progress{}, err
 	}
+	host := be.HasSharedBuffers() && !graphAdamW
+	sig := tb.signature(m.Config)
+	e, ok := tr.steps[sig]
+	if !ok {
+		if e, err = tr.compileStep(sig, host); err != nil {
+			return Progress{}, fmt.Errorf("train: %w", err)
+		}
+		tr.steps[sig] = e
+	}
 	P := len(tr.trainable)
-	// Parameters and moments are donated: the step writes their new values into the same
-	// buffers, so training holds one copy of each (weights, m, v) plus the gradients.
 	args := make([]any, 0, 3*P+len(tr.frozen)+8)
-	for _, group := range [][]*tensors.Tensor{m.Weights.tensorList(tr.trainable), tr.mom, tr.vel} {
-		for _, t := range group {
-			d, err := DonateTensorBuffer(t, be, 0)
-			if err != nil {
-				return Progress{}, err
+	if host {
+		if err := tr.hostTensors(); err != nil {
+			return Progress{}, err
+		}
+		for _, t := range m.Weights.tensorList(tr.trainable) {
+			args = append(args, t)
+		}
+	} else {
+		for _, group := range [][]*tensors.Tensor{m.Weights.tensorList(tr.trainable), tr.mom, tr.vel} {
+			for _, t := range group {
+				d, err := DonateTensorBuffer(t, be, 0)
+				if err != nil {
+					return Progress{}, err
+				}
+				args = append(args, d)
 			}
-			args = append(args, d)
 		}
 	}
 	for _, t := range m.Weights.tensorList(tr.frozen) {
@@ -380,29 +397,173 @@ func (tr *Trainer) runStep(tb *TrainBatch, lr float64) (Progress, error) {
 		tr.broken = fmt.Errorf("train step %d: %w", tr.step+1, err)
 		return Progress{}, tr.broken
 	}
-	loss := float64(tensors.ToScalar[float32](res[3*P]))
-	p := Progress{Loss: loss, GradNorm: float64(tensors.ToScalar[float32](res[3*P+1])), Accuracy: math.NaN(), Margin: math.NaN()}
-	count := float64(tensors.ToScalar[float32](res[3*P+3]))
+	k := P // index of the first scalar output
+	if !host {
+		k = 3 * P
+	}
+	scalar := func(i int) float64 { return float64(tensors.ToScalar[float32](res[k+i])) }
+	p := Progress{Loss: scalar(0), GradNorm: scalar(1), Accuracy: math.NaN(), Margin: math.NaN()}
+	count := scalar(3)
 	switch tr.tc.Objective {
 	case Classification, SpanQA:
-		p.Accuracy = float64(tensors.ToScalar[float32](res[3*P+2])) / max(count, 1)
+		p.Accuracy = scalar(2) / max(count, 1)
 	case DPO:
-		p.Accuracy = float64(tensors.ToScalar[float32](res[3*P+2])) / max(count, 1)
-		p.Margin = float64(tensors.ToScalar[float32](res[3*P+4])) / max(count, 1)
+		p.Accuracy = scalar(2) / max(count, 1)
+		p.Margin = scalar(4) / max(count, 1)
 	}
-	m.Weights.replace(tr.trainable, res[:P])
-	tr.mom, tr.vel = res[P:2*P], res[2*P:3*P]
-	tr.rng = res[3*P+5]
-	tr.step++
-	if math.IsNaN(p.GradNorm) || math.IsInf(p.GradNorm, 0) {
+	finite := !math.IsNaN(p.GradNorm) && !math.IsInf(p.GradNorm, 0) && !math.IsNaN(p.Loss) && !math.IsInf(p.Loss, 0)
+	if host {
+		if finite {
+			tr.hostAdamW(res[:P], float32(p.GradNorm), lr)
+		}
+		for _, g := range res[:P] {
+			g.FinalizeAll() // back to the backend's pool now, not at the next GC
+		}
+	} else {
+		m.Weights.replace(tr.trainable, res[:P])
+		tr.mom, tr.vel = res[P:2*P], res[2*P:3*P]
+	}
+	tr.rng = res[k+5]
+	if !finite {
 		p.Loss = math.NaN()
+		return p, nil
 	}
+	tr.step++
 	return p, nil
 }
 
+// graphAdamW forces AdamW inside the graph even where the host update is possible (tests
+// compare the two).
+var graphAdamW = false
+
+// hostTensors makes sure every trainable weight and moment is a shared (host) buffer the
+// fused update can write in place.
+func (tr *Trainer) hostTensors() error {
+	for _, n := range tr.trainable {
+		t := tr.m.Weights.tensor(n)
+		if t.IsShared() {
+			continue
+		}
+		shape := tr.m.Weights.Shape(n)
+		nt, err := newTensor(shape, tensorBytes(t))
+		if err != nil {
+			return err
+		}
+		tr.m.Weights.put(n, shape, nt)
+	}
+	for i, group := range [][]*tensors.Tensor{tr.mom, tr.vel} {
+		for j, t := range group {
+			if t.IsShared() {
+				continue
+			}
+			nt, err := newTensor(t.Shape().Dimensions, tensorBytes(t))
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				tr.mom[j] = nt
+			} else {
+				tr.vel[j] = nt
+			}
+		}
+	}
+	return nil
+}
+
+// hostAdamW applies AdamW (decoupled weight decay, bias-corrected moments) to every
+// trainable weight in place, with the gradients scaled by the global-norm clip:
+//
+//	g ← g·min(1, clip/‖g‖)   m ← β₁m + (1−β₁)g   v ← β₂v + (1−β₂)g²
+//	w ← w − lr·λ·w (matrices)   w ← w − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
+//
+// The work is split across the CPUs in chunks.
+func (tr *Trainer) hostAdamW(grads []*tensors.Tensor, gnorm float32, lr float64) {
+	tc := tr.tc
+	scale := float32(1)
+	if tc.ClipNorm > 0 {
+		scale = min(1, float32(tc.ClipNorm)/(gnorm+1e-6))
+	}
+	t := float64(tr.step + 1)
+	h := adamHyper{scale: scale, lr: float32(lr), b1: float32(tc.Beta1), b2: float32(tc.Beta2),
+		c1: float32(1 - tc.Beta1), c2: float32(1 - tc.Beta2),
+		bc1: float32(1 - math.Pow(tc.Beta1, t)), bc2: float32(1 - math.Pow(tc.Beta2, t)), eps: float32(tc.Eps)}
+	lrwd := float32(lr) * float32(tc.WeightDecay)
+	type job struct {
+		p, m, v, g []float32
+		decay      bool
+	}
+	const chunk = 1 << 16
+	var jobs []job
+	weights := tr.m.Weights.tensorList(tr.trainable)
+	for i := range tr.trainable {
+		var p, mm, v, g []float32
+		tensors.MustMutableFlatData(weights[i], func(x []float32) { p = x })
+		tensors.MustMutableFlatData(tr.mom[i], func(x []float32) { mm = x })
+		tensors.MustMutableFlatData(tr.vel[i], func(x []float32) { v = x })
+		tensors.MustConstFlatData(grads[i], func(x []float32) { g = x })
+		for lo := 0; lo < len(p); lo += chunk {
+			hi := min(lo+chunk, len(p))
+			jobs = append(jobs, job{p[lo:hi], mm[lo:hi], v[lo:hi], g[lo:hi], tr.decay[i] && tc.WeightDecay > 0})
+		}
+	}
+	parallelFor(len(jobs), func(j int) {
+		jb := jobs[j]
+		wd := float32(0)
+		if jb.decay {
+			wd = lrwd
+		}
+		h.apply(jb.p, jb.m, jb.v, jb.g, wd)
+	})
+}
+
+// adamHyper are one step's AdamW constants in float32.
+type adamHyper struct{ scale, lr, b1, b2, c1, c2, bc1, bc2, eps float32 }
+
+// apply updates p, m, v from g (wd = lr·λ, or 0 for no decay).
+func (h adamHyper) apply(p, m, v, g []float32, wd float32) {
+	for i := range p {
+		gi := g[i] * h.scale
+		mi := m[i]*h.b1 + gi*h.c1
+		vi := v[i]*h.b2 + gi*gi*h.c2
+		m[i], v[i] = mi, vi
+		upd := (mi / h.bc1) / (float32(math.Sqrt(float64(vi/h.bc2))) + h.eps)
+		w := p[i]
+		w -= w * wd
+		p[i] = w - upd*h.lr
+	}
+}
+
+// parallelFor runs f(0..n-1) on all CPUs.
+func parallelFor(n int, f func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // compileStep builds the training step for one batch signature: forward, loss, gradients
-// of the trainable parameters, global-norm clipping and AdamW.
-func (tr *Trainer) compileStep(sig string) (*Exec, error) {
+// of the trainable parameters and their global norm, then either AdamW in the graph
+// (host false) or the gradients themselves for the fused host update (host true).
+func (tr *Trainer) compileStep(sig string, host bool) (*Exec, error) {
 	m, tc := tr.m, tr.tc
 	cfg := m.Config
 	names := append(append([]string(nil), tr.trainable...), tr.frozen...)
@@ -414,13 +575,17 @@ func (tr *Trainer) compileStep(sig string) (*Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	state := 3 * P // params, m, v
+	if host {
+		state = P
+	}
 	var e *Exec
 	err = backend.Catch(func() error {
 		var err error
 		e, err = NewExec(be, func(in []*Node) []*Node {
-			params, mom, vel := in[:P], in[P:2*P], in[2*P:3*P]
-			frozen := in[3*P : 3*P+F]
-			rest := in[3*P+F:]
+			params := in[:P]
+			frozen := in[state : state+F]
+			rest := in[state+F:]
 			stepN, lr, rng := rest[0], rest[1], rest[2]
 			b, _ := takeBatch(rest[3:], sig, cfg, obj)
 			all := paramNodes(names, append(append([]*Node(nil), params...), frozen...))
@@ -428,7 +593,6 @@ func (tr *Trainer) compileStep(sig string) (*Exec, error) {
 			out := forward(cfg, all, lora, b.ids, b.typeIDs, b.mask, rng, fo)
 			l := objectiveLoss(cfg, obj, out, b, tc.DPOBeta)
 			grads := Gradient(l.loss, params...)
-			// Global gradient-norm clipping.
 			var sq *Node
 			for _, g := range grads {
 				s := ReduceAllSum(Square(g))
@@ -439,11 +603,16 @@ func (tr *Trainer) compileStep(sig string) (*Exec, error) {
 				}
 			}
 			gnorm := Sqrt(sq)
+			tail := []*Node{l.loss, gnorm, l.correct, l.count, l.margin, out.rng}
+			if host {
+				return append(grads, tail...)
+			}
+			mom, vel := in[P:2*P], in[2*P:3*P]
+			// Global gradient-norm clipping, then AdamW (Loshchilov & Hutter) in the graph.
 			scale := OnesLike(gnorm)
 			if tc.ClipNorm > 0 {
 				scale = Min(scale, Div(Scalar(gnorm.Graph(), dtypes.Float32, tc.ClipNorm), AddScalar(gnorm, 1e-6)))
 			}
-			// AdamW (Loshchilov & Hutter): decoupled weight decay, bias-corrected moments.
 			b1, b2 := tc.Beta1, tc.Beta2
 			bc1 := OneMinus(Pow(Scalar(stepN.Graph(), dtypes.Float32, b1), stepN))
 			bc2 := OneMinus(Pow(Scalar(stepN.Graph(), dtypes.Float32, b2), stepN))
@@ -459,8 +628,7 @@ func (tr *Trainer) compileStep(sig string) (*Exec, error) {
 				}
 				newP[i] = Sub(p, Mul(update, lr))
 			}
-			outs := append(append(append(newP, newM...), newV...), l.loss, gnorm, l.correct, l.count, l.margin, out.rng)
-			return outs
+			return append(append(append(newP, newM...), newV...), tail...)
 		})
 		return err
 	})

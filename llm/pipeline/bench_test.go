@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,31 @@ func BenchmarkLoadBertBaseChinese(b *testing.B) {
 	for _, mode := range []string{"llm.Load", "direct-read"} {
 		b.Run(mode, func(b *testing.B) { benchLoadChild(b, dir, mode) })
 	}
+}
+
+// BenchmarkFinetuneBertBaseMemory fine-tunes the bert-base-chinese-shaped checkpoint of
+// BenchmarkLoadBertBaseChinese ($DIVELLM_BERT_BASE_DIR, or a fresh one) on sequence
+// classification for 3 steps of 8 × 64 tokens ($DIVELLM_FINETUNE_ROWS rows), in a child
+// process, and reports its peak RSS against the weights: weights + gradients + AdamW's m
+// and v + activations. Go's garbage collector keeps freed memory resident for a while;
+// GOMEMLIMIT (e.g. 4.5× the weights) makes it return memory before RSS grows past it.
+//
+// Run: GOEXPERIMENT=simd go test -run '^$' -bench FinetuneBertBaseMemory -benchtime 1x ./llm/pipeline
+func BenchmarkFinetuneBertBaseMemory(b *testing.B) {
+	dir := os.Getenv("DIVELLM_BERT_BASE_DIR")
+	if dir == "" || !fileExists(filepath.Join(dir, "model.safetensors")) {
+		if dir == "" {
+			dir = b.TempDir()
+		}
+		m, err := llm.New(bertBaseChinese(), llm.HeadSet{MLM: true, Pooler: true}, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Save(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchLoadChild(b, dir, "finetune")
 }
 
 // benchLoadChild runs TestLoadBertBaseChild in a child process and reports its figures.
@@ -126,6 +152,10 @@ func TestLoadBertBaseChild(t *testing.T) {
 	}
 	st.LoadSeconds = time.Since(t0).Seconds()
 	st.LoadHWMMB, st.LoadRSSMB = procStatusMB(t, "VmHWM"), procStatusMB(t, "VmRSS")
+	if os.Getenv("DIVELLM_LOAD_MODE") == "finetune" {
+		finetuneChild(t, m, &st)
+		return
+	}
 
 	r := rand.New(rand.NewPCG(1, 2))
 	ids := make([]int, 64)
@@ -155,6 +185,53 @@ func TestLoadBertBaseChild(t *testing.T) {
 	b, _ := json.Marshal(st)
 	fmt.Printf("LOADSTATS %s\n", b)
 }
+
+// finetuneChild trains m as a 4-label classifier for 3 steps and prints the figures
+// (FwdMS is the median step time, ForwardHWMMB the peak RSS of training).
+func finetuneChild(t *testing.T, m *llm.Model, st *loadStats) {
+	if err := m.AddClassifier([]string{"a", "b", "c", "d"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	tb := &llm.TrainBatch{}
+	rows := 8
+	if v, err := strconv.Atoi(os.Getenv("DIVELLM_FINETUNE_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	for i := range rows {
+		ids := make([]int, 64)
+		for j := range ids {
+			ids[j] = r.IntN(m.Config.VocabSize)
+		}
+		tb.IDs = append(tb.IDs, ids)
+		tb.Classes = append(tb.Classes, i%4)
+	}
+	tr, err := m.NewTrainer(llm.TrainConfig{Objective: llm.Classification, Steps: 3, LR: 1e-5}, &oneBatch{tb}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []float64
+	for range 3 {
+		t1 := time.Now()
+		if _, err := tr.Step(); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, float64(time.Since(t1).Microseconds())/1e3)
+	}
+	sort.Float64s(times)
+	st.FirstFwdMS, st.FwdMS = times[2], times[1]
+	st.ForwardHWMMB = procStatusMB(t, "VmHWM")
+	weightsMB := float64(m.Weights.Bytes()) / 1e6
+	b, _ := json.Marshal(st)
+	fmt.Printf("LOADSTATS %s\n", b)
+	fmt.Printf("finetune: weights %.0f MB, peak RSS %.0f MB = %.2f× the weights, median step %.0f ms\n",
+		weightsMB, st.ForwardHWMMB, st.ForwardHWMMB/weightsMB, st.FwdMS)
+}
+
+// oneBatch is a Source that repeats one batch.
+type oneBatch struct{ tb *llm.TrainBatch }
+
+func (o *oneBatch) Next() (*llm.TrainBatch, error) { return o.tb, nil }
 
 // loadDirect is a comparison loader: it reads every F32 tensor with ReadAt straight into
 // its final []float32 (no mapping, no conversion copy). Before commit 6242236, llm.Load
