@@ -70,7 +70,7 @@ echarts-check:
 
 # Run every notebook headlessly on the installed kernel (executed copies in .cache/run).
 notebooks: kernel
-	$(BIN)/divellm run notebooks/*.ipynb
+	$(BIN)/divellm run notebooks/*.ipynb notebooks/solutions/*.ipynb
 
 bench: build
 	$(BIN)/divellm bench train

@@ -66,7 +66,18 @@ type Cell struct {
 	ErrorText string `json:"error_text,omitempty"`
 	Stdout    string `json:"stdout,omitempty"`
 	Stderr    string `json:"stderr,omitempty"`
-	Displays  int    `json:"displays"`
+	// Text is the plain text of the cell's displays (HTML with tags, scripts and styles
+	// removed; text/plain as is): what an exercise check or a table printed.
+	Text     string `json:"text,omitempty"`
+	Displays int    `json:"displays"`
+}
+
+// Output is everything the cell printed: stdout, then the text of its displays.
+func (c *Cell) Output() string {
+	if c.Text == "" {
+		return c.Stdout
+	}
+	return c.Stdout + "\n" + c.Text
 }
 
 // Failed reports whether the cell produced an error it was not tagged to expect.
@@ -82,6 +93,10 @@ type Notebook struct {
 	KernelSeconds float64 `json:"kernel_seconds"`
 	Seconds       float64 `json:"seconds"`
 	Cells         []Cell  `json:"cells"`
+	// MedianCell and P90Cell are the median and 90th percentile of the code cells' times
+	// in seconds (set when the notebook ends; see [Notebook.MedianCellSeconds]).
+	MedianCell float64 `json:"median_cell_seconds"`
+	P90Cell    float64 `json:"p90_cell_seconds"`
 	// Fatal is set when the notebook could not run to the end (kernel did not start or
 	// died, a cell timed out, the file is not a notebook).
 	Fatal string `json:"fatal,omitempty"`
@@ -101,14 +116,20 @@ func (n *Notebook) FailedCells() []Cell {
 // OK reports whether the notebook ran to the end with no unexpected error.
 func (n *Notebook) OK() bool { return n.Fatal == "" && len(n.FailedCells()) == 0 }
 
-// MedianCellSeconds is the median time of the notebook's code cells (0 if none).
-func (n *Notebook) MedianCellSeconds() float64 {
+// cellSeconds lists the times of the notebook's code cells.
+func (n *Notebook) cellSeconds() []float64 {
 	s := make([]float64, len(n.Cells))
 	for i, c := range n.Cells {
 		s[i] = c.Seconds
 	}
-	return Median(s)
+	return s
 }
+
+// MedianCellSeconds is the median time of the notebook's code cells (0 if none).
+func (n *Notebook) MedianCellSeconds() float64 { return Median(n.cellSeconds()) }
+
+// P90CellSeconds is the 90th percentile of the code cells' times (0 if none).
+func (n *Notebook) P90CellSeconds() float64 { return Percentile(n.cellSeconds(), 90) }
 
 // Median returns the median of xs (0 for none).
 func Median(xs []float64) float64 {
@@ -121,6 +142,23 @@ func Median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Percentile returns the p-th percentile of xs (0 ≤ p ≤ 100) by linear interpolation
+// between the closest ranks (NumPy's default): rank (n−1)·p/100 of the sorted values.
+// It returns 0 for no values.
+func Percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	r := (float64(len(s)) - 1) * min(max(p, 0), 100) / 100
+	lo := int(r)
+	if lo+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[lo] + (r-float64(lo))*(s[lo+1]-s[lo])
 }
 
 // Summary is the result of [Run].
@@ -260,6 +298,7 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 		case "end":
 			ended++
 			nb.Seconds, nb.Fatal = ev.Seconds, ev.Fatal
+			nb.MedianCell, nb.P90Cell = nb.MedianCellSeconds(), nb.P90CellSeconds()
 			if nb.Fatal != "" && strings.Contains(nb.Fatal, "No such kernel") {
 				nb.Fatal += fmt.Sprintf(" (run `divellm kernel install`; spec looked up in %s)", specDir)
 			}
@@ -307,8 +346,8 @@ func notebookLine(n *Notebook) string {
 	if n.Fatal != "" {
 		verdict = "FAILED: " + n.Fatal
 	}
-	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, %s → %s",
-		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), verdict, n.Out)
+	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, p90 %.2fs, %s → %s",
+		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), n.P90CellSeconds(), verdict, n.Out)
 }
 
 func firstLine(s string) string {

@@ -8,7 +8,8 @@ of {"path": source, "out": executed copy}.
 Output (stdout, one JSON object per line):
   {"event": "start", "notebook": i, "kernel_seconds": s}
   {"event": "cell", "notebook": i, "index": j, "kind": "code", "seconds": s, "tags": [...],
-   "errors": [{"ename", "evalue", "traceback"}], "stdout": "...", "stderr": "..."}
+   "errors": [{"ename", "evalue", "traceback"}], "stdout": "...", "stderr": "...",
+   "text": plain text of the displays}
   {"event": "end", "notebook": i, "seconds": s, "fatal": "..." or ""}
 The Go side decides what counts as a failure (an error output in a cell without the
 raises-exception tag), so this script never stops on a cell error; it stops a notebook only
@@ -57,6 +58,21 @@ def html_text(outputs):
     return "\n".join(p for p in parts if p)
 
 
+def display_text(outputs):
+    """Plain text of the text/plain and HTML displays (exercise checks, tables)."""
+    parts = []
+    for o in outputs:
+        if o.get("output_type") not in ("display_data", "execute_result"):
+            continue
+        data = o.get("data", {})
+        if "text/html" in data:
+            parts.append(html_text([{"output_type": "display_data", "data": {"text/html": data["text/html"]}}]))
+        elif "text/plain" in data:
+            t = data["text/plain"]
+            parts.append(t if isinstance(t, str) else "".join(t))
+    return "\n".join(p for p in parts if p)
+
+
 def run_one(i, spec, cfg):
     path, out = spec["path"], spec["out"]
     nb = nbformat.read(path, as_version=4)
@@ -102,6 +118,7 @@ def run_one(i, spec, cfg):
                     "stdout": text_of(outputs, "stdout")[-4000:],
                     "stderr": text_of(outputs, "stderr")[-4000:],
                     "error_text": html_text(outputs)[-4000:] if errors else "",
+                    "text": display_text(outputs)[-4000:],
                     "displays": sum(1 for o in outputs if o.get("output_type") == "display_data"),
                 })
                 if fatal:

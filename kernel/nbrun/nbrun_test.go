@@ -2,6 +2,7 @@ package nbrun
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,25 @@ func TestMedian(t *testing.T) {
 		if got := Median(c.xs); got != c.want {
 			t.Errorf("Median(%v) = %v, want %v", c.xs, got, c.want)
 		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{nil, 90, 0}, {[]float64{3}, 90, 3}, {[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 90, 9.1},
+		{[]float64{5, 1, 3}, 50, 3}, {[]float64{4, 1, 3, 2}, 0, 1}, {[]float64{4, 1, 3, 2}, 100, 4},
+	} {
+		if got := Percentile(c.xs, c.p); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Percentile(%v, %v) = %v, want %v", c.xs, c.p, got, c.want)
+		}
+	}
+	nb := Notebook{Cells: []Cell{{Seconds: 0.2}, {Seconds: 0.4}, {Seconds: 1.6}}}
+	if m, p := nb.MedianCellSeconds(), nb.P90CellSeconds(); m != 0.4 || math.Abs(p-1.36) > 1e-12 {
+		t.Errorf("median %v p90 %v, want 0.4 and 1.36", m, p)
 	}
 }
 

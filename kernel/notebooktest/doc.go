@@ -1,7 +1,12 @@
 // Package notebooktest holds the notebook tests of `make test` (it has no code of its own):
 //
-//   - every notebooks/*.ipynb runs top to bottom on a fresh "Go (divellm)" kernel with no
-//     unexpected error (cells tagged raises-exception may fail);
+//   - every notebooks/*.ipynb (the learner notebooks) and notebooks/solutions/*.ipynb (the
+//     solution notebooks, made from the same sources by lessons/nbgen) runs top to bottom on
+//     a fresh "Go (divellm)" kernel with no unexpected error (cells tagged raises-exception
+//     may fail);
+//   - every exercise check cell (tagged exercise-check) prints "not done yet"
+//     (exercise.NotDoneText) in a learner notebook, where the exercise is still a stub, and
+//     "all passed" (exercise.PassedText) in a solution notebook;
 //   - a panicking cell leaves the kernel alive: the next cell still runs;
 //   - an untagged failing cell makes the run fail (the check above can fail);
 //   - the kernel speaks the Jupyter protocol: jupyter_kernel_test's kernel_info, stdout,
@@ -15,5 +20,6 @@
 // install`); without them they are skipped with a message saying what to install — unless
 // DIVELLM_REQUIRE_NOTEBOOKS=1 (set by .ci/run), which turns the skip into a failure.
 //
-// To add a notebook to the tests, put it in notebooks/: every *.ipynb there is run.
+// To add a notebook to the tests, add its source to notebooks/src and run
+// `go run ./lessons/nbgen`: every *.ipynb in notebooks/ and notebooks/solutions/ is run.
 package notebooktest

@@ -7,12 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/divellm/divellm/kernel/install"
 	"github.com/divellm/divellm/kernel/nbrun"
+	"github.com/divellm/divellm/lessons/exercise"
 )
 
 // testKernel is the name of the kernelspec copy the tests install.
@@ -76,24 +78,79 @@ func (e *env) run(t *testing.T, notebooks []string) *nbrun.Summary {
 	return sum
 }
 
-// TestNotebooks runs every notebook in notebooks/ on a fresh kernel.
+// variant reads a notebook's variant ("learner" or "solution") from its metadata, as
+// lessons/nbgen writes it; notebooks without one are learner notebooks.
+func variant(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb struct {
+		Metadata struct {
+			Divellm struct {
+				Variant string `json:"variant"`
+			} `json:"divellm"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(data, &nb); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if nb.Metadata.Divellm.Variant == "solution" {
+		return "solution"
+	}
+	return "learner"
+}
+
+// checkExercises checks what a notebook's exercise checks printed: in the learner notebook
+// (stubs) every check says "not done yet", in the solution notebook every check passes.
+func checkExercises(t *testing.T, nb nbrun.Notebook, variant string) (checks int) {
+	t.Helper()
+	want, not := exercise.NotDoneText, exercise.PassedText
+	if variant == "solution" {
+		want, not = exercise.PassedText, exercise.NotDoneText
+	}
+	for _, c := range nb.Cells {
+		if !slices.Contains(c.Tags, exercise.CheckTag) {
+			continue
+		}
+		checks++
+		if out := c.Output(); !strings.Contains(out, want) || strings.Contains(out, not) {
+			t.Errorf("%s notebook, check cell %d (%s): want %q in its output, got:\n%s", variant, c.Index, c.FirstLine, want, out)
+		}
+	}
+	return checks
+}
+
+// TestNotebooks runs every notebook in notebooks/ and notebooks/solutions/ on a fresh
+// kernel: no cell may fail, and the exercise checks must say "not done yet" in the learner
+// notebooks and "all passed" in the solution notebooks.
 func TestNotebooks(t *testing.T) {
 	e := setup(t)
-	notebooks, err := filepath.Glob(filepath.Join(e.root, "notebooks", "*.ipynb"))
-	if err != nil || len(notebooks) == 0 {
-		t.Fatalf("no notebooks in %s (err %v)", filepath.Join(e.root, "notebooks"), err)
+	var notebooks []string
+	for _, dir := range []string{"notebooks", filepath.Join("notebooks", "solutions")} {
+		nbs, err := filepath.Glob(filepath.Join(e.root, dir, "*.ipynb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		notebooks = append(notebooks, nbs...)
+	}
+	if len(notebooks) == 0 {
+		t.Fatalf("no notebooks in %s", filepath.Join(e.root, "notebooks"))
 	}
 	start := time.Now()
 	sum := e.run(t, notebooks)
 	for _, nb := range sum.Notebooks {
-		t.Run(strings.TrimSuffix(filepath.Base(nb.Path), ".ipynb"), func(t *testing.T) {
+		v := variant(t, nb.Path)
+		t.Run(strings.TrimSuffix(filepath.Base(nb.Path), ".ipynb")+"/"+v, func(t *testing.T) {
 			if nb.Fatal != "" {
 				t.Fatalf("did not run to the end: %s", nb.Fatal)
 			}
 			for _, c := range nb.FailedCells() {
 				t.Errorf("cell %d (%s) failed: %+v\n%s%s", c.Index, c.FirstLine, c.Errors, c.ErrorText, c.Stderr)
 			}
-			t.Logf("%d code cells, %.1fs, median cell %.2fs", len(nb.Cells), nb.Seconds, nb.MedianCellSeconds())
+			checks := checkExercises(t, nb, v)
+			t.Logf("%d code cells (%d exercise checks), %.1fs, median cell %.2fs, p90 %.2fs",
+				len(nb.Cells), checks, nb.Seconds, nb.MedianCellSeconds(), nb.P90CellSeconds())
 		})
 	}
 	t.Logf("notebook tests: %d notebook(s) in %s (warm-up %.1fs)", len(notebooks), time.Since(start).Round(time.Second), sum.WarmSeconds)

@@ -6,84 +6,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm/attention"
 )
-
-// CaseResult is the outcome of one test case of an exercise.
-type CaseResult struct {
-	Name   string // what the case tests, e.g. "large values 大数值 [1000 1001 1002]"
-	Passed bool
-	Detail string // expected vs got when it failed
-}
-
-// Result is the outcome of an exercise check.
-type Result struct {
-	Exercise string
-	Passed   bool
-	Cases    []CaseResult
-	Hint     string // bilingual advice for the first failure, "" when passed
-}
-
-// String reports the result in Chinese and English: a verdict, then each case.
-func (r Result) String() string {
-	var b strings.Builder
-	passed := 0
-	for _, c := range r.Cases {
-		if c.Passed {
-			passed++
-		}
-	}
-	if r.Passed {
-		fmt.Fprintf(&b, "✅ %s: 全部通过 all %d cases passed\n", r.Exercise, len(r.Cases))
-	} else {
-		fmt.Fprintf(&b, "❌ %s: %d/%d 通过 passed\n", r.Exercise, passed, len(r.Cases))
-	}
-	detailed := false // only the first failure is shown in full
-	for _, c := range r.Cases {
-		mark := "✓"
-		if !c.Passed {
-			mark = "✗"
-		}
-		fmt.Fprintf(&b, "  %s %s\n", mark, c.Name)
-		if !c.Passed && c.Detail != "" {
-			lines := strings.Split(c.Detail, "\n")
-			if detailed {
-				lines = lines[:1]
-			}
-			detailed = true
-			for _, line := range lines {
-				fmt.Fprintf(&b, "      %s\n", line)
-			}
-		}
-	}
-	if r.Hint != "" {
-		fmt.Fprintf(&b, "提示 hint: %s\n", r.Hint)
-	}
-	return b.String()
-}
-
-// Show prints the result in the notebook cell (plain text, so it reads the same anywhere).
-func (r Result) Show() error { return display.Text(r.String()) }
-
-// Err returns nil when the exercise passed and an error with the report otherwise.
-func (r Result) Err() error {
-	if r.Passed {
-		return nil
-	}
-	return fmt.Errorf("%s", r.String())
-}
-
-// protect runs f and turns a panic into an error.
-func protect(f func()) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	f()
-	return nil
-}
 
 func fmtVec(v []float64) string {
 	var parts []string
@@ -162,59 +87,89 @@ func cloneMat(m [][]float64) [][]float64 {
 
 // CheckSoftmax checks a learner's softmax(x)_i = exp(x_i) / Σ_j exp(x_j) against
 // attention.Softmax on small, random and edge cases: large values (exp overflows unless
-// the maximum is subtracted first), very negative values (underflow to 0/0), one
-// element, and a masked −Inf entry.
-func CheckSoftmax(f func([]float64) []float64) Result {
+// the maximum is subtracted first), very negative values (underflow to 0/0), one element,
+// masked −Inf entries (whose output must be exactly 0), and the traps of subtracting x[0]
+// instead of the maximum: [0 1000] overflows and [−Inf 0] gives −Inf − (−Inf) = NaN.
+func CheckSoftmax(f func([]float64) []float64) exercise.Result {
 	r := rand.New(rand.NewPCG(1, 2))
+	inf := math.Inf(-1)
 	cases := []struct {
 		name string
 		x    []float64
+		trap string // "overflow": exp overflows without the max; "first": subtracting x[0] breaks it
 	}{
-		{"small 小例子 [1 2 3]", []float64{1, 2, 3}},
-		{"random 随机 (8 values)", randMat(r, 1, 8, 3)[0]},
-		{"equal 全相等 [0.5 0.5 0.5 0.5]", []float64{0.5, 0.5, 0.5, 0.5}},
-		{"one element 单个元素 [7]", []float64{7}},
-		{"masked 被遮住的 −Inf [2 −Inf 1]", []float64{2, math.Inf(-1), 1}},
-		{"large values 大数值 [1000 1001 1002] (overflow 溢出)", []float64{1000, 1001, 1002}},
-		{"very negative 很小的数 [−1000 −1001] (underflow 下溢)", []float64{-1000, -1001}},
+		{"小例子 small [1 2 3]", []float64{1, 2, 3}, ""},
+		{"随机 random (8 values)", randMat(r, 1, 8, 3)[0], ""},
+		{"全相等 equal [0.5 0.5 0.5 0.5]", []float64{0.5, 0.5, 0.5, 0.5}, ""},
+		{"单个元素 one element [7]", []float64{7}, ""},
+		{"被遮住的 masked −Inf [2 −Inf 1]", []float64{2, inf, 1}, ""},
+		{"大数值 large values [1000 1001 1002] (溢出 overflow)", []float64{1000, 1001, 1002}, "overflow"},
+		{"很小的数 very negative [−1000 −1001] (下溢 underflow)", []float64{-1000, -1001}, "overflow"},
+		{"最大值不在开头 max not first [0 1000]", []float64{0, 1000}, "first"},
+		{"开头是 −Inf first entry masked [−Inf 0]", []float64{inf, 0}, "first"},
 	}
-	res := Result{Exercise: "softmax", Passed: true}
-	overflow := false
+	var out []exercise.Case
+	overflow, firstTrap := false, false
 	for _, c := range cases {
 		want := attention.Softmax(c.x)
 		in := append([]float64(nil), c.x...)
 		var got []float64
-		cr := CaseResult{Name: c.name, Passed: true}
-		if err := protect(func() { got = f(in) }); err != nil {
+		cr := exercise.Case{Name: c.name, Passed: true}
+		if err := exercise.Protect(func() { got = f(in) }); err != nil {
 			cr.Passed, cr.Detail = false, err.Error()
+		} else if got == nil {
+			cr.Passed, cr.Empty, cr.Detail = false, true, "返回了 nil (returned nil)"
 		} else if d, msg := vecDiff(want, got); msg != "" || d > tol {
 			if msg == "" {
 				msg = fmt.Sprintf("max |got − want| = %.3g", d)
 			}
 			cr.Passed = false
-			cr.Detail = fmt.Sprintf("%s\ninput  %s\nwant 期望 %s\ngot  得到 %s", msg, fmtVec(c.x), fmtVec(want), fmtVec(got))
-			if strings.Contains(c.name, "overflow") || strings.Contains(c.name, "underflow") {
-				overflow = true
-			}
-		} else {
-			for i := range in {
-				if in[i] != c.x[i] && !(math.IsNaN(in[i]) && math.IsNaN(c.x[i])) {
-					cr.Passed, cr.Detail = false, "the input slice was modified 输入被修改了: return a new slice 请返回新的切片"
-					break
-				}
-			}
+			cr.Detail = fmt.Sprintf("%s\ninput 输入  %s\nwant 期望 %s\ngot  得到 %s", msg, fmtVec(c.x), fmtVec(want), fmtVec(got))
+			overflow = overflow || c.trap == "overflow"
+			firstTrap = firstTrap || c.trap == "first"
+		} else if i := maskedNotZero(c.x, got); i >= 0 {
+			cr.Passed = false
+			cr.Detail = fmt.Sprintf("输入 x[%d] = −Inf，输出应恰好是 0 (masked entry must be exactly 0)，得到 %g", i, got[i])
+		} else if !slicesEqualNaN(in, c.x) {
+			cr.Passed, cr.Detail = false, "输入被修改了 (the input slice was modified)：请返回新的切片 (return a new slice)"
 		}
-		res.Cases = append(res.Cases, cr)
-		res.Passed = res.Passed && cr.Passed
+		out = append(out, cr)
 	}
-	if !res.Passed {
-		res.Hint = "softmax 的每个输出应在 (0,1] 且和为 1 (outputs in [0,1], summing to 1)。"
-		if overflow {
-			res.Hint = "先减去最大值再取 exp：softmax(x) = softmax(x − max(x))，数学上相同，但 exp(1000) 会溢出成 +Inf，Inf/Inf = NaN。" +
-				" Subtract max(x) before exp: same result mathematically, but exp(1000) overflows to +Inf and Inf/Inf is NaN."
+	hint := "softmax 的每个输出都在 [0, 1] 里（输入为 −Inf 的位置恰好是 0），总和为 1 " +
+		"(every output is in [0, 1], exactly 0 where the input is −Inf, and they sum to 1)。"
+	switch {
+	case firstTrap && !overflow:
+		hint = "要减的是最大值 max(x)，不是 x[0]：x = [0 1000] 时 exp(1000 − 0) 溢出；x = [−Inf 0] 时 −Inf − (−Inf) = NaN " +
+			"(subtract max(x), not x[0])。"
+	case overflow:
+		hint = "先减去最大值再取 exp：softmax(x) = softmax(x − max(x))，数学上相同，但 exp(1000) 会溢出成 +Inf，Inf/Inf = NaN " +
+			"(subtract max(x) before exp: exp(1000) overflows to +Inf and Inf/Inf is NaN)。"
+	}
+	return exercise.Grade("softmax", out, hint,
+		"写 softmax(x)_i = exp(x_i − max(x)) / Σ_j exp(x_j − max(x))，返回一个新的切片 (return a new slice)。")
+}
+
+// maskedNotZero returns the first index where x is −Inf but got is not exactly 0, or −1.
+func maskedNotZero(x, got []float64) int {
+	for i := range x {
+		if math.IsInf(x[i], -1) && got[i] != 0 {
+			return i
 		}
 	}
-	return res
+	return -1
+}
+
+// slicesEqualNaN reports whether a and b hold the same values (NaN equal to NaN).
+func slicesEqualNaN(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // attentionVariant computes common wrong versions of attention, to name a learner's mistake.
@@ -267,30 +222,32 @@ func attentionVariant(q, k, v [][]float64, kind string) [][]float64 {
 // more keys than queries, a wide head (where a missing √d shows), and large scores.
 // A wrong answer is compared with the usual mistakes (no √d, dividing by d, softmax over
 // the wrong axis, returning the probabilities) to say which one it is.
-func CheckAttentionHead(f func(q, k, v [][]float64) [][]float64) Result {
+func CheckAttentionHead(f func(q, k, v [][]float64) [][]float64) exercise.Result {
 	r := rand.New(rand.NewPCG(3, 4))
 	type tc struct {
 		name    string
 		q, k, v [][]float64
 	}
 	cases := []tc{
-		{"hand example 手算例子 (2 tokens, d=2)", [][]float64{{1, 0}, {0, 1}}, [][]float64{{1, 0}, {0, 1}}, [][]float64{{1, 2}, {3, 4}}},
-		{"random 随机 (5 tokens, d=4)", randMat(r, 5, 4, 1), randMat(r, 5, 4, 1), randMat(r, 5, 4, 1)},
-		{"one token 单个 token (n=1)", randMat(r, 1, 3, 1), randMat(r, 1, 3, 1), randMat(r, 1, 3, 1)},
-		{"cross-attention 3 queries × 6 keys, d_v=2", randMat(r, 3, 4, 1), randMat(r, 6, 4, 1), randMat(r, 6, 2, 1)},
-		{"wide head 宽的 head (d=64)", randMat(r, 4, 64, 1), randMat(r, 4, 64, 1), randMat(r, 4, 64, 1)},
-		{"large scores 大分数 (×40, overflow 溢出)", randMat(r, 4, 8, 40), randMat(r, 4, 8, 40), randMat(r, 4, 8, 1)},
+		{"手算例子 hand example (2 tokens, d=2)", [][]float64{{1, 0}, {0, 1}}, [][]float64{{1, 0}, {0, 1}}, [][]float64{{1, 2}, {3, 4}}},
+		{"随机 random (5 tokens, d=4)", randMat(r, 5, 4, 1), randMat(r, 5, 4, 1), randMat(r, 5, 4, 1)},
+		{"单个 token one token (n=1)", randMat(r, 1, 3, 1), randMat(r, 1, 3, 1), randMat(r, 1, 3, 1)},
+		{"3 个 query × 6 个 key (cross-attention), d_v=2", randMat(r, 3, 4, 1), randMat(r, 6, 4, 1), randMat(r, 6, 2, 1)},
+		{"宽的 head wide head (d=64)", randMat(r, 4, 64, 1), randMat(r, 4, 64, 1), randMat(r, 4, 64, 1)},
+		{"大分数 large scores (×40, 溢出 overflow)", randMat(r, 4, 8, 40), randMat(r, 4, 8, 40), randMat(r, 4, 8, 1)},
 	}
-	res := Result{Exercise: "attention head", Passed: true}
+	var out []exercise.Case
 	var mistakes []string
 	for _, c := range cases {
 		st, _ := attention.Reference(c.q, c.k, c.v, nil)
 		want := st.Out
 		q, k, v := cloneMat(c.q), cloneMat(c.k), cloneMat(c.v)
 		var got [][]float64
-		cr := CaseResult{Name: c.name, Passed: true}
-		if err := protect(func() { got = f(q, k, v) }); err != nil {
+		cr := exercise.Case{Name: c.name, Passed: true}
+		if err := exercise.Protect(func() { got = f(q, k, v) }); err != nil {
 			cr.Passed, cr.Detail = false, err.Error()
+		} else if got == nil {
+			cr.Passed, cr.Empty, cr.Detail = false, true, "返回了 nil (returned nil)"
 		} else if d, msg := matDiff(want, got); msg != "" || d > tol {
 			if msg == "" {
 				msg = fmt.Sprintf("max |got − want| = %.3g", d)
@@ -304,54 +261,50 @@ func CheckAttentionHead(f func(q, k, v [][]float64) [][]float64) Result {
 				}
 			}
 		}
-		res.Cases = append(res.Cases, cr)
-		res.Passed = res.Passed && cr.Passed
+		out = append(out, cr)
 	}
-	if !res.Passed {
-		hints := map[string]string{
+	hint := "按顺序算 scores = Q·Kᵀ、除以 √d、每行 softmax、再乘 V (scores = Q·Kᵀ / √d, row-wise softmax, then · V)。"
+	if len(mistakes) > 0 {
+		hint = map[string]string{
 			"no-scale": "忘了除以 √d (forgot to scale the scores by 1/√d_k)：d 大时分数方差约为 d，softmax 会变得几乎 one-hot。",
 			"scale-d":  "除以了 d 而不是 √d (divided by d instead of √d_k)。",
 			"axis":     "softmax 的方向错了 (softmax over the wrong axis)：应对每一行 (每个 query 的所有 key) 做 softmax。",
 			"probs":    "返回的是注意力权重 (you returned the probabilities)：还要乘以 V，out = probs · V。",
-		}
-		res.Hint = "按顺序算 scores = Q·Kᵀ、除以 √d、每行 softmax、再乘 V (scores = Q·Kᵀ / √d, row-wise softmax, then · V)。"
-		if len(mistakes) > 0 {
-			res.Hint = hints[mistakes[0]]
-		}
+		}[mistakes[0]]
 	}
-	return res
+	return exercise.Grade("attention head", out, hint,
+		"对每个 query：scores_j = q·k_j / √d，用你的 mySoftmax 变成权重，输出 Σ_j p_j v_j (weighted sum of the values)。")
 }
 
 // CheckCausalMask checks a learner's causal mask: mask[i][j] is true when query i may
 // look at key j, i.e. j ≤ i. It names the usual mistakes: the transposed (upper
 // triangular) mask, a missing diagonal, and the encoder's all-true mask.
-func CheckCausalMask(f func(n int) [][]bool) Result {
-	res := Result{Exercise: "causal mask", Passed: true}
+func CheckCausalMask(f func(n int) [][]bool) exercise.Result {
+	var out []exercise.Case
 	var diag []string
 	for _, n := range []int{1, 2, 5, 8} {
 		want := attention.CausalBoolMask(n)
 		var got [][]bool
-		cr := CaseResult{Name: fmt.Sprintf("n=%d", n), Passed: true}
-		if err := protect(func() { got = f(n) }); err != nil {
+		cr := exercise.Case{Name: fmt.Sprintf("n=%d", n), Passed: true}
+		if err := exercise.Protect(func() { got = f(n) }); err != nil {
 			cr.Passed, cr.Detail = false, err.Error()
+		} else if got == nil {
+			cr.Passed, cr.Empty, cr.Detail = false, true, "返回了 nil (returned nil)"
 		} else if msg := boolMaskDiff(want, got); msg != "" {
 			cr.Passed = false
 			cr.Detail = fmt.Sprintf("%s\nwant 期望:\n%s\ngot  得到:\n%s", msg, fmtBoolMask(want), fmtBoolMask(got))
 			diag = append(diag, maskMistake(got, n))
 		}
-		res.Cases = append(res.Cases, cr)
-		res.Passed = res.Passed && cr.Passed
+		out = append(out, cr)
 	}
-	if !res.Passed {
-		res.Hint = "mask[i][j] = (j <= i)：第 i 个 token 只能看自己和左边 (query i sees keys 0..i)。"
-		for _, d := range diag {
-			if d != "" {
-				res.Hint = d
-				break
-			}
+	hint := "mask[i][j] = (j <= i)：第 i 个 token 只能看它自己和左边 (query i sees keys 0..i)。"
+	for _, d := range diag {
+		if d != "" {
+			hint = d
+			break
 		}
 	}
-	return res
+	return exercise.Grade("causal mask", out, hint, "返回 n×n 的 [][]bool，mask[i][j] = (j <= i)。")
 }
 
 func boolMaskDiff(want, got [][]bool) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm/attention"
 )
 
@@ -23,20 +24,20 @@ func naiveSoftmax(x []float64) []float64 { // no max subtraction: overflows
 }
 
 func TestCheckSoftmax(t *testing.T) {
-	if r := CheckSoftmax(attention.Softmax); !r.Passed || r.Hint != "" {
+	if r := CheckSoftmax(attention.Softmax); !r.Passed() || r.Hint != "" {
 		t.Fatalf("reference rejected:\n%s", r)
 	}
 	r := CheckSoftmax(naiveSoftmax)
-	if r.Passed {
+	if r.Passed() {
 		t.Fatal("naive softmax accepted")
 	}
 	for _, c := range r.Cases {
-		bad := strings.Contains(c.Name, "overflow") || strings.Contains(c.Name, "underflow")
+		bad := strings.Contains(c.Name, "overflow") || strings.Contains(c.Name, "underflow") || strings.Contains(c.Name, "[0 1000]")
 		if c.Passed == bad {
 			t.Errorf("case %q passed=%v", c.Name, c.Passed)
 		}
 	}
-	if !strings.Contains(r.Hint, "max") || !strings.Contains(r.String(), "❌") || !strings.Contains(r.String(), "NaN") {
+	if !strings.Contains(r.Hint, "max") || !strings.Contains(r.String(), exercise.FailMark) || !strings.Contains(r.String(), "NaN") {
 		t.Errorf("feedback does not explain the overflow:\n%s", r)
 	}
 	// A softmax that writes into its input is caught, and a panic is reported, not raised.
@@ -45,17 +46,68 @@ func TestCheckSoftmax(t *testing.T) {
 		copy(x, p)
 		return x
 	}
-	if r := CheckSoftmax(inPlace); r.Passed || !strings.Contains(r.String(), "modified") {
+	if r := CheckSoftmax(inPlace); r.Passed() || !strings.Contains(r.String(), "modified") {
 		t.Errorf("in-place softmax:\n%s", r)
 	}
-	if r := CheckSoftmax(func(x []float64) []float64 { return x[:1] }); r.Passed {
+	if r := CheckSoftmax(func(x []float64) []float64 { return x[:1] }); r.Passed() {
 		t.Error("wrong length accepted")
 	}
-	if r := CheckSoftmax(func(x []float64) []float64 { panic("boom") }); r.Passed || !strings.Contains(r.String(), "panic: boom") {
+	if r := CheckSoftmax(func(x []float64) []float64 { panic("boom") }); r.Passed() || !strings.Contains(r.String(), "panic: boom") {
 		t.Errorf("panic:\n%s", r)
 	}
 	if r.Err() == nil || CheckSoftmax(attention.Softmax).Err() != nil {
 		t.Error("Err")
+	}
+	// Subtracting x[0] instead of the maximum passes the easy cases but not the traps.
+	firstNotMax := func(x []float64) []float64 {
+		out := make([]float64, len(x))
+		var s float64
+		for i, v := range x {
+			out[i] = math.Exp(v - x[0])
+			s += out[i]
+		}
+		for i := range out {
+			out[i] /= s
+		}
+		return out
+	}
+	r = CheckSoftmax(firstNotMax)
+	if r.Passed() || !strings.Contains(r.Hint, "x[0]") {
+		t.Errorf("x[0] softmax:\n%s", r)
+	}
+	for _, c := range r.Cases {
+		trap := strings.Contains(c.Name, "[0 1000]") || strings.Contains(c.Name, "[−Inf 0]") || strings.Contains(c.Name, "[1000 1001 1002]") || strings.Contains(c.Name, "[−1000 −1001]")
+		if !trap && !c.Passed {
+			t.Errorf("x[0] softmax fails %q, which it gets right", c.Name)
+		}
+		if strings.Contains(c.Name, "[0 1000]") && c.Passed || strings.Contains(c.Name, "[−Inf 0]") && c.Passed {
+			t.Errorf("trap %q passed", c.Name)
+		}
+	}
+	// A masked entry must come out exactly 0, not merely small.
+	leaky := func(x []float64) []float64 {
+		y := append([]float64(nil), x...)
+		for i := range y {
+			y[i] = max(y[i], -30)
+		}
+		return attention.Softmax(y)
+	}
+	if r := CheckSoftmax(leaky); r.Passed() || !strings.Contains(r.String(), "exactly 0") {
+		t.Errorf("leaky softmax:\n%s", r)
+	}
+}
+
+// The stubs of the learner's notebook return nil: every check says "not done yet" with a
+// hint instead of failing or panicking.
+func TestChecksNotDone(t *testing.T) {
+	for name, r := range map[string]exercise.Result{
+		"softmax":     CheckSoftmax(func([]float64) []float64 { return nil }),
+		"attention":   CheckAttentionHead(func(q, k, v [][]float64) [][]float64 { return nil }),
+		"causal mask": CheckCausalMask(func(int) [][]bool { return nil }),
+	} {
+		if r.Status != exercise.NotDone || r.Hint == "" || !strings.Contains(r.String(), exercise.NotDoneText) {
+			t.Errorf("%s stub: status %v\n%s", name, r.Status, r)
+		}
 	}
 }
 
@@ -79,7 +131,7 @@ func attentionWith(scale func(d float64) float64, returnProbs bool) func(q, k, v
 
 func TestCheckAttentionHead(t *testing.T) {
 	good := attentionWith(func(d float64) float64 { return 1 / math.Sqrt(d) }, false)
-	if r := CheckAttentionHead(good); !r.Passed {
+	if r := CheckAttentionHead(good); !r.Passed() {
 		t.Fatalf("correct head rejected:\n%s", r)
 	}
 	ref := func(q, k, v [][]float64) [][]float64 {
@@ -89,7 +141,7 @@ func TestCheckAttentionHead(t *testing.T) {
 		}
 		return s.Out
 	}
-	if r := CheckAttentionHead(ref); !r.Passed {
+	if r := CheckAttentionHead(ref); !r.Passed() {
 		t.Fatalf("reference rejected:\n%s", r)
 	}
 	wrong := map[string]func(q, k, v [][]float64) [][]float64{
@@ -100,7 +152,7 @@ func TestCheckAttentionHead(t *testing.T) {
 	}
 	for hint, f := range wrong {
 		r := CheckAttentionHead(f)
-		if r.Passed {
+		if r.Passed() {
 			t.Errorf("mistake %q accepted", hint)
 			continue
 		}
@@ -131,16 +183,16 @@ func TestCheckAttentionHead(t *testing.T) {
 		return attention.MatMul(p, v)
 	}
 	r = CheckAttentionHead(naive)
-	if r.Passed || r.Cases[len(r.Cases)-1].Passed {
+	if r.Passed() || r.Cases[len(r.Cases)-1].Passed {
 		t.Errorf("overflowing attention accepted:\n%s", r)
 	}
 }
 
 func TestCheckCausalMask(t *testing.T) {
-	if r := CheckCausalMask(attention.CausalBoolMask); !r.Passed {
+	if r := CheckCausalMask(attention.CausalBoolMask); !r.Passed() {
 		t.Fatalf("reference rejected:\n%s", r)
 	}
-	if r := CheckCausalMask(DecoderMask); !r.Passed {
+	if r := CheckCausalMask(DecoderMask); !r.Passed() {
 		t.Fatalf("DecoderMask rejected:\n%s", r)
 	}
 	mk := func(pred func(i, j int) bool) func(int) [][]bool {
@@ -162,8 +214,8 @@ func TestCheckCausalMask(t *testing.T) {
 		"j <= i":     func(n int) [][]bool { return DecoderMask(n)[:max(0, n-1)] },
 	} {
 		r := CheckCausalMask(f)
-		if r.Passed || !strings.Contains(r.Hint, hint) {
-			t.Errorf("%s: passed=%v hint=%q", hint, r.Passed, r.Hint)
+		if r.Passed() || !strings.Contains(r.Hint, hint) {
+			t.Errorf("%s: passed=%v hint=%q", hint, r.Passed(), r.Hint)
 		}
 	}
 	// The transposed mask agrees with the right one when n=1; only n>1 cases fail.
