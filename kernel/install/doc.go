@@ -18,8 +18,10 @@
 // Why the kernelspec is written here and not by `gonb --install`: GoNB writes an empty
 // env, but a cell needs PATH (go, goimports, gopls), GOEXPERIMENT=simd (GoMLX's SIMD
 // matmul kernels on amd64) and GOMLX_BACKEND (llm/backend.DefaultConfig; see llm/backend for why).
-// It also sets GOFLAGS=-ldflags=-w: every cell is linked into a new program, and skipping
-// DWARF (which only a debugger reads) nearly halves the link, the bulk of a warm cell.
+// It also sets GOFLAGS='-ldflags=-s -w' ([CellLDFlags]): every cell is linked into a new
+// program, and skipping DWARF (which only a debugger reads) nearly halves the link, the
+// bulk of a warm cell; -s drops the ELF symbol table too (panic traces keep their function
+// names and lines, which come from the runtime's pclntab).
 //
 // Idempotence: [Install] skips the build when a stamp (a hash of the tools module's go.mod,
 // go.sum and the Go version) matches and the binaries exist, and writes kernel.json only

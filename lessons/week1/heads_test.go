@@ -3,12 +3,10 @@ package week1
 import (
 	"math"
 	"testing"
-
-	"github.com/divellm/divellm/llm"
 )
 
 // handMap builds an AttentionMap whose heads are known patterns.
-func handMap(arch llm.Arch, tokens []string, sentence string, spans [][2]int, heads ...func(q, k int) float64) *AttentionMap {
+func handMap(causal bool, tokens []string, sentence string, spans [][2]int, heads ...func(q, k int) float64) *AttentionMap {
 	n := len(tokens)
 	var layer [][][]float64
 	for _, f := range heads {
@@ -17,7 +15,7 @@ func handMap(arch llm.Arch, tokens []string, sentence string, spans [][2]int, he
 			m[q] = make([]float64, n)
 			s := 0.0
 			for k := range m[q] {
-				if arch == llm.GPT && k > q {
+				if causal && k > q {
 					continue
 				}
 				m[q][k] = f(q, k) + 1e-3
@@ -29,7 +27,7 @@ func handMap(arch llm.Arch, tokens []string, sentence string, spans [][2]int, he
 		}
 		layer = append(layer, m)
 	}
-	return &AttentionMap{Sentence: sentence, Arch: arch, Tokens: tokens, Spans: spans, Weights: [][][][]float64{layer}}
+	return &AttentionMap{Sentence: sentence, Causal: causal, Tokens: tokens, Spans: spans, Weights: [][][][]float64{layer}}
 }
 
 func TestHeadReportFindsPlantedHeads(t *testing.T) {
@@ -48,7 +46,7 @@ func TestHeadReportFindsPlantedHeads(t *testing.T) {
 		return 0
 	}
 	n := len(tokens)
-	am := handMap(llm.BERT, tokens, sentence, spans,
+	am := handMap(false, tokens, sentence, spans,
 		func(q, k int) float64 { return is(k == q-1) },         // head 0: previous
 		func(q, k int) float64 { return is(k == 0) },           // head 1: [CLS]
 		func(q, k int) float64 { return is(k == n-1) },         // head 2: [SEP]
@@ -100,7 +98,7 @@ func TestHeadReportCausal(t *testing.T) {
 	for i, r := range StorySentence {
 		tokens, spans = append(tokens, string(r)), append(spans, [2]int{i, i + len(string(r))})
 	}
-	am := handMap(llm.GPT, tokens, StorySentence, spans,
+	am := handMap(true, tokens, StorySentence, spans,
 		func(q, k int) float64 { return 1 },
 		func(q, k int) float64 { return map[bool]float64{true: 1}[k == 4 || k == 5] }, // 银行
 	)
@@ -121,24 +119,5 @@ func TestHeadReportCausal(t *testing.T) {
 	// Uniform causal attention on 银行 from 钓(6), 鱼(7): 2/7 and 2/8.
 	if g := r.Scores[PatternFocus+" 银行"][0][0]; math.Abs(g-(2.0/7+2.0/8)/2) > 0.01 {
 		t.Errorf("uniform focus score %.4f", g)
-	}
-}
-
-func TestAttentionFor(t *testing.T) {
-	m := smallModel(t, llm.GPT)
-	am, err := AttentionFor(m, StorySentence)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(am.Weights) != 2 || len(am.Layer(1)) != 2 || len(am.Weights[0][0]) != 8 || am.Tokens[4] != "银" {
-		t.Fatalf("shape %d layers, tokens %v", len(am.Weights), am.Tokens)
-	}
-	w, _ := StepThroughModel(m, StorySentence, 1, 0)
-	if d, _ := matDiff(w.Steps.Probs, am.Weights[1][0]); d > 1e-4 {
-		t.Errorf("AttentionFor and StepThroughModel differ by %g", d)
-	}
-	rows, cols := HeadLabels(am.Weights[0][0][:2])
-	if len(rows) != 2 || len(cols) != 8 {
-		t.Error("labels")
 	}
 }

@@ -4,28 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/attention"
 )
-
-// smallModel is a random model with the corpus's char tokenizer, small enough to compile fast.
-func smallModel(t *testing.T, arch llm.Arch) *llm.Model {
-	t.Helper()
-	tok := CharZH()
-	c := llm.TinyGPT(tok.VocabSize())
-	heads := llm.HeadSet{}
-	if arch == llm.BERT {
-		c = llm.TinyBERT(tok.VocabSize())
-		heads.MLM = true
-	}
-	c.DModel, c.Heads, c.Layers, c.DFF, c.MaxPos = 32, 2, 2, 64, 64
-	m, err := llm.New(c, heads, 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Tokenizer = tok
-	return m
-}
 
 func TestPositionalEncoding(t *testing.T) {
 	pe := PositionalEncoding(3, 4)
@@ -85,91 +65,5 @@ func TestStepThrough(t *testing.T) {
 	}
 	if _, err := StepThrough("我", 0, 1); err == nil {
 		t.Error("dHead 0 should be an error")
-	}
-}
-
-// The plain-Go recomputation of a head from the model's weights matches the attention
-// GoMLX computed in the forward pass, for both architectures and every layer.
-func TestStepThroughModelMatchesForward(t *testing.T) {
-	for _, arch := range []llm.Arch{llm.GPT, llm.BERT} {
-		m := smallModel(t, arch)
-		for l := range m.Config.Layers {
-			w, err := StepThroughModel(m, StorySentence, l, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w.MaxDiff > 1e-4 || math.IsNaN(w.MaxDiff) {
-				t.Errorf("%s layer %d: plain Go differs from the model by %g", arch, l, w.MaxDiff)
-			}
-			n := 8
-			if arch == llm.BERT {
-				n = 10 // [CLS] … [SEP]
-				if w.Tokens[0] != "[CLS]" || w.Mask != nil {
-					t.Errorf("bert tokens %v", w.Tokens)
-				}
-			} else if w.Steps.Probs[0][1] != 0 {
-				t.Error("GPT attention should be causal")
-			}
-			if len(w.Tokens) != n {
-				t.Errorf("%s: %d tokens", arch, len(w.Tokens))
-			}
-		}
-		if _, err := StepThroughModel(m, StorySentence, 5, 0); err == nil {
-			t.Error("layer out of range should be an error")
-		}
-	}
-}
-
-func TestFindHead(t *testing.T) {
-	m := smallModel(t, llm.BERT)
-	best, all, err := FindHead(m, StorySentence, "银行", "钓鱼")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 4 || best != all[0] {
-		t.Fatalf("%d heads, best %+v", len(all), best)
-	}
-	for i := 1; i < len(all); i++ {
-		if all[i].Weight > all[i-1].Weight {
-			t.Error("not sorted")
-		}
-	}
-	// Recompute the best head's score: [CLS] 我昨天去 银(5)行(6) 钓(7)鱼(8) [SEP].
-	w, _ := StepThroughModel(m, StorySentence, best.Layer, best.Head)
-	p := w.Steps.Probs
-	want := (p[5][7] + p[5][8] + p[6][7] + p[6][8]) / 2
-	if math.Abs(best.Weight-want) > 1e-4 {
-		t.Errorf("weight %g, want %g", best.Weight, want)
-	}
-	if _, _, err := FindHead(m, StorySentence, "河", "钓鱼"); err == nil {
-		t.Error("a missing word should be an error")
-	}
-}
-
-func TestContextShift(t *testing.T) {
-	a, b := "我昨天去银行钓鱼", "我昨天去银行取钱"
-	for _, arch := range []llm.Arch{llm.GPT, llm.BERT} {
-		m := smallModel(t, arch)
-		s, err := ContextShift(m, a, b, "银行")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(s) != m.Config.Layers+1 {
-			t.Fatalf("%d similarities", len(s))
-		}
-		// Same characters at the same positions: identical embeddings.
-		if math.Abs(s[0]-1) > 1e-6 {
-			t.Errorf("%s: embeddings differ (cos %g)", arch, s[0])
-		}
-		last := s[len(s)-1]
-		if arch == llm.GPT && math.Abs(last-1) > 1e-5 {
-			t.Errorf("GPT: 银行 cannot see what follows, yet cos = %g", last)
-		}
-		if arch == llm.BERT && last > 1-1e-6 { // random weights mix little, but some
-			t.Errorf("BERT: 银行 sees the whole sentence, yet cos = %g", last)
-		}
-	}
-	if _, err := ContextShift(smallModel(t, llm.GPT), a, b, "河"); err == nil {
-		t.Error("a missing word should be an error")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
@@ -50,7 +49,7 @@ const WordPieceMinWordFreq = 5
 // (lessons/week1/wordpiece/vocab.txt, made by [BuildWordPieceVocab] from the corpus) with
 // the tokenizer package's vocab.txt loader, as one would load bert-base-chinese.
 func WordPieceZH() (*tokenizer.WordPiece, error) {
-	root, err := lessons.Root()
+	root, err := Root()
 	if err != nil {
 		return nil, err
 	}

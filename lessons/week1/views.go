@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
-	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/viz"
 )
 
@@ -71,13 +70,6 @@ func TokensView(rows []TokenRow) *viz.Chart {
 		vr = append(vr, viz.TokenRow{Name: r.Tokenizer, Tokens: r.Pieces, IDs: r.IDs})
 	}
 	return viz.Tokens(vr...)
-}
-
-// EmbeddingView draws an embedding map as a labelled scatter plot.
-func EmbeddingView(r *EmbeddingMapResult) *viz.Chart {
-	pts, labels := r.XY()
-	return viz.Scatter2D(pts, labels).Title(fmt.Sprintf("token embeddings, PCA: PC1 %.0f%% + PC2 %.0f%% of the variance",
-		100*r.Explained[0], 100*r.Explained[1]))
 }
 
 // finiteForDisplay replaces −Inf (masked scores) by the row set's smallest finite value,
@@ -184,16 +176,6 @@ func (r *HeadReportResult) PatternView(pattern string) *viz.Chart {
 	return viz.Heatmap(rows, cols, g).Title("mean attention on: " + pattern)
 }
 
-// LossView returns a live loss chart sized for the run and the progress callback that
-// feeds it: pass the callback to Run, then call Done on the chart.
-func (r *PretrainRun) LossView(title string) (*viz.LiveLoss, func(llm.Progress)) {
-	l := viz.NewLiveLoss(title, r.Config.Steps)
-	if l.Progress != nil {
-		l.Progress.TokensPerStep = r.Config.BatchSize * r.Config.SeqLen
-	}
-	return l, func(p llm.Progress) { l.Add(p.Step, p.Loss, p.ValLoss) }
-}
-
 // Must returns v, and panics with err if it is not nil: the one-line error handling of a
 // notebook cell (a panic shows the error under the cell; the kernel stays alive).
 func Must[T any](v T, err error) T {
@@ -218,17 +200,6 @@ func MatrixTable(rowLabels []string, m [][]float64, colPrefix string) (headers [
 		rows = append(rows, line)
 	}
 	return headers, rows
-}
-
-// View draws the pipeline's stages as bars of milliseconds.
-func (p *Pipeline) View() *viz.Chart {
-	var names []string
-	var ms []float64
-	for _, s := range p.Stages {
-		names = append(names, s.Name)
-		ms = append(ms, float64(s.Duration.Microseconds())/1000)
-	}
-	return viz.Bars(names, viz.Series{Name: "ms", Values: ms}).Title("inference pipeline: time per stage (ms)")
 }
 
 // FillView draws fill-mask candidates as probability bars.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/attention"
 )
 
 // Every view builds a chart without error from the lesson's own results.
@@ -14,31 +14,28 @@ func TestViewsBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := smallModel(t, llm.GPT)
-	em, err := EmbeddingMap(m, nil)
+	w, err := StepThrough(StorySentence, 4, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := StepThroughModel(m, StorySentence, 0, 0) // causal: Scaled holds −Inf
-	if err != nil {
+	w.Mask = DecoderMask(len(w.Tokens)) // causal: Scaled holds −Inf
+	if w.Steps, err = attention.ReferenceHead(w.X, w.W, w.Mask); err != nil {
 		t.Fatal(err)
 	}
 	ms, _ := Masks([]string{"a", "b"}, []string{"c"})
-	am, _ := AttentionFor(m, StorySentence)
+	am := &AttentionMap{Sentence: StorySentence, Causal: true, Tokens: w.Tokens, Spans: w.Spans, Weights: [][][][]float64{{w.Steps.Probs}}}
 	hr, err := HeadReport(am, "银行")
 	if err != nil {
 		t.Fatal(err)
 	}
 	charts := map[string]interface{ Err() error }{
 		"tokens":    TokensView(rows),
-		"embedding": EmbeddingView(em),
 		"attention": w.AttentionView(),
 		"neuron":    w.NeuronView(w.Index("钓")),
 		"mask":      MaskView(ms[2]),
 		"pattern":   hr.PatternView(PatternPrevious),
 	}
 	charts["fill"] = FillView([]MaskFill{{Token: "超", Prob: 0.5}, {Token: "菜", Prob: 0.2}})
-	charts["pipeline"] = (&Pipeline{Stages: []Stage{{Name: "load", Duration: 3e6}, {Name: "forward", Duration: 1e6}}}).View()
 	if h, r := MatrixTable(w.Tokens, w.Steps.Q, "d"); len(h) != 1+len(w.Steps.Q[0]) || len(r) != len(w.Tokens) || r[0][0] != "我" {
 		t.Errorf("matrix table %v %v", h, r)
 	}
@@ -64,26 +61,5 @@ func TestViewsBuild(t *testing.T) {
 	}
 	if w.Index("钓") != 6 || w.Index("河") != -1 {
 		t.Error("Index")
-	}
-}
-
-func TestLossView(t *testing.T) {
-	t.Setenv("DIVELLM_OUT", t.TempDir())
-	r, err := NewPretrainRun(PretrainConfig{Steps: 10, BatchSize: 4, SeqLen: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	l, feed := r.LossView("loss")
-	if l.Progress == nil || l.Progress.TokensPerStep != 4*16 {
-		t.Fatalf("progress bar %+v", l.Progress)
-	}
-	feed(llm.Progress{Step: 1, Steps: 10, Loss: 7, ValLoss: math.NaN()})
-	feed(llm.Progress{Step: 2, Steps: 10, Loss: 6, ValLoss: 6.5})
-	if err := l.Chart().Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Done(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package week1
+package models
 
 import (
 	"fmt"
@@ -61,20 +61,7 @@ func (r *EmbeddingMapResult) XY() (points [][2]float64, labels []string) {
 // (tied with the output layer) or BERT's word embeddings.
 func TokenEmbeddings(m *llm.Model) ([][]float64, error) {
 	for _, name := range []string{"transformer.wte.weight", "bert.embeddings.word_embeddings.weight"} {
-		if m.Weights.Has(name) {
-			data, err := m.Weights.Float32(name)
-			if err != nil {
-				return nil, err
-			}
-			shape := m.Weights.Shape(name)
-			rows, cols := shape[0], shape[1]
-			out := make([][]float64, rows)
-			for i := range out {
-				out[i] = make([]float64, cols)
-				for j := range out[i] {
-					out[i][j] = float64(data[i*cols+j])
-				}
-			}
+		if out, err := matrix(m, name); err == nil {
 			return out, nil
 		}
 	}
@@ -138,4 +125,11 @@ func (r *EmbeddingMapResult) GroupSpread() float64 {
 		return math.NaN()
 	}
 	return (in / float64(nIn)) / (out / float64(nOut))
+}
+
+// EmbeddingView draws an embedding map as a labelled scatter plot.
+func EmbeddingView(r *EmbeddingMapResult) *viz.Chart {
+	pts, labels := r.XY()
+	return viz.Scatter2D(pts, labels).Title(fmt.Sprintf("token embeddings, PCA: PC1 %.0f%% + PC2 %.0f%% of the variance",
+		100*r.Explained[0], 100*r.Explained[1]))
 }

@@ -1,13 +1,14 @@
-package week1
+package models
 
 import (
 	"testing"
 
+	"github.com/divellm/divellm/lessons/week1"
 	"github.com/divellm/divellm/llm"
 )
 
 func TestEmbeddingMap(t *testing.T) {
-	tok := CharZH()
+	tok := week1.CharZH()
 	m, err := llm.New(llm.TinyGPT(tok.VocabSize()), llm.HeadSet{}, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package week1
+package models
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/tokenizer"
+	"github.com/divellm/divellm/viz"
 )
 
 // Stage is one timed step of the inference pipeline.
@@ -128,4 +129,15 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// View draws the pipeline's stages as bars of milliseconds.
+func (p *Pipeline) View() *viz.Chart {
+	var names []string
+	var ms []float64
+	for _, s := range p.Stages {
+		names = append(names, s.Name)
+		ms = append(ms, float64(s.Duration.Microseconds())/1000)
+	}
+	return viz.Bars(names, viz.Series{Name: "ms", Values: ms}).Title("inference pipeline: time per stage (ms)")
 }

@@ -1,9 +1,10 @@
-package week1
+package models
 
 import (
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/week1"
 	"github.com/divellm/divellm/llm"
 )
 
@@ -33,7 +34,7 @@ func TestShippedGPT(t *testing.T) {
 	if s := em.GroupSpread(); !(s < 0.8) {
 		t.Errorf("embedding groups do not cluster: within/between distance %.2f", s)
 	}
-	best, all, err := FindHead(m, StorySentence, "钓鱼", "银行")
+	best, all, err := FindHead(m, week1.StorySentence, "钓鱼", "银行")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestShippedGPT(t *testing.T) {
 	if best.Weight < 0.35 || best.Weight <= all[len(all)-1].Weight {
 		t.Errorf("no head of the shipped GPT links 钓鱼 to 银行: best %+v", best)
 	}
-	w, err := StepThroughModel(m, StorySentence, best.Layer, best.Head)
+	w, err := StepThroughModel(m, week1.StorySentence, best.Layer, best.Head)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestShippedBERT(t *testing.T) {
 	if r.Top1 < 0.35 || r.Top5 < 0.5 {
 		t.Errorf("the shipped BERT answers %.0f%% of the probes first and %.0f%% within 5 candidates", 100*r.Top1, 100*r.Top5)
 	}
-	fills, err := FillMask(m, MLMSentence, 5)
+	fills, err := FillMask(m, week1.MLMSentence, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestShippedBERT(t *testing.T) {
 		t.Errorf("fill-mask is no better than chance: %+v", fills)
 	}
 	// Uniform attention from 银行 onto 钓鱼 over [CLS] 我昨天去银行钓鱼 [SEP] would be 2/10.
-	best, _, err := FindHead(m, StorySentence, "银行", "钓鱼")
+	best, _, err := FindHead(m, week1.StorySentence, "银行", "钓鱼")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestShippedBERT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hr, err := HeadReport(am, "钓鱼")
+	hr, err := week1.HeadReport(am, "钓鱼")
 	if err != nil {
 		t.Fatal(err)
 	}

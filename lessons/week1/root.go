@@ -1,0 +1,97 @@
+package week1
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Root returns the checkout's root directory: $DIVELLM_ROOT when set, else the directory
+// this package was compiled from, two levels up (lessons/week1 → the root). Notebook cells
+// are compiled from the checkout (GoNB's go.work points at it), so that is the checkout the
+// cell's code came from. (lessons.Root finds the same directory from the working directory,
+// but package lessons links the whole model code, which this package avoids: see doc.go.)
+func Root() (string, error) {
+	if r := os.Getenv("DIVELLM_ROOT"); r != "" {
+		if _, err := os.Stat(filepath.Join(r, "go.mod")); err != nil {
+			return "", fmt.Errorf("DIVELLM_ROOT=%s is not a divellm checkout (no go.mod)", r)
+		}
+		return r, nil
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("cannot locate the divellm checkout: set DIVELLM_ROOT to it")
+	}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", fmt.Errorf("cannot find the divellm checkout at %s (built elsewhere?): set DIVELLM_ROOT to it", root)
+	}
+	return root, nil
+}
+
+// CacheDir is where expensive lesson results are kept between cells and runs:
+// $DIVELLM_CACHE, else the user's cache directory (~/.cache/divellm on Linux). GoNB runs
+// every cell as a new program, so a result one cell computed is gone for the next one
+// unless it is on disk.
+func CacheDir() (string, error) {
+	if d := os.Getenv("DIVELLM_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory (set DIVELLM_CACHE): %w", err)
+	}
+	return filepath.Join(d, "divellm"), nil
+}
+
+// cacheKey hashes everything a cached result depends on into a file-name-safe key. parts
+// are written in order, each length-prefixed, so ("ab","c") and ("a","bc") differ.
+func cacheKey(kind string, parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range append([][]byte{[]byte(kind)}, parts...) {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	return kind + "-" + hex.EncodeToString(h.Sum(nil))[:24]
+}
+
+// cachedJSON returns the value stored under key, or computes it, stores it as JSON (written
+// atomically, so concurrent cells never read half a file) and returns it. A cache that
+// cannot be read or written is not an error: the value is computed.
+func cachedJSON[T any](key string, compute func() (T, error)) (T, error) {
+	dir, err := CacheDir()
+	if err == nil {
+		if data, err := os.ReadFile(filepath.Join(dir, key+".json")); err == nil {
+			var v T
+			if json.Unmarshal(data, &v) == nil {
+				return v, nil
+			}
+		}
+	}
+	v, err := compute()
+	if err != nil || dir == "" {
+		return v, err
+	}
+	if data, err := json.Marshal(v); err == nil {
+		_ = writeAtomic(filepath.Join(dir, key+".json"), data)
+	}
+	return v, nil
+}
+
+// writeAtomic writes data to path through a temporary file (named by the process id, so
+// two cells writing the same key never share one) and a rename.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
