@@ -175,19 +175,17 @@ func attentionModel(tokens []string, weights [][][][]float64, from, to int, fit 
 	return c
 }
 
-// NeuronScores returns what the neuron view shows for one query vector q against the key
-// vectors k[key][dim]: the scaled dot products s_j = q·k_j / √d and their softmax
-// p_j = exp(s_j − max s) / Σ exp(s_i − max s).
-func NeuronScores(q []float64, k [][]float64) (scores, probs []float64, err error) {
+// NeuronScores returns the scaled dot products the neuron view shows for one query vector
+// q against the key vectors k[key][dim]: s_j = q·k_j / √d.
+func NeuronScores(q []float64, k [][]float64) ([]float64, error) {
 	d := len(q)
 	if d == 0 {
-		return nil, nil, errors.New("empty query vector")
+		return nil, errors.New("empty query vector")
 	}
-	scores = make([]float64, len(k))
-	max := math.Inf(-1)
+	scores := make([]float64, len(k))
 	for j, kj := range k {
 		if len(kj) != d {
-			return nil, nil, fmt.Errorf("key %d has %d dims, query has %d", j, len(kj), d)
+			return nil, fmt.Errorf("key %d has %d dims, query has %d", j, len(kj), d)
 		}
 		s := 0.0
 		for i := range q {
@@ -195,27 +193,63 @@ func NeuronScores(q []float64, k [][]float64) (scores, probs []float64, err erro
 		}
 		scores[j] = s / math.Sqrt(float64(d))
 		if math.IsNaN(scores[j]) || math.IsInf(scores[j], 0) {
-			return nil, nil, fmt.Errorf("score for key %d is %v", j, scores[j])
+			return nil, fmt.Errorf("score for key %d is %v", j, scores[j])
 		}
-		max = math.Max(max, scores[j])
 	}
-	probs = make([]float64, len(k))
-	sum := 0.0
+	return scores, nil
+}
+
+// neuronTol is how far the given probabilities may be from the softmax of the unmasked
+// scores: float32 models agree with a float64 recomputation to ~1e-6.
+const neuronTol = 1e-3
+
+// checkNeuronProbs checks that probs is the softmax of scores over the keys whose
+// probability is not 0 (the keys the mask lets through), and returns which keys are
+// masked.
+func checkNeuronProbs(scores, probs []float64) (masked []bool, err error) {
+	if len(probs) != len(scores) {
+		return nil, fmt.Errorf("%d probabilities for %d keys", len(probs), len(scores))
+	}
+	masked = make([]bool, len(probs))
+	mx, sum := math.Inf(-1), 0.0
+	for j, p := range probs {
+		if math.IsNaN(p) || p < 0 || p > 1+1e-6 {
+			return nil, fmt.Errorf("probability %d is %v: pass the attention row (softmax output)", j, p)
+		}
+		masked[j] = p == 0
+		if !masked[j] {
+			mx = math.Max(mx, scores[j])
+		}
+		sum += p
+	}
+	if math.Abs(sum-1) > neuronTol {
+		return nil, fmt.Errorf("probabilities sum to %.4g, not 1: pass one query's attention row", sum)
+	}
+	z := 0.0
 	for j, s := range scores {
-		probs[j] = math.Exp(s - max)
-		sum += probs[j]
+		if !masked[j] {
+			z += math.Exp(s - mx)
+		}
 	}
-	for j := range probs {
-		probs[j] /= sum
+	for j, s := range scores {
+		if !masked[j] {
+			if want := math.Exp(s-mx) / z; math.Abs(want-probs[j]) > neuronTol {
+				return nil, fmt.Errorf("probability of key %d is %.4g but softmax(q·k/√d) over the visible keys gives %.4g: pass the same head's q, k and attention row", j, probs[j], want)
+			}
+		}
 	}
-	return scores, probs, nil
+	return masked, nil
 }
 
 // Neuron draws bertviz's neuron view for one query position: the query vector q (one
-// head, d dims), every key vector k[key][dim], their elementwise product q∘k (whose sum
-// is the score), the scaled scores q·k/√d and the softmax over keys — the attention row.
-// Colours are diverging (red negative, blue positive).
-func Neuron(tokens []string, query int, q []float64, k [][]float64) *Chart {
+// head, d dims), every key vector k[key][dim], their elementwise product q∘k (whose sum is
+// the score), the scaled scores q·k/√d and the attention row probs — the probabilities
+// the model computed for this query, with its mask applied. The view draws probs as given,
+// so it cannot disagree with the model: keys whose probability is 0 are drawn as masked
+// (no score bar, "−∞" in the tooltip), and probs must be the softmax of the scores over the
+// other keys (checked to 1e-3), which catches a row from another head or query. Colours
+// are diverging (red negative, blue positive).
+func Neuron(tokens []string, query int, q []float64, k [][]float64, probs []float64) *Chart {
 	T := len(tokens)
 	if query < 0 || query >= T {
 		return errChart("Neuron", fmt.Errorf("query %d outside the %d tokens", query, T))
@@ -223,7 +257,11 @@ func Neuron(tokens []string, query int, q []float64, k [][]float64) *Chart {
 	if len(k) != T {
 		return errChart("Neuron", fmt.Errorf("%d key vectors for %d tokens", len(k), T))
 	}
-	scores, probs, err := NeuronScores(q, k)
+	scores, err := NeuronScores(q, k)
+	if err != nil {
+		return errChart("Neuron", err)
+	}
+	masked, err := checkNeuronProbs(scores, probs)
 	if err != nil {
 		return errChart("Neuron", err)
 	}
@@ -240,9 +278,15 @@ func Neuron(tokens []string, query int, q []float64, k [][]float64) *Chart {
 	if err != nil {
 		return errChart("Neuron", fmt.Errorf("k: %w", err))
 	}
+	shown := make([]any, T) // masked scores are null: no bar
+	for j, s := range round(scores, 6) {
+		if !masked[j] {
+			shown[j] = s
+		}
+	}
 	return &Chart{name: "neuron", spec: map[string]any{
 		"kind": "neuron", "tokens": tokens, "query": query, "dim": len(q),
-		"q": pq, "k": pk, "scores": round(scores, 6), "probs": round(probs, 6),
+		"q": pq, "k": pk, "scores": shown, "probs": round(probs, 6), "masked": masked,
 	}}
 }
 

@@ -111,7 +111,7 @@ func allViews() []*Chart {
 		Attention(toks, softmaxRows(12, 60, 1)).Title("bert-base-chinese layer 3 (60 tokens, 12 heads)"),
 		AttentionModel(nasty, model),
 		AttentionLines(nasty, softmaxRows(3, len(nasty), 4)),
-		Neuron(small, 4, q, k),
+		Neuron(small, 4, q, k, neuronProbs(q, k)),
 		AttentionDiff(small, a[0], a[1], "head 0", "head 1"),
 		Tokens(TokenRow{Name: "BPE", Tokens: []string{"深度", "学习", " <b>", "</script>"}, IDs: []int{1, 2, 3, 4}, Spans: [][2]int{{0, 6}, {6, 12}, {12, 16}, {16, 25}}},
 			TokenRow{Name: "char", Tokens: []string{"深", "度", "学", "习"}}),
@@ -124,4 +124,13 @@ func allViews() []*Chart {
 		LatencyPercentiles([]int{1, 2, 4, 8, 16}, []float64{10, 11, 13, 20, 40}, []float64{15, 17, 22, 35, 80}, []float64{20, 25, 35, 60, 150}),
 		Throughput([]int{1, 2, 4, 8, 16}, []float64{50, 95, 180, 300, 350}),
 	}
+}
+
+// neuronProbs is the unmasked attention row of query q over keys k.
+func neuronProbs(q []float64, k [][]float64) []float64 {
+	s, err := NeuronScores(q, k)
+	if err != nil {
+		panic(err)
+	}
+	return softmaxOf(s)
 }

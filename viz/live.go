@@ -117,7 +117,7 @@ func (l *LiveLoss) Chart() *Chart {
 	for _, s := range []struct {
 		name string
 		y    []float64
-	}{{"train", l.train}, {"val", l.val}} {
+	}{{"训练 (train)", l.train}, {"验证 (val)", l.val}} {
 		pts := bucket(l.steps, s.y, MaxLivePoints)
 		if pts == nil {
 			continue
@@ -128,8 +128,8 @@ func (l *LiveLoss) Chart() *Chart {
 		"title":   map[string]any{"text": l.title},
 		"legend":  map[string]any{"top": 25},
 		"tooltip": map[string]any{"trigger": "axis"},
-		"xAxis":   map[string]any{"type": "value", "name": "step", "scale": true},
-		"yAxis":   map[string]any{"type": "value", "name": "loss", "scale": true},
+		"xAxis":   map[string]any{"type": "value", "name": "步 (step)", "scale": true},
+		"yAxis":   map[string]any{"type": "value", "name": "损失 (loss)", "scale": true},
 		"series":  series,
 		"toolbox": map[string]any{"right": 10, "feature": map[string]any{"saveAsImage": map[string]any{"name": "loss", "title": "PNG"}}},
 	}

@@ -40,7 +40,7 @@ func Tokens(rows ...TokenRow) *Chart {
 		if row.Spans != nil && len(row.Spans) != len(row.Tokens) {
 			return errChart("Tokens", fmt.Errorf("row %d (%s): %d spans for %d tokens", r, row.Name, len(row.Spans), len(row.Tokens)))
 		}
-		fmt.Fprintf(&b, `<div style="margin:6px 0"><div style="color:#555;font-size:12px;margin-bottom:2px">%s · %d tokens</div><div style="display:flex;flex-wrap:wrap;gap:2px">`,
+		fmt.Fprintf(&b, `<div style="margin:6px 0"><div style="color:#555;font-size:12px;margin-bottom:2px">%s · %d 个 token</div><div style="display:flex;flex-wrap:wrap;gap:2px">`,
 			html.EscapeString(row.Name), len(row.Tokens))
 		for i, tok := range row.Tokens {
 			tip := fmt.Sprintf("#%d %q", i, tok)

@@ -185,7 +185,11 @@ func TestAttentionModelAndDiffAndNeuronSpecs(t *testing.T) {
 
 	q := []float64{1, 0}
 	k := [][]float64{{1, 0}, {0, 1}, {-1, 0}, {2, 2}}
-	spec = specOf(t, Neuron(tokens, 2, q, k))
+	sc, err := NeuronScores(q, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = specOf(t, Neuron(tokens, 2, q, k, softmaxOf(sc)))
 	if spec["query"].(float64) != 2 || spec["dim"].(float64) != 2 {
 		t.Errorf("query %v dim %v", spec["query"], spec["dim"])
 	}
@@ -202,20 +206,78 @@ func TestAttentionModelAndDiffAndNeuronSpecs(t *testing.T) {
 }
 
 func TestNeuronScoresByHand(t *testing.T) {
-	scores, probs, err := NeuronScores([]float64{2, 0}, [][]float64{{1, 0}, {0, 1}, {-1, 0}})
+	scores, err := NeuronScores([]float64{2, 0}, [][]float64{{1, 0}, {0, 1}, {-1, 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := math.Sqrt2 // q·k/√2 = √2, 0, −√2
-	z := math.Exp(r) + 1 + math.Exp(-r)
-	want := []float64{math.Exp(r) / z, 1 / z, math.Exp(-r) / z}
-	for i := range want {
-		if math.Abs(scores[i]-[]float64{r, 0, -r}[i]) > 1e-12 || math.Abs(probs[i]-want[i]) > 1e-12 {
-			t.Errorf("key %d: score %v prob %v, want %v %v", i, scores[i], probs[i], []float64{r, 0, -r}[i], want[i])
+	for i, want := range []float64{r, 0, -r} {
+		if math.Abs(scores[i]-want) > 1e-12 {
+			t.Errorf("key %d: score %v, want %v", i, scores[i], want)
 		}
 	}
-	if _, _, err := NeuronScores([]float64{1}, [][]float64{{1, 2}}); err == nil {
+	if _, err := NeuronScores([]float64{1}, [][]float64{{1, 2}}); err == nil {
 		t.Error("dimension mismatch accepted")
+	}
+}
+
+// softmaxOf is a plain softmax for the tests (the view never computes one itself).
+func softmaxOf(s []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range s {
+		mx = math.Max(mx, v)
+	}
+	out, z := make([]float64, len(s)), 0.0
+	for i, v := range s {
+		out[i] = math.Exp(v - mx)
+		z += out[i]
+	}
+	for i := range out {
+		out[i] /= z
+	}
+	return out
+}
+
+// The neuron view draws the probabilities it is given, with the mask they came from: a
+// causal row's future keys are masked (no score bar), and a row that is not the softmax of
+// this query's scores over the visible keys is refused, so the view cannot contradict the
+// model.
+func TestNeuronUsesTheModelsMask(t *testing.T) {
+	tokens := []string{"钓", "鱼", "银", "行"}
+	q := []float64{1, -0.5}
+	k := [][]float64{{1, 0}, {0, 1}, {0.5, 0.5}, {2, -1}}
+	sc, _ := NeuronScores(q, k)
+	causal := append(softmaxOf(sc[:2]), 0, 0) // query 1 sees keys 0 and 1 only
+	spec := specOf(t, Neuron(tokens, 1, q, k, causal))
+	scores := spec["scores"].([]any)
+	masked := spec["masked"].([]any)
+	for j := range tokens {
+		if (j >= 2) != masked[j].(bool) || (j >= 2) != (scores[j] == nil) {
+			t.Errorf("key %d: masked %v score %v", j, masked[j], scores[j])
+		}
+	}
+	if p := floats(spec["probs"]); p[2] != 0 || math.Abs(p[0]+p[1]-1) > 1e-6 {
+		t.Errorf("probs %v", p)
+	}
+	// Without the mask the softmax over all four keys puts weight on the future: that row
+	// does not match a causal head, and a row of another query does not match this one.
+	full := softmaxOf(sc)
+	if full[3] == 0 {
+		t.Fatal("test needs weight on the future key")
+	}
+	other, _ := NeuronScores([]float64{-1, 2}, k)
+	for name, probs := range map[string][]float64{
+		"another query's row": softmaxOf(other),
+		"not a distribution":  {0.5, 0.5, 0.5, 0},
+		"wrong length":        {1},
+		"negative":            {1.5, -0.5, 0, 0},
+	} {
+		if err := Neuron(tokens, 1, q, k, probs).Err(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	if err := Neuron(tokens, 1, q, k, full).Err(); err != nil {
+		t.Errorf("unmasked row of the same query refused: %v", err)
 	}
 }
 
@@ -258,7 +320,7 @@ func TestEscapingIsSafe(t *testing.T) {
 		}
 	}
 	chips := Tokens(TokenRow{Name: "bpe", Tokens: []string{"深度", " x"}, IDs: []int{17, 42}, Spans: [][2]int{{0, 6}, {6, 8}}}).HTML()
-	for _, want := range []string{">深度<", ">␣x<", ">17 · 0–6<", ">42 · 6–8<", "bpe · 2 tokens"} {
+	for _, want := range []string{">深度<", ">␣x<", ">17 · 0–6<", ">42 · 6–8<", "bpe · 2 个 token"} {
 		if !strings.Contains(chips, want) {
 			t.Errorf("token chips miss %q:\n%s", want, chips)
 		}
@@ -300,7 +362,7 @@ func TestAttentionBudget60Tokens12Heads(t *testing.T) {
 		"AttentionModel 12×12×60": AttentionModel(tokens, model),
 		"AttentionLines 60×12":    AttentionLines(tokens, w),
 		"AttentionDiff 60":        AttentionDiff(tokens, w[0], w[1], "a", "b"),
-		"Neuron 60 tokens, d=64":  Neuron(tokens, 10, q, k),
+		"Neuron 60 tokens, d=64":  Neuron(tokens, 10, q, k, neuronProbs(q, k)),
 	}
 	for _, c := range allViews() {
 		big[c.name+" (example)"] = c
@@ -565,11 +627,11 @@ func TestLiveLossDegradedRewritesOneFile(t *testing.T) {
 func TestErrorsInsteadOfPanics(t *testing.T) {
 	t.Setenv("DIVELLM_OUT", t.TempDir())
 	bad := []*Chart{
-		Attention([]string{"a", "b"}, [][][]float64{{{1, 0}}}),                // ragged
-		Attention([]string{"a"}, [][][]float64{{{1.5}}}),                      // not probabilities
-		AttentionModel([]string{"a"}, [][][][]float64{{{{1}}}, {}}),           // layers differ
-		Neuron([]string{"a"}, 3, []float64{1}, [][]float64{{1}}),              // query out of range
-		AttentionDiff([]string{"a"}, [][]float64{{1}}, [][]float64{}, "", ""), // shape
+		Attention([]string{"a", "b"}, [][][]float64{{{1, 0}}}),                 // ragged
+		Attention([]string{"a"}, [][][]float64{{{1.5}}}),                       // not probabilities
+		AttentionModel([]string{"a"}, [][][][]float64{{{{1}}}, {}}),            // layers differ
+		Neuron([]string{"a"}, 3, []float64{1}, [][]float64{{1}}, []float64{1}), // query out of range
+		AttentionDiff([]string{"a"}, [][]float64{{1}}, [][]float64{}, "", ""),  // shape
 		Heatmap([]string{"r"}, []string{"c"}, [][]float64{{math.Inf(1)}}),
 		ConfusionMatrix([]string{"a", "b"}, [][]int{{1, 2}}),
 		Scatter2D([][2]float64{{1, 2}}, []string{"a", "b"}),

@@ -23,6 +23,13 @@ func ShowTable(headers []string, rows [][]string) error {
 	return display.HTML(TableHTML(headers, rows))
 }
 
+// Say shows one line of text in the cell, in order with the cell's tables and charts
+// (fmt.Println goes to stdout, which the notebook may show before or after displays).
+func Say(format string, args ...any) error { return display.Text(fmt.Sprintf(format, args...)) }
+
+// ShowMarkdown renders Markdown (with code blocks) in the cell.
+func ShowMarkdown(md string) error { return display.Markdown(md) }
+
 // TableHTML is display.TableHTML with each body cell aligned by its content: numbers
 // (also "12.5 ms", "97%", "1.4×") to the right, text to the left.
 func TableHTML(headers []string, rows [][]string) string {
@@ -131,13 +138,13 @@ func (w *Walkthrough) Heatmap(stage string) *viz.Chart {
 	case "Probs":
 		m = s.Probs
 	default:
-		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("unknown stage " + stage + ": want X, Q, K, V, Scores, Scaled, Probs or Out")
+		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("没有这个阶段 (unknown stage) " + stage + "：可选 X, Q, K, V, Scores, Scaled, Probs, Out")
 	}
 	cols := w.Tokens
 	if !square {
 		cols = dimLabels(len(m[0]), "d")
 	}
-	return viz.Heatmap(w.Tokens, cols, finiteForDisplay(m)).Title(fmt.Sprintf("%s  (rows: tokens%s)", stage, map[bool]string{true: " as queries, columns: keys", false: ", columns: features"}[square]))
+	return viz.Heatmap(w.Tokens, cols, finiteForDisplay(m)).Title(fmt.Sprintf("%s（%s）", stage, map[bool]string{true: "行：query，列：key；被掩码遮住的画成最小值", false: "行：token，列：特征维 (features)"}[square]))
 }
 
 // AttentionView draws the walkthrough's probabilities as an attention head view.
@@ -145,9 +152,14 @@ func (w *Walkthrough) AttentionView() *viz.Chart {
 	return viz.Attention(w.Tokens, [][][]float64{w.Steps.Probs})
 }
 
-// NeuronView draws bertviz's neuron view for the query at token index q.
+// NeuronView draws bertviz's neuron view for the query at token index q, with the
+// walkthrough's own attention row (its mask applied): a decoder's future keys show as
+// masked, as in the model.
 func (w *Walkthrough) NeuronView(q int) *viz.Chart {
-	return viz.Neuron(w.Tokens, q, w.Steps.Q[q], w.Steps.K)
+	if q < 0 || q >= len(w.Tokens) {
+		return viz.Neuron(w.Tokens, q, nil, w.Steps.K, nil)
+	}
+	return viz.Neuron(w.Tokens, q, w.Steps.Q[q], w.Steps.K, w.Steps.Probs[q])
 }
 
 // Index returns the position of the first token whose label is tok, or -1.
@@ -163,17 +175,17 @@ func (w *Walkthrough) Index(tok string) int {
 // MaskView draws a mask on the attention view's 0–1 scale (1 visible, 0 masked), titled
 // with its name and how many of the query–key pairs it lets through.
 func MaskView(m Mask) *viz.Chart {
-	return viz.Attention(m.Rows, [][][]float64{m.Floats()}).Title(fmt.Sprintf("%s — %d of %d visible", m.Name, m.Visible(), len(m.Rows)*len(m.Cols)))
+	return viz.Attention(m.Rows, [][][]float64{m.Floats()}).Title(fmt.Sprintf("%s：%d / %d 个位置可见 (visible)", m.Name, m.Visible(), len(m.Rows)*len(m.Cols)))
 }
 
 // PatternView draws one HeadReport pattern's scores as a layer × head heatmap.
 func (r *HeadReportResult) PatternView(pattern string) *viz.Chart {
 	g, ok := r.Scores[pattern]
 	if !ok {
-		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("no pattern " + pattern)
+		return viz.Heatmap(nil, nil, [][]float64{{0}}).Title("没有这个模式 (no pattern) " + pattern)
 	}
 	rows, cols := HeadLabels(g)
-	return viz.Heatmap(rows, cols, g).Title("mean attention on: " + pattern)
+	return viz.Heatmap(rows, cols, g).Title("每个头落在这个模式上的平均注意力 (mean attention)：" + pattern)
 }
 
 // Must returns v, and panics with err if it is not nil: the one-line error handling of a
@@ -188,7 +200,7 @@ func Must[T any](v T, err error) T {
 // MatrixTable formats a matrix with row labels as table rows (values with 3 decimals), for
 // printing small matrices such as the walkthrough's Q or scores.
 func MatrixTable(rowLabels []string, m [][]float64, colPrefix string) (headers []string, rows [][]string) {
-	headers = []string{""}
+	headers = []string{"token"}
 	if len(m) > 0 {
 		headers = append(headers, dimLabels(len(m[0]), colPrefix)...)
 	}
@@ -210,5 +222,14 @@ func FillView(fs []MaskFill) *viz.Chart {
 		names = append(names, f.Token)
 		ps = append(ps, f.Prob)
 	}
-	return viz.Bars(names, viz.Series{Name: "P([MASK] = token)", Values: ps})
+	return viz.Bars(names, viz.Series{Name: "概率 P([MASK] = token)", Values: ps})
+}
+
+// MinMax returns the smallest and the largest value of xs (+Inf, −Inf for none).
+func MinMax(xs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
 }

@@ -58,9 +58,22 @@
 
   // Layout numbers shared by the matrix views: cell size and label font scale with the
   // number of tokens so 60-character Chinese sentences stay readable. Key labels (on top)
-  // are stacked one character per line when every token is short — Chinese stays upright —
-  // and rotated when some token is long; labels longer than 10 characters are cut with "…"
-  // (the tooltip shows the whole token).
+  // are stacked one character per line when every token is short and Chinese stays upright
+  // that way; a Latin token such as [CLS] that is wider than its cell is never stacked: it
+  // stays on one line in a smaller font (its brackets dropped if that is not enough).
+  // Labels are rotated when some token is long; labels longer than 10 characters are cut
+  // with "…" (the tooltip shows the whole token).
+  function isCJK(s) {
+    for (var i = 0; i < s.length; i++) if (s.charCodeAt(i) <= 0x2e80) return false;
+    return s.length > 0;
+  }
+  // fitLine returns {text, fs}: s on one line in the largest font ≤ fs (≥ 7) that fits w
+  // pixels, dropping [ ] around special tokens when that helps.
+  function fitLine(s, w, fs) {
+    var f = Math.min(fs, Math.floor(w / (textWidth(s, 1) || 1)));
+    if (f < 9 && /^\[.*\]$/.test(s)) { s = s.slice(1, -1); f = Math.min(fs, Math.floor(w / (textWidth(s, 1) || 1))); }
+    return { text: s, fs: clamp(f, 7, fs) };
+  }
   function tokenLayout(tokens, maxPlot) {
     var T = tokens.length;
     var cell = clamp(Math.floor(maxPlot / T), 10, 40);
@@ -74,9 +87,20 @@
       maxW = Math.max(maxW, textWidth(labels[i], fs));
     }
     var mode = maxW <= cell ? "flat" : maxChars <= 6 ? "stack" : "rotate";
-    var xh = mode === "flat" ? fs + 6 : mode === "stack" ? maxChars * (fs + 1) + 6 : maxW + 8;
-    return { T: T, cell: cell, fs: fs, labels: labels, label: maxW + 8, mode: mode, xh: xh };
+    var top = [], xh = fs + 6;
+    for (i = 0; i < T; i++) {
+      var l = { text: labels[i], fs: fs };
+      if (mode === "stack") {
+        if (isCJK(labels[i])) l.text = Array.from(labels[i]).join("\n");
+        else if (textWidth(labels[i], fs) > cell) l = fitLine(labels[i], cell, fs);
+        xh = Math.max(xh, l.text.split("\n").length * (fs + 1) + 6);
+      }
+      top.push(l);
+    }
+    if (mode === "rotate") xh = maxW + 8;
+    return { T: T, cell: cell, fs: fs, labels: labels, top: top, label: maxW + 8, mode: mode, xh: xh };
   }
+  V.tokenLayout = tokenLayout;
   function textWidth(s, fs) {
     var w = 0;
     s = String(s);
@@ -101,6 +125,13 @@
     };
   }
 
+  // richSizes are rich-text styles f7…fMax, one per font size a fitted label may use.
+  function richSizes(max) {
+    var r = {};
+    for (var f = 7; f <= max; f++) r["f" + f] = { fontSize: f, fontFamily: FONT };
+    return r;
+  }
+
   function tokenAxes(tokens, L, gridIndex, showLabels) {
     var labels = L.labels;
     var x = {
@@ -108,8 +139,12 @@
       axisTick: { show: false },
       axisLabel: {
         show: showLabels !== false, interval: 0, fontSize: L.fs, fontFamily: FONT, lineHeight: L.fs + 1,
-        rotate: L.mode === "rotate" ? 90 : 0,
-        formatter: function (v, i) { return L.mode === "stack" ? Array.from(labels[i]).join("\n") : labels[i]; }
+        rotate: L.mode === "rotate" ? 90 : 0, rich: richSizes(L.fs),
+        formatter: function (v, i) {
+          var t = L.top[i];
+          if (t.fs === L.fs || /[{}|]/.test(t.text)) return t.text;
+          return "{f" + t.fs + "|" + t.text + "}";
+        }
       }
     };
     var y = {
@@ -151,7 +186,7 @@
     for (i = 0; i < names.length; i++) selected[names[i]] = i === (spec.selected || 0);
     var axes = tokenAxes(tokens, L);
     return {
-      title: { text: spec.title || "attention", subtext: "rows: query (attends from) · columns: key (attends to) · pick a head in the legend", left: 10, top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 11 } },
+      title: { text: spec.title || "注意力 (attention)", subtext: "行：query（谁在看）· 列：key（被看的）· 在图例里选一个头 (head)", left: 10, top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 11 } },
       legend: { type: "scroll", selectedMode: "single", data: names, selected: selected, top: 42, left: 10, right: 40 },
       grid: { left: left, right: right, top: top, bottom: 30 },
       xAxis: axes[0], yAxis: axes[1],
@@ -160,7 +195,7 @@
         formatter: function (p) {
           var d = p.data;
           return esc(p.seriesName) + "<br>query " + d[1] + " <b>" + esc(tokens[d[1]]) + "</b> → key " + d[0] +
-            " <b>" + esc(tokens[d[0]]) + "</b><br>weight ≈ " + num(d[3]);
+            " <b>" + esc(tokens[d[0]]) + "</b><br>权重 (weight) ≈ " + num(d[3]);
         }
       },
       series: series
@@ -207,13 +242,13 @@
     for (b in box) labelsSeries[b] = box[b];
     series.push(labelsSeries);
     return {
-      title: { text: spec.title || "attention", subtext: "left: query · right: key · line opacity = weight · hover a token", left: 10, top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 11 } },
+      title: { text: spec.title || "注意力 (attention)", subtext: "左：query · 右：key · 线越深权重越大 · 鼠标停在 token 上看它的线", left: 10, top: 0, textStyle: { fontSize: 14 }, subtextStyle: { fontSize: 11 } },
       legend: { type: "scroll", data: spec.heads, selected: selected, top: 42, left: 10, right: 40 },
       tooltip: {
         formatter: function (p) {
           if (p.dataType === "edge") {
             var q = +p.data.source.slice(1), k = +p.data.target.slice(1);
-            return esc(p.seriesName) + "<br><b>" + esc(tokens[q]) + "</b> → <b>" + esc(tokens[k]) + "</b><br>weight ≈ " + num(p.data.value);
+            return esc(p.seriesName) + "<br><b>" + esc(tokens[q]) + "</b> → <b>" + esc(tokens[k]) + "</b><br>权重 (weight) ≈ " + num(p.data.value);
           }
           var j = +p.name.slice(1);
           return (p.name.charAt(0) === "q" ? "query " : "key ") + j + " <b>" + esc(tokens[j]) + "</b>";
@@ -262,7 +297,7 @@
     for (h = 0; h < NH; h++)
       graphic.push({ type: "text", left: left + h * (thumb + gap) + thumb / 2 - 10, top: top - 18, style: { text: spec.heads[h], fontSize: 11, fill: "#333" } });
     return {
-      title: { text: spec.title || "attention: layers × heads (click a head to enlarge)", left: 10, top: 0, textStyle: { fontSize: 14 } },
+      title: { text: spec.title || "注意力：层 × 头 (layers × heads)，点一个头放大", left: 10, top: 0, textStyle: { fontSize: 14 } },
       graphic: graphic
     };
   }
@@ -285,11 +320,14 @@
     var tokens = spec.tokens, T = tokens.length, d = spec.dim;
     var q = decode(spec.q), k = decode(spec.k);
     var L = tokenLayout(tokens, 600), cell = Math.max(L.cell, 12);
-    var dcell = clamp(Math.floor(360 / d), 3, 24), mw = d * dcell;
-    var top = 50, qh = 16, left = L.label + 20, gap = 50, barw = 160;
+    // Fit the output area: the two d-wide matrices take what the label column, the two
+    // bar charts and the gaps leave of the element's width (the notebook's output area).
+    var avail = Math.min(el.clientWidth || 1000, 1100), top = 50, qh = 16, left = L.label + 20, gap = 40;
+    var barw = avail < 900 ? 110 : 150, fixed = left + 2 * barw + 4 * gap + 30;
+    var dcell = clamp(Math.floor((avail - fixed) / (2 * d)), 2, 24), mw = d * dcell;
     var plot = T * cell;
     el.style.height = top + qh + 30 + plot + 30 + "px";
-    el.style.width = left + 2 * mw + 2 * barw + 4 * gap + 40 + "px";
+    el.style.width = fixed + 2 * mw + "px";
     var qd = [], kd = [], pd = [], kmax = 0, pmax = 0;
     for (var j = 0; j < d; j++) { qd.push([j, 0, q[j]]); kmax = Math.max(kmax, Math.abs(q[j])); }
     for (var t = 0; t < T; t++)
@@ -305,14 +343,17 @@
     function hx(gi, name) { return { type: "category", data: dims, gridIndex: gi, name: name, nameLocation: "middle", nameGap: 6, position: "top", axisLabel: { show: false }, axisTick: { show: false } }; }
     function ty(gi, show) { return { type: "category", data: tokens, inverse: true, gridIndex: gi, axisTick: { show: false }, axisLabel: { show: show, interval: 0, fontSize: L.fs, fontFamily: FONT } }; }
     var qtok = tokens[spec.query];
+    var masked = spec.masked || [];
     var tip = function (p) {
       var dd = p.data;
+      if (p.seriesType === "bar" && masked[p.dataIndex])
+        return esc(tokens[p.dataIndex]) + "<br>被掩码遮住 (masked)：分数 → −∞，softmax = 0";
       if (p.seriesType === "bar") return esc(tokens[p.dataIndex]) + "<br>" + esc(p.seriesName) + " = " + num(p.value);
       if (p.seriesIndex === 0) return "q[" + dd[0] + "] = " + num(dd[2]);
       return esc(p.seriesName) + " · key <b>" + esc(tokens[dd[1]]) + "</b> · dim " + dd[0] + " = " + num(dd[2]);
     };
     return {
-      title: { text: spec.title || ("neuron view · query " + spec.query + " “" + qtok + "”"), left: 10, top: 0, textStyle: { fontSize: 14 } },
+      title: { text: spec.title || ("神经元视图 (neuron view) · query " + spec.query + " “" + qtok + "”"), left: 10, top: 0, textStyle: { fontSize: 14 } },
       tooltip: { formatter: tip },
       grid: [g(x2, top, mw, qh), g(left, rowsTop, mw, plot), g(x2, rowsTop, mw, plot), g(x3, rowsTop, barw, plot), g(x4, rowsTop, barw, plot)],
       xAxis: [hx(0, "q"), hx(1, "k"), hx(2, "q ∘ k"),
@@ -340,7 +381,7 @@
     var big = tokenLayout(tokens, 720), small = tokenLayout(tokens, 360);
     var sp = T * small.cell, bp = T * big.cell;
     var left = big.label + 20, top1 = 60 + small.xh;
-    var top2 = top1 + sp + 50 + big.xh;
+    var top2 = top1 + sp + 70 + big.xh;
     var gapB = 40 + small.label;
     el.style.width = Math.max(left + 2 * sp + gapB, left + bp) + 120 + "px";
     el.style.height = top2 + bp + 30 + "px";
@@ -353,13 +394,18 @@
     ];
     var ax0 = tokenAxes(tokens, small, 0), ax1 = tokenAxes(tokens, small, 1), ax2 = tokenAxes(tokens, big, 2);
     ax0[0].name = spec.labelA; ax1[0].name = spec.labelB;
-    ax2[0].name = spec.labelA + " − " + spec.labelB + "  (blue: " + spec.labelA + " attends more, red: " + spec.labelB + ")";
-    for (var a3 = 0; a3 < 3; a3++) { var xa = [ax0, ax1, ax2][a3][0]; xa.nameLocation = "middle"; xa.nameGap = (a3 < 2 ? small.xh : big.xh) + 12; }
+    ax2[0].name = "差 (difference) = " + spec.labelA + " − " + spec.labelB + "\n蓝：" + spec.labelA + " 看得更多；红：" + spec.labelB + " 看得更多";
+    for (var a3 = 0; a3 < 3; a3++) {
+      var xa = [ax0, ax1, ax2][a3][0];
+      xa.nameLocation = "middle"; xa.nameGap = (a3 < 2 ? small.xh : big.xh) + (a3 < 2 ? 12 : 24);
+      // Names wrap inside their panel instead of running past the chart's edge.
+      xa.nameTextStyle = { width: a3 < 2 ? sp + gapB - 20 : bp, overflow: "break", lineHeight: 15 };
+    }
     var dd = [];
     for (var q = 0; q < T; q++) for (var k = 0; k < T; k++) dd.push([k, q, dv[q * T + k], a[q * T + k], b[q * T + k]]);
     var sa = matrixSeries(spec.labelA, T, a, 0, 0, 0), sb = matrixSeries(spec.labelB, T, b, 0, 1, 1);
     return {
-      title: { text: spec.title || ("attention: " + spec.labelA + " vs " + spec.labelB), left: 10, top: 0, textStyle: { fontSize: 14 } },
+      title: { text: spec.title || ("注意力对比 (attention): " + spec.labelA + " vs " + spec.labelB), left: 10, top: 0, textStyle: { fontSize: 14 } },
       grid: g, xAxis: [ax0[0], ax1[0], ax2[0]], yAxis: [ax0[1], ax1[1], ax2[1]],
       visualMap: [
         sqrtVisualMap(max, { seriesIndex: [0, 1], right: null, left: left + 2 * sp + gapB + 20, top: top1, itemHeight: Math.min(sp, 160) }),
@@ -368,11 +414,11 @@
       tooltip: {
         formatter: function (p) {
           var d = p.data, s = "query <b>" + esc(tokens[d[1]]) + "</b> → key <b>" + esc(tokens[d[0]]) + "</b><br>";
-          if (p.seriesIndex === 2) return s + esc(spec.labelA) + " ≈ " + num(d[3]) + "<br>" + esc(spec.labelB) + " ≈ " + num(d[4]) + "<br>difference ≈ " + num(d[2]);
+          if (p.seriesIndex === 2) return s + esc(spec.labelA) + " ≈ " + num(d[3]) + "<br>" + esc(spec.labelB) + " ≈ " + num(d[4]) + "<br>差 (difference) ≈ " + num(d[2]);
           return s + esc(p.seriesName) + " ≈ " + num(d[3]);
         }
       },
-      series: [sa, sb, { name: "difference", type: "heatmap", xAxisIndex: 2, yAxisIndex: 2, data: dd, animation: false, progressive: 0 }]
+      series: [sa, sb, { name: "差 (difference)", type: "heatmap", xAxisIndex: 2, yAxisIndex: 2, data: dd, animation: false, progressive: 0 }]
     };
   }
 
@@ -394,8 +440,36 @@
   };
   function axisData(ax) { ax = Array.isArray(ax) ? ax[0] : ax; return (ax && ax.data) || []; }
 
+  // wrapCategoryLabels makes every label of a bar or line chart's category x-axis fit its
+  // band: it wraps onto several lines (overflow "break") at the band's width, and the grid
+  // grows to contain them, so labels neither overlap nor leave the chart.
+  function wrapCategoryLabels(opt, el) {
+    var series = opt.series || [], cartesian = false;
+    for (var i = 0; i < series.length; i++) if (series[i].type === "bar" || series[i].type === "line") cartesian = true;
+    if (!cartesian) return;
+    var xs = Array.isArray(opt.xAxis) ? opt.xAxis : [opt.xAxis];
+    var width = el.clientWidth || 900;
+    for (i = 0; i < xs.length; i++) {
+      var x = xs[i];
+      if (!x || !x.data || !x.data.length || (x.axisLabel && x.axisLabel.rotate)) continue;
+      var band = Math.floor(0.8 * width / x.data.length) - 8;
+      x.axisLabel = x.axisLabel || {};
+      x.axisLabel.interval = 0;
+      x.axisLabel.width = Math.max(band, 24);
+      x.axisLabel.overflow = "break";
+      x.axisLabel.lineHeight = 14;
+    }
+    if (!Array.isArray(opt.grid)) {
+      opt.grid = opt.grid || {};
+      opt.grid.containLabel = true;
+      if (opt.grid.left === undefined) opt.grid.left = "3%";
+      if (opt.grid.right === undefined) opt.grid.right = "4%";
+    }
+  }
+
   function optionKind(spec, el) {
     var opt = spec.option;
+    wrapCategoryLabels(opt, el);
     if (spec.tooltip && formatters[spec.tooltip]) {
       opt.tooltip = opt.tooltip || {};
       opt.tooltip.formatter = formatters[spec.tooltip](opt);
