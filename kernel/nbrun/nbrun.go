@@ -56,11 +56,15 @@ type CellError struct {
 // Cell is the result of one code cell.
 type Cell struct {
 	// Index is the cell's position in the notebook (counting markdown cells), from 0.
-	Index     int         `json:"index"`
-	FirstLine string      `json:"first_line"`
-	Seconds   float64     `json:"seconds"`
-	Tags      []string    `json:"tags,omitempty"`
-	Errors    []CellError `json:"errors,omitempty"`
+	Index     int     `json:"index"`
+	FirstLine string  `json:"first_line"`
+	Seconds   float64 `json:"seconds"`
+	// CPUSeconds is the CPU time the cell cost: the kernel's and that of the programs it
+	// waited for (go build, the compiler and linker, the cell's binary). Unlike Seconds it
+	// does not grow when other programs load the machine. 0 where not measured (no /proc).
+	CPUSeconds float64     `json:"cpu_seconds"`
+	Tags       []string    `json:"tags,omitempty"`
+	Errors     []CellError `json:"errors,omitempty"`
 	// ErrorText is the plain text of the cell's HTML output when it failed (GoNB shows
 	// compile errors as HTML).
 	ErrorText string `json:"error_text,omitempty"`
@@ -97,6 +101,9 @@ type Notebook struct {
 	// in seconds (set when the notebook ends; see [Notebook.MedianCellSeconds]).
 	MedianCell float64 `json:"median_cell_seconds"`
 	P90Cell    float64 `json:"p90_cell_seconds"`
+	// MedianCellCPU and P90CellCPU are the same for the cells' CPU time.
+	MedianCellCPU float64 `json:"median_cell_cpu_seconds"`
+	P90CellCPU    float64 `json:"p90_cell_cpu_seconds"`
 	// Fatal is set when the notebook could not run to the end (kernel did not start or
 	// died, a cell timed out, the file is not a notebook).
 	Fatal string `json:"fatal,omitempty"`
@@ -173,11 +180,12 @@ type Summary struct {
 
 // event is one JSON line from nbrun.py.
 type event struct {
-	Event         string  `json:"event"`
-	Notebook      int     `json:"notebook"`
-	KernelSeconds float64 `json:"kernel_seconds"`
-	Seconds       float64 `json:"seconds"`
-	Fatal         string  `json:"fatal"`
+	Event         string   `json:"event"`
+	Notebook      int      `json:"notebook"`
+	KernelSeconds float64  `json:"kernel_seconds"`
+	Seconds       float64  `json:"seconds"`
+	Fatal         string   `json:"fatal"`
+	CPU           *float64 `json:"cpu_seconds"` // null when not measured
 	Cell
 }
 
@@ -188,6 +196,19 @@ func DefaultOutDir(notebook string) string {
 		return filepath.Join(root, ".cache", "run")
 	}
 	return filepath.Join(dir, ".cache", "run")
+}
+
+// OutName is where the executed copy of notebook goes inside the output directory: its
+// path below the checkout's notebooks/ directory (solutions/week1-x.ipynb), so the learner
+// and solution notebooks of a week, which share a file name, do not overwrite each other;
+// the file name alone for notebooks elsewhere.
+func OutName(notebook string) string {
+	if root, err := install.FindRoot(filepath.Dir(notebook)); err == nil {
+		if rel, err := filepath.Rel(filepath.Join(root, "notebooks"), notebook); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return filepath.Base(notebook)
 }
 
 // Run executes each notebook on a fresh kernel and returns what happened. The error is
@@ -236,7 +257,7 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 		if outDir == "" {
 			outDir = DefaultOutDir(abs)
 		}
-		out, err := filepath.Abs(filepath.Join(outDir, filepath.Base(abs)))
+		out, err := filepath.Abs(filepath.Join(outDir, OutName(abs)))
 		if err != nil {
 			return nil, err
 		}
@@ -293,12 +314,20 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 			fmt.Fprintf(progress, "%s: kernel %s started in %.1fs\n", name, opts.Kernel, ev.KernelSeconds)
 		case "cell":
 			ev.Cell.Seconds = ev.Seconds // the embedded field is shadowed by event.Seconds
+			if ev.CPU != nil {
+				ev.Cell.CPUSeconds = *ev.CPU
+			}
 			nb.Cells = append(nb.Cells, ev.Cell)
 			fmt.Fprintln(progress, cellLine(&ev.Cell))
 		case "end":
 			ended++
 			nb.Seconds, nb.Fatal = ev.Seconds, ev.Fatal
 			nb.MedianCell, nb.P90Cell = nb.MedianCellSeconds(), nb.P90CellSeconds()
+			cpu := make([]float64, len(nb.Cells))
+			for i, c := range nb.Cells {
+				cpu[i] = c.CPUSeconds
+			}
+			nb.MedianCellCPU, nb.P90CellCPU = Median(cpu), Percentile(cpu, 90)
 			if nb.Fatal != "" && strings.Contains(nb.Fatal, "No such kernel") {
 				nb.Fatal += fmt.Sprintf(" (run `divellm kernel install`; spec looked up in %s)", specDir)
 			}
@@ -335,7 +364,7 @@ func cellLine(c *Cell) string {
 	case len(c.Errors) > 0:
 		status = "error (expected: " + AllowErrorTag + ")"
 	}
-	return fmt.Sprintf("  [%2d] %6.2fs %-5s %s%s", c.Index, c.Seconds, status, c.FirstLine, detail)
+	return fmt.Sprintf("  [%2d] %6.2fs (cpu %5.2fs) %-5s %s%s", c.Index, c.Seconds, c.CPUSeconds, status, c.FirstLine, detail)
 }
 
 func notebookLine(n *Notebook) string {
@@ -346,8 +375,8 @@ func notebookLine(n *Notebook) string {
 	if n.Fatal != "" {
 		verdict = "FAILED: " + n.Fatal
 	}
-	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, p90 %.2fs, %s → %s",
-		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), n.P90CellSeconds(), verdict, n.Out)
+	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, p90 %.2fs (cpu: median %.2fs, p90 %.2fs), %s → %s",
+		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), n.P90CellSeconds(), n.MedianCellCPU, n.P90CellCPU, verdict, n.Out)
 }
 
 func firstLine(s string) string {

@@ -9,7 +9,8 @@ Output (stdout, one JSON object per line):
   {"event": "start", "notebook": i, "kernel_seconds": s}
   {"event": "cell", "notebook": i, "index": j, "kind": "code", "seconds": s, "tags": [...],
    "errors": [{"ename", "evalue", "traceback"}], "stdout": "...", "stderr": "...",
-   "text": plain text of the displays}
+   "text": plain text of the displays, "cpu_seconds": CPU time of the kernel and the
+   programs it ran for the cell (null where /proc is not available)}
   {"event": "end", "notebook": i, "seconds": s, "fatal": "..." or ""}
 The Go side decides what counts as a failure (an error output in a cell without the
 raises-exception tag), so this script never stops on a cell error; it stops a notebook only
@@ -58,6 +59,32 @@ def html_text(outputs):
     return "\n".join(p for p in parts if p)
 
 
+def kernel_pid(client):
+    """The kernel process id, or None (nbclient starts it through jupyter_client)."""
+    try:
+        return client.km.provisioner.process.pid
+    except AttributeError:
+        return None
+
+
+def cpu_seconds(pid):
+    """CPU time of process pid and of its children it has waited for, in seconds (Linux).
+
+    GoNB waits for every program a cell runs (go build, hence the compiler and the linker,
+    then the cell's own binary), so the difference over a cell is the CPU the cell cost,
+    which, unlike wall time, does not grow when other programs load the machine."""
+    if pid is None:
+        return None
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # After the command name: state is field 3; utime, stime, cutime, cstime are 14-17.
+        ticks = sum(int(x) for x in fields[11:15])
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def display_text(outputs):
     """Plain text of the text/plain and HTML displays (exercise checks, tables)."""
     parts = []
@@ -90,10 +117,11 @@ def run_one(i, spec, cfg):
     try:
         with client.setup_kernel():
             emit({"event": "start", "notebook": i, "kernel_seconds": time.monotonic() - start})
+            pid = kernel_pid(client)
             for j, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
-                t0 = time.monotonic()
+                t0, cpu0 = time.monotonic(), cpu_seconds(pid)
                 try:
                     client.execute_cell(cell, j)
                 except (CellTimeoutError, DeadKernelError) as e:
@@ -112,6 +140,7 @@ def run_one(i, spec, cfg):
                     "index": j,
                     "kind": cell.cell_type,
                     "seconds": time.monotonic() - t0,
+                    "cpu_seconds": (cpu_seconds(pid) - cpu0) if cpu0 is not None and cpu_seconds(pid) is not None else None,
                     "tags": list(cell.get("metadata", {}).get("tags", [])),
                     "first_line": first_line(cell.source),
                     "errors": errors,

@@ -193,3 +193,21 @@ func TestDefaultOutDir(t *testing.T) {
 		t.Errorf("DefaultOutDir outside = %s", got)
 	}
 }
+
+// The learner and solution notebooks share a file name; their executed copies must not.
+func TestOutName(t *testing.T) {
+	root, err := install.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for nb, want := range map[string]string{
+		filepath.Join(root, "notebooks", "week1-transformer.ipynb"):              "week1-transformer.ipynb",
+		filepath.Join(root, "notebooks", "solutions", "week1-transformer.ipynb"): filepath.Join("solutions", "week1-transformer.ipynb"),
+		filepath.Join(t.TempDir(), "x.ipynb"):                                    "x.ipynb",
+		filepath.Join(root, "viz", "testdata", "viz-smoke.ipynb"):                "viz-smoke.ipynb",
+	} {
+		if got := OutName(nb); got != want {
+			t.Errorf("OutName(%s) = %s, want %s", nb, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -149,8 +150,8 @@ func TestNotebooks(t *testing.T) {
 				t.Errorf("cell %d (%s) failed: %+v\n%s%s", c.Index, c.FirstLine, c.Errors, c.ErrorText, c.Stderr)
 			}
 			checks := checkExercises(t, nb, v)
-			t.Logf("%d code cells (%d exercise checks), %.1fs, median cell %.2fs, p90 %.2fs",
-				len(nb.Cells), checks, nb.Seconds, nb.MedianCellSeconds(), nb.P90CellSeconds())
+			t.Logf("%d code cells (%d exercise checks), %.1fs, median cell %.2fs, p90 %.2fs (CPU: median %.2fs, p90 %.2fs)",
+				len(nb.Cells), checks, nb.Seconds, nb.MedianCellSeconds(), nb.P90CellSeconds(), nb.MedianCellCPU, nb.P90CellCPU)
 		})
 	}
 	t.Logf("notebook tests: %d notebook(s) in %s (warm-up %.1fs)", len(notebooks), time.Since(start).Round(time.Second), sum.WarmSeconds)
@@ -221,6 +222,10 @@ func TestPanicLeavesKernelAlive(t *testing.T) {
 	}
 	if !a.OK() {
 		t.Errorf("alive.ipynb should pass (its only error is tagged %s)", nbrun.AllowErrorTag)
+	}
+	// Building and running a cell costs CPU time, which the runner measures on Linux.
+	if runtime.GOOS == "linux" && a.Cells[2].CPUSeconds <= 0 {
+		t.Errorf("cell CPU time not measured: %+v", a.Cells[2])
 	}
 	if b.OK() || len(b.FailedCells()) != 1 || b.FailedCells()[0].Index != 1 {
 		t.Errorf("broken.ipynb: want exactly cell 1 to fail, got OK=%v failed=%+v", b.OK(), b.FailedCells())
