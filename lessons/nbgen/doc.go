@@ -29,6 +29,8 @@
 //	-- solution --              the worked answer to the exercise right above it. It must
 //	                            declare the same top-level names as the stub, and replaces
 //	                            the stub in the solution notebook; learners never see it.
+//	-- note --                  a note for the notebook's authors, in neither notebook: a
+//	                            section still to write, why a cell is the way it is.
 //	-- check [TAG...] --        a code cell that checks the exercise above it (it calls a
 //	                            checker returning lessons/exercise.Result and shows it). It is
 //	                            tagged "exercise-check": the notebook tests require it to

@@ -24,6 +24,7 @@ const (
 	Exercise = "exercise"
 	Solution = "solution"
 	Check    = "check"
+	Note     = "note"
 )
 
 // TodoMark must appear in every exercise stub.
@@ -47,7 +48,7 @@ type Cell struct {
 }
 
 // IsGo reports whether the cell holds Go code.
-func (c Cell) IsGo() bool { return c.Kind != Markdown }
+func (c Cell) IsGo() bool { return c.Kind != Markdown && c.Kind != Note }
 
 // Parse splits a source into cells.
 func Parse(src string) ([]Cell, error) {
@@ -64,10 +65,10 @@ func Parse(src string) ([]Cell, error) {
 	for n, line := range strings.Split(src, "\n") {
 		if strings.HasPrefix(line, "-- ") && strings.HasSuffix(line, " --") {
 			f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(line, "-- "), " --"))
-			if len(f) == 0 || !slices.Contains([]string{Markdown, Code, Exercise, Solution, Check}, f[0]) {
-				return nil, fmt.Errorf("line %d: unknown cell marker %q (want -- markdown|code|exercise|solution|check [TAG...] --)", n+1, line)
+			if len(f) == 0 || !slices.Contains([]string{Markdown, Code, Exercise, Solution, Check, Note}, f[0]) {
+				return nil, fmt.Errorf("line %d: unknown cell marker %q (want -- markdown|code|exercise|solution|check|note [TAG...] --)", n+1, line)
 			}
-			if (f[0] == Markdown || f[0] == Solution) && len(f) > 1 {
+			if (f[0] == Markdown || f[0] == Solution || f[0] == Note) && len(f) > 1 {
 				return nil, fmt.Errorf("line %d: %s cells take no tags", n+1, f[0])
 			}
 			flush()
@@ -229,7 +230,7 @@ func Select(name string, cells []Cell, v Variant) []NotebookCell {
 			if v == SolutionVariant && i+1 < len(cells) && cells[i+1].Kind == Solution {
 				nc.Text = cells[i+1].Text
 			}
-		case Solution:
+		case Solution, Note:
 			continue
 		case Check:
 			nc.Tags = append([]string{exercise.CheckTag}, c.Tags...)

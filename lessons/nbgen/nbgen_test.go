@@ -40,6 +40,8 @@ func double(x int) int { return 2 * x }
 -- check --
 %%
 fmt.Println(double(2) == 4)
+-- note --
+Authors only: never in a notebook.
 `
 
 // nbJSON is the part of a notebook the tests read.
@@ -67,7 +69,7 @@ func TestParseSelectRender(t *testing.T) {
 	for _, c := range cells {
 		kinds = append(kinds, c.Kind)
 	}
-	if !slices.Equal(kinds, []string{Markdown, Code, Code, Exercise, Solution, Check}) ||
+	if !slices.Equal(kinds, []string{Markdown, Code, Code, Exercise, Solution, Check, Note}) ||
 		cells[0].Text != "# Title\n\ntext `code`" || cells[1].Text != "%%\nfmt.Println(1)" || cells[2].Tags[0] != "raises-exception" {
 		t.Fatalf("%+v", cells)
 	}
@@ -76,7 +78,12 @@ func TestParseSelectRender(t *testing.T) {
 	}
 	learner, solution := Select("demo", cells, LearnerVariant), Select("demo", cells, SolutionVariant)
 	if len(learner) != 5 || len(solution) != 5 {
-		t.Fatalf("learner %d cells, solution %d, want 5 each (the solution replaces the stub)", len(learner), len(solution))
+		t.Fatalf("learner %d cells, solution %d, want 5 each (the solution replaces the stub, the note is dropped)", len(learner), len(solution))
+	}
+	for _, c := range append(learner, solution...) {
+		if strings.Contains(c.Text, "Authors only") {
+			t.Error("a note reached a notebook")
+		}
 	}
 	if !strings.Contains(learner[3].Text, TodoMark) || strings.Contains(solution[3].Text, TodoMark) || !strings.Contains(solution[3].Text, "return 2 * x") {
 		t.Errorf("exercise cell: learner %q, solution %q", learner[3].Text, solution[3].Text)
