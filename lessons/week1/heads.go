@@ -19,11 +19,11 @@ func (a *AttentionMap) Layer(l int) [][][]float64 { return a.Weights[l] }
 
 // The attention patterns HeadReport looks for.
 const (
-	PatternPrevious = "previous token 前一个 token"
-	PatternSelf     = "self 自己"
-	PatternFirst    = "first token 第一个 token / [CLS]"
+	PatternPrevious = "前一个 token (previous token)"
+	PatternSelf     = "自己 (self)"
+	PatternFirst    = "第一个 token / [CLS] (first token)"
 	PatternSep      = "[SEP]"
-	PatternFocus    = "focus word 关注词"
+	PatternFocus    = "关注词 (focus word)"
 )
 
 // HeadScore is how strongly one head follows one pattern.
@@ -170,10 +170,10 @@ func HeadReport(am *AttentionMap, focus string) (*HeadReportResult, error) {
 // Table formats the strongest head of each pattern as table rows.
 func (r *HeadReportResult) Table() (headers []string, rows [][]string) {
 	for _, s := range r.Top {
-		rows = append(rows, []string{s.Pattern, fmt.Sprintf("layer %d, head %d", s.Layer, s.Head),
+		rows = append(rows, []string{s.Pattern, fmt.Sprintf("第 %d 层第 %d 个头 (layer %d, head %d)", s.Layer, s.Head, s.Layer, s.Head),
 			fmt.Sprintf("%.2f", s.Score), fmt.Sprintf("%.2f", s.Uniform), fmt.Sprintf("%.1f×", s.Lift())})
 	}
-	return []string{"pattern 模式", "strongest head", "score 平均权重", "uniform 均匀基线", "lift 倍数"}, rows
+	return []string{"模式 (pattern)", "最强的头 (strongest head)", "平均权重 (score)", "均匀基线 (uniform)", "倍数 (lift)"}, rows
 }
 
 // HeadLabels names the layers and heads of a score grid, for a heatmap.

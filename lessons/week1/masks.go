@@ -60,10 +60,13 @@ func DecoderMask(n int) [][]bool { return attention.CausalBoolMask(n) }
 //
 //   - encoder (BERT): src × src, all visible;
 //   - decoder (GPT): tgt × tgt, causal;
-//   - encoder-decoder (T5, BART): one (src+tgt) × (src+tgt) picture of the whole model —
-//     the encoder's tokens see the whole source, the decoder's tokens see the whole source
-//     (cross-attention) and the target up to themselves (causal self-attention); the
-//     encoder never sees the target.
+//   - prefix LM: one (src+tgt) × (src+tgt) mask over a single stack, the source
+//     bidirectional and the target causal: source tokens see the whole source and never the
+//     target, target tokens see the whole source and the target up to themselves. This is
+//     the visibility of an encoder-decoder drawn as one matrix, but one matrix is not an
+//     encoder-decoder: T5 and BART have two stacks of weights, and the decoder reads the
+//     encoder's final states through cross-attention, a separate attention with its own
+//     Q (from the decoder) and K, V (from the encoder).
 func Masks(src, tgt []string) ([]Mask, error) {
 	if len(src) == 0 || len(tgt) == 0 {
 		return nil, fmt.Errorf("masks: source and target need at least one token each")
@@ -83,19 +86,19 @@ func Masks(src, tgt []string) ([]Mask, error) {
 		}
 	}
 	return []Mask{
-		{Name: "encoder (BERT): bidirectional", Rows: src, Cols: src, M: EncoderMask(n)},
-		{Name: "decoder (GPT): causal", Rows: tgt, Cols: tgt, M: DecoderMask(t)},
-		{Name: "encoder-decoder (T5, BART): encoder | decoder", Rows: all, Cols: all, M: ed},
+		{Name: "encoder (BERT)：双向 (bidirectional)", Rows: src, Cols: src, M: EncoderMask(n)},
+		{Name: "decoder (GPT)：因果 (causal)", Rows: tgt, Cols: tgt, M: DecoderMask(t)},
+		{Name: "前缀语言模型 (prefix-LM)：源句双向，目标句因果", Rows: all, Cols: all, M: ed},
 	}, nil
 }
 
 // MaskTable compares the three Transformer families: mask, pretraining objective,
 // examples and what each is good at.
 func MaskTable() (headers []string, rows [][]string) {
-	return []string{"架构 (architecture)", "注意力掩码 (mask)", "预训练目标 (objective)", "代表模型", "擅长"},
+	return []string{"架构 (architecture)", "结构 (structure)", "注意力掩码 (mask)", "预训练目标 (objective)", "代表模型", "擅长"},
 		[][]string{
-			{"encoder-only", "双向 (bidirectional)：每个 token 看整句", "MLM 完形填空 (+ NSP)", "BERT, RoBERTa, ERNIE", "理解：分类、NER、抽取式问答"},
-			{"decoder-only", "因果 (causal)：只看自己和左边，下三角", "causal LM：预测下一个 token", "GPT-2/3/4, LLaMA, Qwen", "生成：续写、对话；规模够大时也能理解和推理"},
-			{"encoder-decoder", "encoder 双向；decoder 因果 + cross-attention 看整个输入", "T5: span corruption；BART: 去噪 (denoising)", "T5, BART, mT5", "seq2seq：翻译、摘要、改写"},
+			{"encoder-only", "一个栈 (stack)；本仓库的 BERT 是 post-LN，带 MLM 头", "双向 (bidirectional)：每个 token 看整句", "MLM 完形填空 (+ NSP)", "BERT, RoBERTa, ERNIE", "理解：分类、NER、抽取式问答"},
+			{"decoder-only", "一个栈；本仓库的 GPT 是 pre-LN，输出层与词嵌入共用 (tied)", "因果 (causal)：只看自己和左边，下三角", "causal LM：预测下一个 token", "GPT-2/3/4, LLaMA, Qwen", "生成：续写、对话；规模够大时也能理解和推理"},
+			{"encoder-decoder", "两个栈：encoder 读源句，decoder 每层多一个交叉注意力 (cross-attention) 读 encoder 的输出", "encoder 双向；decoder 自注意力因果，交叉注意力看整个源句", "T5: span corruption；BART: 去噪 (denoising)", "T5, BART, mT5", "seq2seq：翻译、摘要、改写"},
 		}
 }

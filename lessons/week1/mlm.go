@@ -3,6 +3,7 @@ package week1
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 
 	"github.com/divellm/divellm/lessons/data"
@@ -169,12 +170,55 @@ type NSPPair struct {
 	TypeIDs []int    // 0 for [CLS] A [SEP], 1 for B [SEP]
 }
 
-// Label is "IsNext" or "NotNext".
+// Label is "是下一句 (IsNext)" or "不是下一句 (NotNext)".
 func (p NSPPair) Label() string {
 	if p.IsNext {
-		return "IsNext"
+		return "是下一句 (IsNext)"
 	}
-	return "NotNext"
+	return "不是下一句 (NotNext)"
+}
+
+// Table is a table's headers and rows.
+type Table struct {
+	Headers []string
+	Rows    [][]string
+}
+
+// Tables lays the pair out as BERT sees it, width positions per table: one column per
+// token, the token and its segment (token type id) in aligned rows.
+func (p NSPPair) Tables(width int) []Table {
+	width = max(width, 1)
+	var out []Table
+	for from := 0; from < len(p.Tokens); from += width {
+		t := Table{Headers: []string{"位置 (position)"}}
+		tok, seg := []string{"token"}, []string{"段 (segment / token type id)"}
+		for i := from; i < min(from+width, len(p.Tokens)); i++ {
+			t.Headers = append(t.Headers, fmt.Sprint(i))
+			tok = append(tok, p.Tokens[i])
+			seg = append(seg, fmt.Sprint(p.TypeIDs[i]))
+		}
+		t.Rows = [][]string{tok, seg}
+		out = append(out, t)
+	}
+	return out
+}
+
+// NSPTable lists pairs with their labels and how each was built.
+func NSPTable(pairs []NSPPair) (headers []string, rows [][]string) {
+	for _, p := range pairs {
+		rows = append(rows, []string{p.Label(), p.A, p.B, p.Why})
+	}
+	return []string{"标签 (label)", "句子 A", "句子 B", "怎么造的 (how it was built)"}, rows
+}
+
+// ModelTokenizer loads the tokenizer of a shipped model (lessons.BERTTinyZH, …) from
+// models/NAME without loading its weights.
+func ModelTokenizer(name string) (tokenizer.Tokenizer, error) {
+	root, err := Root()
+	if err != nil {
+		return nil, err
+	}
+	return tokenizer.Load(filepath.Join(root, "models", name))
 }
 
 // corpusSentences splits the corpus's prose lines (not the alert logs) into sentences at
@@ -216,14 +260,14 @@ func NSPExamples(tok tokenizer.Tokenizer, n int, seed uint64) ([]NSPPair, error)
 		p := NSPPair{A: sents[i]}
 		if len(out)%2 == 0 {
 			p.B, p.IsNext = sents[i+1], true
-			p.Why = fmt.Sprintf("B 是 A 在同一段落 (corpus line %d) 里的下一句", line[i]+1)
+			p.Why = fmt.Sprintf("B 是 A 在同一段落（语料第 %d 行）里的下一句", line[i]+1)
 		} else {
 			j := r.IntN(len(sents))
 			for line[j] == line[i] {
 				j = r.IntN(len(sents))
 			}
 			p.B = sents[j]
-			p.Why = fmt.Sprintf("B 是从另一段落 (corpus line %d) 随机抽的句子", line[j]+1)
+			p.Why = fmt.Sprintf("B 是从另一段落（语料第 %d 行）随机抽的句子", line[j]+1)
 		}
 		ids, types, toks, err := tokenizer.EncodePair(tok, p.A, p.B, 0)
 		if err != nil {
@@ -240,4 +284,17 @@ func NSPExamples(tok tokenizer.Tokenizer, n int, seed uint64) ([]NSPPair, error)
 		return nil, fmt.Errorf("nsp: found only %d pairs", len(out))
 	}
 	return out, nil
+}
+
+// Verdict says what the split between seen and new windows shows, from the numbers.
+func (r *ProbeResult) Verdict() string {
+	if r.New.N == 0 {
+		return "每个探针的窗口都在语料里出现过：这组探针测不出泛化，只能说明模型记住了多少 (all windows seen: this measures recall only)。"
+	}
+	if r.New.Top1 >= r.Seen.Top1-0.1 {
+		return fmt.Sprintf("窗口没出现过的 %d 个探针，top-1 是 %.0f%%，不比窗口见过的 %d 个 (%.0f%%) 差多少：模型不只是背下了这些片段。但 %d 个探针太少，差几个百分点只是噪声。",
+			r.New.N, 100*r.New.Top1, r.Seen.N, 100*r.Seen.Top1, r.New.N)
+	}
+	return fmt.Sprintf("窗口没出现过的 %d 个探针，top-1 只有 %.0f%%，比窗口见过的 (%.0f%%) 低得多：答对的探针里有不少靠的是背诵 (recall)。",
+		r.New.N, 100*r.New.Top1, 100*r.Seen.Top1)
 }

@@ -9,9 +9,15 @@ import (
 	"github.com/divellm/divellm/llm/attention"
 )
 
-// StorySentence is the week's example: 银行 is a bank until 钓鱼 (fishing) makes it a river
-// bank. Attention is how the model lets 钓鱼 change what 银行 means.
+// StorySentence is the study plan's example. In English "I went to the bank to fish" is a
+// pun (bank: money or river); in Chinese it is not — 银行 only means the financial bank, a
+// river bank is 河岸 — and the sentence is in the training corpus (train.txt). The lesson
+// keeps it to trace attention between 钓鱼 and 银行, and tests context on genuinely
+// ambiguous words with held-out sentences ([SenseTests]).
 const StorySentence = "我昨天去银行钓鱼"
+
+// LongSentence is the longer sentence the multi-head section draws (not in the corpus).
+const LongSentence = "小王昨天去银行取钱，今天又去河边钓鱼，晚上回家做饭。"
 
 // Walkthrough is one attention head computed step by step on a sentence.
 type Walkthrough struct {
@@ -57,17 +63,31 @@ func PositionalEncoding(n, m int) [][]float64 {
 // Wq, Wk, Wv [d_model, dHead] are drawn from N(0, 1/d_model). No mask: every token
 // sees the whole sentence, as in an encoder.
 func StepThrough(sentence string, dHead int, seed uint64) (*Walkthrough, error) {
+	return stepThrough(chars(sentence), dHead, seed, true)
+}
+
+// chars splits s into one token per character.
+func chars(s string) []string {
+	var out []string
+	for _, r := range s {
+		out = append(out, string(r))
+	}
+	return out
+}
+
+// stepThrough is StepThrough on given tokens, with or without the positional encoding.
+func stepThrough(tokens []string, dHead int, seed uint64, withPE bool) (*Walkthrough, error) {
 	if dHead < 1 || dHead > 64 {
 		return nil, fmt.Errorf("step through: dHead %d, want 1..64", dHead)
 	}
-	var tokens []string
-	var spans [][2]int
-	for i, r := range sentence {
-		tokens = append(tokens, string(r))
-		spans = append(spans, [2]int{i, i + len(string(r))})
-	}
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("step through: empty sentence")
+	}
+	spans := make([][2]int, len(tokens))
+	at := 0
+	for i, t := range tokens {
+		spans[i] = [2]int{at, at + len(t)}
+		at += len(t)
 	}
 	m := 2 * dHead
 	pe := PositionalEncoding(len(tokens), m)
@@ -77,7 +97,10 @@ func StepThrough(sentence string, dHead int, seed uint64) (*Walkthrough, error) 
 		rng := rand.New(rand.NewPCG(seed, uint64(r)))
 		x[i] = make([]float64, m)
 		for j := range x[i] {
-			x[i][j] = rng.NormFloat64() + pe[i][j]
+			x[i][j] = rng.NormFloat64()
+			if withPE {
+				x[i][j] += pe[i][j]
+			}
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
@@ -90,10 +113,13 @@ func StepThrough(sentence string, dHead int, seed uint64) (*Walkthrough, error) 
 	if err != nil {
 		return nil, err
 	}
+	source := fmt.Sprintf("随机权重 (random, seed %d)：X = 字的嵌入 + 正弦位置编码，d_model=%d，d_head=%d", seed, m, dHead)
+	if !withPE {
+		source = fmt.Sprintf("随机权重 (random, seed %d)：X = 字的嵌入，没有位置编码 (no positions)，d_model=%d，d_head=%d", seed, m, dHead)
+	}
 	return &Walkthrough{
-		Sentence: sentence, Tokens: tokens, Spans: spans,
-		Source: fmt.Sprintf("random (seed %d): X = char embedding + sinusoidal position, d_model=%d, d_head=%d", seed, m, dHead),
-		X:      x, W: w, Steps: st, Layer: -1, Head: -1,
+		Sentence: strings.Join(tokens, ""), Tokens: tokens, Spans: spans, Source: source,
+		X: x, W: w, Steps: st, Layer: -1, Head: -1,
 	}, nil
 }
 

@@ -1,12 +1,15 @@
 package week1
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,25 +21,78 @@ import (
 // <|endoftext|> and 2,743 merges, about twice the corpus's 1,398 distinct characters.
 const DefaultBPEVocab = 3000
 
+// The sentences the tokenization section compares (with [StorySentence]).
+const (
+	ShopSentence  = "我今天去超市买菜"
+	MixedSentence = "Transformer 的 self-attention 让 tokenizer 和 embedding 一起工作"
+	AlertSentence = "2026-03-14 02:13:07 [CRITICAL] db-prod-03 磁盘使用率 97%，请立即清理日志"
+)
+
+// bpeCacheVersion is part of the BPE cache key: bump it when the training changes.
+const bpeCacheVersion = "bpe-v1"
+
 // corpusText is the whole corpus (train + val), what the lesson's tokenizers learn from.
 func corpusText() string {
 	t, v := data.Corpus()
 	return t + v
 }
 
-var (
-	charOnce = sync.OnceValue(func() *tokenizer.Char { return tokenizer.NewChar(corpusText(), tokenizer.CharOptions{}) })
-	bpeOnce  = sync.OnceValues(func() (*tokenizer.BPE, error) {
-		return tokenizer.TrainBPE(corpusText(), DefaultBPEVocab, tokenizer.BPEOptions{})
-	})
-)
+var charOnce = sync.OnceValue(func() *tokenizer.Char { return tokenizer.NewChar(corpusText(), tokenizer.CharOptions{}) })
 
 // CharZH returns the character-level tokenizer of the corpus (one token per character).
 func CharZH() *tokenizer.Char { return charOnce() }
 
-// BPEZH trains (once per process, about 2 s) a byte-level BPE of [DefaultBPEVocab] tokens
-// on the corpus, GPT-2 style with the CJK-aware pre-tokenizer.
-func BPEZH() (*tokenizer.BPE, error) { return bpeOnce() }
+// BPERun is the lesson's byte-level BPE, trained once on the corpus and kept on disk.
+type BPERun struct {
+	Tokenizer    *tokenizer.BPE `json:"-"`
+	Merges       []MergeRow     // every merge in the order learned, with its pair count
+	TrainSeconds float64        // how long training took when it ran
+	Cached       bool           `json:"-"` // loaded from the cache directory rather than trained now
+	Dir          string         `json:"-"` // where it is cached ("" when the cache is unavailable)
+}
+
+// BPEZHRun returns the lesson's BPE: a byte-level BPE of [DefaultBPEVocab] tokens, GPT-2
+// style with the CJK-aware pre-tokenizer, trained on the corpus. Training takes about half
+// a second, so the tokenizer (vocab.json + merges.txt) and its merges are kept under
+// [CacheDir], keyed by a hash of the corpus and the settings: the first cell that needs it
+// trains it, later cells and runs load it. Delete the directory to train again.
+func BPEZHRun() (*BPERun, error) {
+	corpus := corpusText()
+	key := cacheKey(bpeCacheVersion, []byte(corpus), []byte(fmt.Sprint(DefaultBPEVocab)))
+	base, cacheErr := CacheDir()
+	dir := ""
+	if cacheErr == nil {
+		dir = filepath.Join(base, key)
+		if tok, err := tokenizer.LoadBPE(dir); err == nil {
+			var meta BPERun
+			if data, err := os.ReadFile(filepath.Join(dir, "merges.json")); err == nil && json.Unmarshal(data, &meta) == nil && len(meta.Merges) > 0 {
+				meta.Tokenizer, meta.Cached, meta.Dir = tok, true, dir
+				return &meta, nil
+			}
+		}
+	}
+	t0 := time.Now()
+	tok, err := tokenizer.TrainBPE(corpus, DefaultBPEVocab, tokenizer.BPEOptions{})
+	if err != nil {
+		return nil, err
+	}
+	run := &BPERun{Tokenizer: tok, Merges: mergeRows(tok), TrainSeconds: time.Since(t0).Seconds()}
+	if dir != "" && tok.Save(dir) == nil {
+		if data, err := json.Marshal(run); err == nil && writeAtomic(filepath.Join(dir, "merges.json"), data) == nil {
+			run.Dir = dir
+		}
+	}
+	return run, nil
+}
+
+// BPEZH returns the lesson's BPE tokenizer (see [BPEZHRun]).
+func BPEZH() (*tokenizer.BPE, error) {
+	r, err := BPEZHRun()
+	if err != nil {
+		return nil, err
+	}
+	return r.Tokenizer, nil
+}
 
 // WordPieceVocabPath is the vocab.txt of [WordPieceZH], relative to the checkout root.
 const WordPieceVocabPath = "lessons/week1/wordpiece/vocab.txt"
@@ -172,9 +228,6 @@ type TokenRow struct {
 	Unknown   int // tokens that are the unknown token
 }
 
-// Label is a short row label such as "bpe · 12 tokens".
-func (r TokenRow) Label() string { return fmt.Sprintf("%s · %d tokens", r.Tokenizer, len(r.Pieces)) }
-
 // Readable shows a byte string as text when it is valid UTF-8, and otherwise spells the
 // bytes that are not part of a complete character as <e9>, so half a Chinese character
 // cut by byte-level BPE stays visible: "\xe9\x93" → "<e9><93>", "银\xe8" → "银<e8>".
@@ -244,14 +297,14 @@ func CompareTokenizers(sentences []string) ([]TokenRow, error) {
 
 // CountTable summarises rows as a table: one row per sentence, token counts per tokenizer.
 func CountTable(rows []TokenRow) (headers []string, table [][]string) {
-	headers = []string{"sentence", "chars"}
+	headers = []string{"句子 (sentence)", "字数 (chars)"}
 	var kinds []string
 	index := map[string]int{}
 	for _, r := range rows {
 		if _, ok := index[r.Tokenizer]; !ok {
 			index[r.Tokenizer] = len(kinds)
 			kinds = append(kinds, r.Tokenizer)
-			headers = append(headers, r.Tokenizer+" tokens")
+			headers = append(headers, r.Tokenizer+" token 数")
 		}
 	}
 	bySentence := map[string]int{}
@@ -278,16 +331,8 @@ type MergeRow struct {
 	CompleteChar bool   // Merged is valid UTF-8 (a whole character or more)
 }
 
-// TrainBPEDemo trains a byte-level BPE with nMerges merges on the corpus and returns the
-// merges in the order they were learned.
-func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
-	if nMerges <= 0 {
-		return nil, fmt.Errorf("train BPE demo: nMerges must be positive, got %d", nMerges)
-	}
-	bpe, err := tokenizer.TrainBPE(corpusText(), 256+1+nMerges, tokenizer.BPEOptions{})
-	if err != nil {
-		return nil, err
-	}
+// mergeRows lists a trained BPE's merges in readable form.
+func mergeRows(bpe *tokenizer.BPE) []MergeRow {
 	var rows []MergeRow
 	for i, m := range bpe.Merges() {
 		rows = append(rows, MergeRow{
@@ -299,25 +344,145 @@ func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
 			CompleteChar: utf8.ValidString(m.Text),
 		})
 	}
-	return rows, nil
+	return rows
 }
 
-// WordMerges returns the first n merges whose new token is two or more whole Chinese
-// characters (a word such as 今天): the point where BPE moves from bytes to words.
+// TrainBPEDemo returns the first nMerges merges BPE learns on the corpus, in the order they
+// were learned. Training is greedy — each merge depends only on the ones before it — so
+// the first merges of the lesson's cached run ([BPEZHRun]) are exactly those of a shorter
+// run; a longer run is trained now.
+func TrainBPEDemo(nMerges int) ([]MergeRow, error) {
+	if nMerges <= 0 {
+		return nil, fmt.Errorf("train BPE demo: nMerges must be positive, got %d", nMerges)
+	}
+	run, err := BPEZHRun()
+	if err != nil {
+		return nil, err
+	}
+	if nMerges <= len(run.Merges) {
+		return run.Merges[:nMerges], nil
+	}
+	bpe, err := tokenizer.TrainBPE(corpusText(), 256+1+nMerges, tokenizer.BPEOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return mergeRows(bpe), nil
+}
+
+//go:embed words.txt
+var wordList string
+
+var words = sync.OnceValue(func() map[string]bool {
+	set := map[string]bool{}
+	for _, line := range strings.Split(wordList, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		for _, w := range strings.Fields(line) {
+			set[w] = true
+		}
+	}
+	return set
+})
+
+// IsWord reports whether s is in the lesson's small reference word list
+// (lessons/week1/words.txt: common words of the corpus's domains).
+func IsWord(s string) bool { return words()[s] }
+
+// hanOnly reports whether s is two or more Chinese characters and nothing else.
+func hanOnly(s string) bool {
+	n := 0
+	for _, r := range s {
+		if !unicode.Is(unicode.Han, r) {
+			return false
+		}
+		n++
+	}
+	return n >= 2
+}
+
+// WordMerges returns the first n merges whose new token is a Chinese word of two or more
+// characters (in the reference word list, see [IsWord]), such as 今天 or 使用率: the point
+// where BPE moves from bytes to words. Tokens with anything but Chinese characters (" 使用率"
+// with its leading space) are not counted.
 func WordMerges(ms []MergeRow, n int) []MergeRow {
+	return filterMerges(ms, n, func(s string) bool { return hanOnly(s) && IsWord(s) })
+}
+
+// CrossWordMerges returns the first n merges whose new token is two or more Chinese
+// characters that are not a word: pieces that cross a word boundary, such as 店买 (商店|买),
+// learned because the pair was frequent. BPE merges by frequency, not by meaning.
+func CrossWordMerges(ms []MergeRow, n int) []MergeRow {
+	return filterMerges(ms, n, func(s string) bool { return hanOnly(s) && !IsWord(s) })
+}
+
+func filterMerges(ms []MergeRow, n int, keep func(string) bool) []MergeRow {
 	var out []MergeRow
 	for _, m := range ms {
-		han := 0
-		for _, r := range m.Merged {
-			if unicode.Is(unicode.Han, r) {
-				han++
-			}
+		if len(out) == n {
+			break
 		}
-		if m.CompleteChar && han >= 2 && len(out) < n {
+		if m.CompleteChar && keep(m.Merged) {
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// MergesOf returns the merges that made each piece, in the order given; a piece BPE never
+// learned is an error.
+func MergesOf(ms []MergeRow, pieces ...string) ([]MergeRow, error) {
+	var out []MergeRow
+	for _, p := range pieces {
+		m := FindMerge(ms, p)
+		if m == nil {
+			return nil, fmt.Errorf("BPE never learned %q as one token", p)
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+// Contexts returns the most frequent corpus strings made of piece and one character in
+// front of it, with their counts, most frequent first: for 店买, "书店买 ×96, 商店买 ×…" shows
+// the word the piece cut through.
+func Contexts(piece string, n int) []string {
+	counts := map[string]int{}
+	text := corpusText()
+	for i := 0; ; {
+		j := strings.Index(text[i:], piece)
+		if j < 0 {
+			break
+		}
+		at := i + j
+		if r, size := utf8.DecodeLastRuneInString(text[:at]); size > 0 && unicode.Is(unicode.Han, r) {
+			counts[string(r)+piece]++
+		}
+		i = at + len(piece)
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if counts[keys[a]] != counts[keys[b]] {
+			return counts[keys[a]] > counts[keys[b]]
+		}
+		return keys[a] < keys[b]
+	})
+	var out []string
+	for _, k := range keys[:min(n, len(keys))] {
+		out = append(out, fmt.Sprintf("%s ×%d", k, counts[k]))
+	}
+	return out
+}
+
+// FindMerge returns the merge that made piece (nil if BPE never learned it).
+func FindMerge(ms []MergeRow, piece string) *MergeRow {
+	for i := range ms {
+		if ms[i].Merged == piece {
+			return &ms[i]
+		}
+	}
+	return nil
 }
 
 // MergeTable formats merges as table rows.
@@ -329,5 +494,14 @@ func MergeTable(ms []MergeRow) (headers []string, rows [][]string) {
 		}
 		rows = append(rows, []string{fmt.Sprint(m.Rank), m.Left, m.Right, m.Merged, fmt.Sprint(m.Count), whole})
 	}
-	return []string{"#", "left", "right", "merged", "count", "whole chars"}, rows
+	return []string{"第几次 (#)", "左 (left)", "右 (right)", "合并后 (merged)", "次数 (count)", "完整的字 (whole chars)"}, rows
+}
+
+// CrossWordTable shows cross-word pieces with the merge that made them and the corpus
+// strings they come from.
+func CrossWordTable(ms []MergeRow) (headers []string, rows [][]string) {
+	for _, m := range ms {
+		rows = append(rows, []string{m.Merged, fmt.Sprint(m.Rank), m.Left + " + " + m.Right, fmt.Sprint(m.Count), strings.Join(Contexts(m.Merged, 3), "，")})
+	}
+	return []string{"片段 (piece)", "第几次合并 (#)", "由 (pair)", "当时出现次数 (count)", "语料里前面的字 (contexts)"}, rows
 }

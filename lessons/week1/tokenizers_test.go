@@ -4,11 +4,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite lessons/week1/wordpiece/vocab.t
 
 // The committed vocab.txt is exactly what BuildWordPieceVocab makes from the corpus.
 func TestWordPieceVocabUpToDate(t *testing.T) {
-	root, err := lessons.Root()
+	root, err := Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,19 +136,103 @@ func TestTrainBPEDemo(t *testing.T) {
 	if complete == 0 {
 		t.Errorf("no merge produced a whole character: %+v", ms)
 	}
-	words := WordMerges(ms, 3)
-	for _, w := range words {
-		if utf8.RuneCountInString(w.Merged) < 2 || !w.CompleteChar {
-			t.Errorf("word merge %+v", w)
+	many, _ := TrainBPEDemo(300)
+	ws := WordMerges(many, 10)
+	if len(ws) != 10 {
+		t.Fatalf("300 merges should include 10 Chinese words, got %+v", ws)
+	}
+	for _, w := range ws {
+		if !hanOnly(w.Merged) || !IsWord(w.Merged) || !w.CompleteChar {
+			t.Errorf("word merge %+v is not a Chinese word", w)
 		}
 	}
-	many, _ := TrainBPEDemo(300)
-	if ws := WordMerges(many, 10); len(ws) != 10 {
-		t.Errorf("300 merges should include 10 Chinese words, got %+v", ws)
-	} else if utf8.RuneCountInString(ws[0].Merged) < 2 || ws[0].Merged[0] < 0x80 {
-		t.Errorf("first word merge %+v", ws[0])
+	// The notebook's "not a word" example: 店买 (商店|买, 书店|买) is learned among the first
+	// 300 merges, and its contexts show the words it cuts through.
+	cw := CrossWordMerges(many, 5)
+	if len(cw) == 0 || cw[0].Merged != "店买" {
+		t.Fatalf("first cross-word pieces %+v, want 店买 first", cw)
+	}
+	for _, c := range Contexts("店买", 3) {
+		if w, _, _ := strings.Cut(c, " "); !IsWord(strings.TrimSuffix(w, "买")) {
+			t.Errorf("context %q of 店买: %q is not a word", c, strings.TrimSuffix(w, "买"))
+		}
+	}
+	for _, bad := range []string{"店买", "午去", "因是", "程师", " 使用率"} {
+		if IsWord(bad) || hanOnly(bad) && slices.ContainsFunc(ws, func(m MergeRow) bool { return m.Merged == bad }) {
+			t.Errorf("%q counted as a word", bad)
+		}
+	}
+	// Greedy training: the first merges of a longer run are those of a shorter one, which
+	// is what lets TrainBPEDemo slice the cached run.
+	short, err := tokenizer.TrainBPE(corpusText(), 256+1+40, tokenizer.BPEOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mergeRows(short); !slices.Equal(got, many[:40]) {
+		t.Errorf("a 40-merge run differs from the first 40 of the cached run:\n%v\n%v", got[:5], many[:5])
 	}
 	if _, err := TrainBPEDemo(0); err == nil {
 		t.Error("0 merges should be an error")
 	}
+}
+
+// The notebook's prose about the BPE split quotes these pieces; if training changes, this
+// test fails and the prose must change with it.
+func TestBPESplitsQuotedInTheNotebook(t *testing.T) {
+	rows, err := CompareTokenizers([]string{ShopSentence, StorySentence, MixedSentence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rows[1].Pieces, "|"); got != "我|今天|去|超市买|菜" {
+		t.Errorf("BPE split %s", got)
+	}
+	if got := strings.Join(rows[4].Pieces, "|"); got != "我|昨天去|银行|钓鱼" {
+		t.Errorf("BPE split %s", got)
+	}
+	if bpe, wp := len(rows[7].Pieces), len(rows[8].Pieces); bpe <= wp {
+		t.Errorf("English sentence: BPE %d tokens, WordPiece %d: the notebook says BPE needs more", bpe, wp)
+	}
+	// The notebook's other claims: BPE cuts " tokenizer" into short pieces and a rare
+	// character of the alert line into bytes (<e5><8d>).
+	mixed, err := CompareTokenizers([]string{MixedSentence, AlertSentence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(mixed[1].Pieces, " t"); i < 0 || !slices.Equal(mixed[1].Pieces[i:i+4], []string{" t", "o", "k", "en"}) {
+		t.Errorf("BPE split of the mixed sentence %q", mixed[1].Pieces)
+	}
+	if !slices.ContainsFunc(mixed[4].Pieces, func(p string) bool { return strings.HasPrefix(p, "<e") }) {
+		t.Errorf("BPE split of the alert line has no half character: %q", mixed[4].Pieces)
+	}
+	for _, piece := range []string{"超市买", "昨天去"} {
+		m := FindMerge(mustRun(t).Merges, piece)
+		if m == nil || IsWord(piece) {
+			t.Errorf("%s: merge %+v (want a learned cross-word piece)", piece, m)
+		}
+	}
+}
+
+// The BPE is trained once and then loaded from the cache directory, unchanged.
+func TestBPECache(t *testing.T) {
+	a := mustRun(t)
+	b := mustRun(t)
+	if !b.Cached || b.Dir == "" {
+		t.Fatalf("second run not from the cache: %+v", b.Dir)
+	}
+	if !slices.Equal(a.Merges, b.Merges) || len(b.Merges) != DefaultBPEVocab-257 {
+		t.Errorf("cached merges differ: %d vs %d", len(a.Merges), len(b.Merges))
+	}
+	s := "2026-03-14 02:13:07 [CRITICAL] db-prod-03 磁盘使用率 97%"
+	if !slices.Equal(tokenizer.IDs(a.Tokenizer.Encode(s)), tokenizer.IDs(b.Tokenizer.Encode(s))) {
+		t.Error("the cached tokenizer encodes differently")
+	}
+}
+
+func mustRun(t *testing.T) *BPERun {
+	t.Helper()
+	r, err := BPEZHRun()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

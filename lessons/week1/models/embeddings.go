@@ -44,6 +44,7 @@ type EmbeddingPoint struct {
 // variance of the chosen embeddings the two axes keep.
 type EmbeddingMapResult struct {
 	Points    []EmbeddingPoint
+	Vectors   [][]float64 // each point's full embedding row, [point][d_model]
 	Explained [2]float64
 	Skipped   []string // characters not in the model's vocabulary
 }
@@ -91,6 +92,7 @@ func EmbeddingMap(m *llm.Model, groups []EmbeddingGroup) (*EmbeddingMapResult, e
 				continue
 			}
 			rows = append(rows, emb[id])
+			res.Vectors = append(res.Vectors, emb[id])
 			res.Points = append(res.Points, EmbeddingPoint{Char: c, Group: g.Name})
 		}
 	}
@@ -105,16 +107,36 @@ func EmbeddingMap(m *llm.Model, groups []EmbeddingGroup) (*EmbeddingMapResult, e
 	return res, nil
 }
 
-// GroupSpread measures how well groups cluster: the mean distance between points of the
-// same group divided by the mean distance between points of different groups (below 1:
-// groups are tighter than the whole cloud).
+// GroupSpread measures how well the groups cluster in the embeddings' full space
+// (d_model dimensions): the mean Euclidean distance between characters of the same group
+// divided by the mean distance between characters of different groups. Below 1, groups
+// are tighter than the whole cloud.
 func (r *EmbeddingMapResult) GroupSpread() float64 {
+	return groupSpread(r.Points, func(i, j int) float64 {
+		d := 0.0
+		for k := range r.Vectors[i] {
+			x := r.Vectors[i][k] - r.Vectors[j][k]
+			d += x * x
+		}
+		return math.Sqrt(d)
+	})
+}
+
+// GroupSpread2D is [EmbeddingMapResult.GroupSpread] measured in the 2-D PCA plane the
+// chart shows, which keeps only Explained[0]+Explained[1] of the variance.
+func (r *EmbeddingMapResult) GroupSpread2D() float64 {
+	return groupSpread(r.Points, func(i, j int) float64 {
+		return math.Hypot(r.Points[i].X-r.Points[j].X, r.Points[i].Y-r.Points[j].Y)
+	})
+}
+
+func groupSpread(pts []EmbeddingPoint, dist func(i, j int) float64) float64 {
 	var in, out float64
 	var nIn, nOut int
-	for i, a := range r.Points {
-		for _, b := range r.Points[i+1:] {
-			d := math.Hypot(a.X-b.X, a.Y-b.Y)
-			if a.Group == b.Group {
+	for i := range pts {
+		for j := i + 1; j < len(pts); j++ {
+			d := dist(i, j)
+			if pts[i].Group == pts[j].Group {
 				in, nIn = in+d, nIn+1
 			} else {
 				out, nOut = out+d, nOut+1
@@ -130,6 +152,6 @@ func (r *EmbeddingMapResult) GroupSpread() float64 {
 // EmbeddingView draws an embedding map as a labelled scatter plot.
 func EmbeddingView(r *EmbeddingMapResult) *viz.Chart {
 	pts, labels := r.XY()
-	return viz.Scatter2D(pts, labels).Title(fmt.Sprintf("token embeddings, PCA: PC1 %.0f%% + PC2 %.0f%% of the variance",
+	return viz.Scatter2D(pts, labels).Title(fmt.Sprintf("token 嵌入的 PCA 投影 (embeddings, PCA)：PC1 %.0f%% + PC2 %.0f%% 的方差",
 		100*r.Explained[0], 100*r.Explained[1]))
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"math"
 	"testing"
 
 	"github.com/divellm/divellm/lessons/week1"
@@ -51,5 +52,20 @@ func TestEmbeddingMap(t *testing.T) {
 	m.Tokenizer = nil
 	if _, err := EmbeddingMap(m, nil); err == nil {
 		t.Error("no tokenizer should be an error")
+	}
+}
+
+func TestGroupSpreadFullAndPlane(t *testing.T) {
+	r := &EmbeddingMapResult{
+		Points:  []EmbeddingPoint{{Char: "a", Group: "A", X: 0, Y: 0}, {Char: "b", Group: "A", X: 0, Y: 3}, {Char: "c", Group: "B", X: 4, Y: 0}},
+		Vectors: [][]float64{{0, 0, 0}, {0, 0, 1}, {10, 0, 0}},
+	}
+	// Full space: within = 1, between = (10 + √101)/2.
+	if got, want := r.GroupSpread(), 1/((10+math.Sqrt(101))/2); math.Abs(got-want) > 1e-12 {
+		t.Errorf("GroupSpread = %v, want %v", got, want)
+	}
+	// Plane: within = 3, between = (4 + 5)/2.
+	if got, want := r.GroupSpread2D(), 3/4.5; math.Abs(got-want) > 1e-12 {
+		t.Errorf("GroupSpread2D = %v, want %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,4 +260,121 @@ func maxDiff(a, b [][]float64) (float64, string) {
 		}
 	}
 	return d, ""
+}
+
+// The neuron view of a GPT head gets the model's causal row: query 钓 puts exactly 0 on
+// the future key 鱼, as the model does (it used to recompute an unmasked softmax).
+func TestNeuronViewIsCausalForGPT(t *testing.T) {
+	m := smallModel(t, llm.GPT)
+	w, err := StepThroughModel(m, week1.StorySentence, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, future := w.Index("钓"), w.Index("鱼")
+	if w.Steps.Probs[q][future] != 0 {
+		t.Fatalf("model row puts %g on the future", w.Steps.Probs[q][future])
+	}
+	if err := w.NeuronView(q).Err(); err != nil {
+		t.Errorf("neuron view of the model's own row: %v", err)
+	}
+}
+
+// The plain-Go block matches the model's own hidden states, for both architectures and
+// every layer, and the output head matches its logits.
+func TestWalkBlockMatchesForward(t *testing.T) {
+	for _, arch := range []llm.Arch{llm.GPT, llm.BERT} {
+		m := smallModel(t, arch)
+		for l := range m.Config.Layers {
+			w, err := WalkBlock(m, week1.StorySentence, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.MaxDiff > 1e-4 || math.IsNaN(w.MaxDiff) {
+				t.Errorf("%s layer %d: plain-Go block differs from the model by %g", arch, l, w.MaxDiff)
+			}
+			last := w.Stages[len(w.Stages)-1]
+			if len(last.Value[0]) != m.Config.DModel || last.RMS() <= 0 {
+				t.Errorf("%s: output stage %+v", arch, last.Shape)
+			}
+			if l == m.Config.Layers-1 {
+				if len(w.Head) == 0 || w.HeadDiff > 1e-3 || math.IsNaN(w.HeadDiff) {
+					t.Errorf("%s: output head differs by %g (%d stages)", arch, w.HeadDiff, len(w.Head))
+				}
+				if arch == llm.GPT && (len(w.Next) != 5 || w.Next[0].Prob < w.Next[1].Prob) {
+					t.Errorf("next tokens %+v", w.Next)
+				}
+			} else if len(w.Head) != 0 {
+				t.Error("head computed for an inner layer")
+			}
+			if h, rows := w.Table(); len(rows) != len(w.Stages)+len(w.Head) || len(rows[0]) != len(h) {
+				t.Error("table")
+			}
+		}
+		if _, err := WalkBlock(m, week1.StorySentence, 9); err == nil {
+			t.Error("layer out of range should be an error")
+		}
+	}
+	// A post-LN block ends in a LayerNorm with γ = 1, β = 0 at init: every token's output
+	// has mean 0 and variance 1, so RMS 1.
+	m := smallModel(t, llm.BERT)
+	r, err := ResidualRMS(m, week1.StorySentence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r) != m.Config.Layers+1 || math.Abs(r[len(r)-1]-1) > 1e-3 {
+		t.Errorf("BERT residual RMS %v, want the last ≈ 1", r)
+	}
+}
+
+// The sampling rules shown in the lesson give the distribution llm's generator samples
+// from: the candidates of one generated token with temperature, top-k and top-p.
+func TestNextTokenMatchesGenerate(t *testing.T) {
+	m := smallModel(t, llm.GPT)
+	nt, err := NextToken(m, "我今天去")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nt.Logits) != m.Config.VocabSize || len(nt.Tokens) != len(nt.Logits) {
+		t.Fatalf("%d logits", len(nt.Logits))
+	}
+	for _, o := range []llm.GenerateOptions{{Temperature: 0.7}, {Temperature: 1.3, TopK: 5}, {Temperature: 1, TopP: 0.5}} {
+		o.MaxTokens, o.TopN, o.Seed = 1, 3, 1
+		g, err := m.Generate("我今天去", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := week1.Sampling{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP}.Probs(nt.Logits)
+		for _, c := range g.Steps[0].Candidates {
+			if math.Abs(p[c.ID]-c.Prob) > 1e-4 {
+				t.Errorf("%+v: token %d p = %.5f, the generator says %.5f", o, c.ID, p[c.ID], c.Prob)
+			}
+		}
+	}
+	if _, err := NextToken(smallModel(t, llm.BERT), "我"); err == nil {
+		t.Error("a BERT should be refused")
+	}
+}
+
+func TestPositionsSenseArch(t *testing.T) {
+	g, b := smallModel(t, llm.GPT), smallModel(t, llm.BERT)
+	pos, err := PositionEmbeddings(g, 16)
+	if err != nil || len(pos) != 16 || len(pos[0]) != g.Config.DModel {
+		t.Fatalf("positions %d, %v", len(pos), err)
+	}
+	if _, err := PositionEmbeddings(b, 10_000); err == nil {
+		t.Error("too many positions should be an error")
+	}
+	st := week1.SenseTests()[1]
+	r, err := SenseShift(g, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A decoder cannot see what follows the word: every pair is identical.
+	if len(r.Controls) != len(st.Controls) || math.Abs(r.Cross[len(r.Cross)-1]-1) > 1e-5 {
+		t.Errorf("GPT sense shift %+v", r)
+	}
+	h, rows := ArchTable(g, b)
+	if len(rows) != 2 || len(rows[0]) != len(h) || rows[0][0] != "GPT" || !strings.Contains(rows[0][2], "pre-LN") || !strings.Contains(rows[1][2], "post-LN") {
+		t.Errorf("arch table %v", rows)
+	}
 }

@@ -41,7 +41,7 @@ func (p *Pipeline) Table() (headers []string, rows [][]string) {
 		rows = append(rows, []string{s.Name, fmt.Sprintf("%.1f ms", float64(s.Duration.Microseconds())/1000),
 			fmt.Sprintf("%.0f%%", 100*s.Duration.Seconds()/total.Seconds()), s.Detail})
 	}
-	return []string{"stage 阶段", "time", "share", "output"}, rows
+	return []string{"阶段 (stage)", "耗时 (time)", "占比 (share)", "产出 (output)"}, rows
 }
 
 // PipelineTimings runs the inference pipeline of a GPT model step by step and times each
@@ -62,7 +62,7 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 		return nil
 	}
 	var m *llm.Model
-	if err := stage("1 load weights 加载权重", func() (string, error) {
+	if err := stage("1 加载权重 (load)", func() (string, error) {
 		var err error
 		if m, err = lessons.LoadModel(model); err != nil {
 			return "", err
@@ -70,17 +70,17 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 		if m.Config.Arch != llm.GPT || m.Tokenizer == nil {
 			return "", fmt.Errorf("%s is not a GPT model with a tokenizer", model)
 		}
-		return fmt.Sprintf("%s, %d layers, %.2fM parameters", m.Config.Arch, m.Config.Layers, float64(m.Weights.Count())/1e6), nil
+		return fmt.Sprintf("%s，%d 层，%.2fM 个参数", archName(m.Config.Arch), m.Config.Layers, float64(paramCount(m))/1e6), nil
 	}); err != nil {
 		return nil, err
 	}
 	var ids []int
-	if err := stage("2 tokenize 分词", func() (string, error) {
+	if err := stage("2 分词 (tokenize)", func() (string, error) {
 		ids = tokenizer.IDs(m.Tokenizer.Encode(prompt))
 		if len(ids) == 0 {
 			return "", fmt.Errorf("empty prompt")
 		}
-		return fmt.Sprintf("%d tokens %v", len(ids), ids), nil
+		return fmt.Sprintf("%d 个 token %v", len(ids), ids), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -93,13 +93,13 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 		}
 		return fmt.Sprintf("logits %v", out.Logits.Shape), nil
 	}
-	if err := stage("3 forward, first call (compiles the graph 编译计算图)", forward); err != nil {
+	if err := stage("3 第一次前向：编译计算图 (first forward: compile)", forward); err != nil {
 		return nil, err
 	}
-	if err := stage("4 forward, compiled 前向", forward); err != nil {
+	if err := stage("4 前向 (forward, compiled)", forward); err != nil {
 		return nil, err
 	}
-	if err := stage("5 next token 取下一个 token", func() (string, error) {
+	if err := stage("5 取下一个 token (next token)", func() (string, error) {
 		row := out.Logits.Row(0, len(ids)-1)
 		best, mx := 0, math.Inf(-1)
 		for i, v := range row {
@@ -107,22 +107,22 @@ func PipelineTimings(model, prompt string, maxTokens int) (*Pipeline, error) {
 				best, mx = i, float64(v)
 			}
 		}
-		return fmt.Sprintf("argmax id %d = %q", best, m.Tokenizer.IDToToken(best)), nil
+		return fmt.Sprintf("概率最大的 id %d = %q", best, m.Tokenizer.IDToToken(best)), nil
 	}); err != nil {
 		return nil, err
 	}
 	var gen *llm.GenerateResult
-	if err := stage(fmt.Sprintf("6 generate %d tokens (KV cache, greedy) 生成", maxTokens), func() (string, error) {
+	if err := stage(fmt.Sprintf("6 生成 %d 个 token (KV cache, 贪心)", maxTokens), func() (string, error) {
 		var err error
 		gen, err = m.GenerateIDs(ids, llm.GenerateOptions{MaxTokens: maxTokens})
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%.0f tokens/s after a %.0f ms prefill", gen.TokensPerSec(), float64(gen.Prefill.Microseconds())/1000), nil
+		return fmt.Sprintf("预填充 (prefill) %.0f ms，之后每秒 %.0f 个 token", float64(gen.Prefill.Microseconds())/1000, gen.TokensPerSec()), nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := stage("7 decode ids → text 解码", func() (string, error) {
+	if err := stage("7 解码 (decode)", func() (string, error) {
 		p.Output = m.Tokenizer.Decode(gen.IDs)
 		return fmt.Sprintf("%q", p.Output), nil
 	}); err != nil {
@@ -139,5 +139,5 @@ func (p *Pipeline) View() *viz.Chart {
 		names = append(names, s.Name)
 		ms = append(ms, float64(s.Duration.Microseconds())/1000)
 	}
-	return viz.Bars(names, viz.Series{Name: "ms", Values: ms}).Title("inference pipeline: time per stage (ms)")
+	return viz.Bars(names, viz.Series{Name: "毫秒 (ms)", Values: ms}).Title("推理流程每一步的耗时 (inference pipeline, ms)")
 }

@@ -30,7 +30,7 @@ func TestPipelineTimings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Output != g.Text || !strings.Contains(p.Stages[1].Detail, "4 tokens") {
+	if p.Output != g.Text || !strings.Contains(p.Stages[1].Detail, "4 个 token") {
 		t.Errorf("output %q, want %q; %s", p.Output, g.Text, p.Stages[1].Detail)
 	}
 	h, rows := p.Table()

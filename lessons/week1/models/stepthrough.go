@@ -60,7 +60,7 @@ func stepThroughRun(m *llm.Model, run *modelRun, sentence string, layer, head in
 	}
 	return &week1.Walkthrough{
 		Sentence: sentence, Tokens: run.labels, Spans: run.spans,
-		Source: fmt.Sprintf("%s model (%d layers × %d heads, d_model=%d): layer %d, head %d", c.Arch, c.Layers, c.Heads, c.DModel, layer, head),
+		Source: fmt.Sprintf("%s 模型（%d 层 × %d 头，d_model=%d）：第 %d 层第 %d 个头 (layer %d, head %d)", archName(c.Arch), c.Layers, c.Heads, c.DModel, layer, head, layer, head),
 		X:      x, W: w, Mask: mask, Steps: st, Layer: layer, Head: head, MaxDiff: diff,
 	}, nil
 }

@@ -27,6 +27,14 @@ func weight(m *llm.Model, name string) (*tensor, error) {
 	return &tensor{Shape: m.Weights.Shape(name), Data: data}, nil
 }
 
+// archName is how the lesson names an architecture: GPT (decoder) or BERT (encoder).
+func archName(a llm.Arch) string {
+	if a == llm.BERT {
+		return "BERT"
+	}
+	return "GPT"
+}
+
 // paramCount is the number of weights (parameters) of m.
 func paramCount(m *llm.Model) int { return m.Weights.Count() }
 
