@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // Stdout is where the degraded (non-notebook) path prints text and file paths.
@@ -22,7 +22,7 @@ import (
 var Stdout io.Writer = os.Stdout
 
 // notebook reports whether we run inside GoNB; a variable so tests can force either path.
-var notebook = func() bool { return gonbui.IsNotebook }
+var notebook = inGoNB
 
 // IsNotebook reports whether the program runs as a GoNB notebook cell (display output goes
 // to the notebook) rather than as a plain program (output degrades to stdout and files).
@@ -68,15 +68,6 @@ func WriteFile(pattern string, data []byte) (string, error) {
 	return f.Name(), nil
 }
 
-// send waits until GoNB has received everything sent so far and reports a broken pipe.
-func send() error {
-	gonbui.Sync()
-	if err := gonbui.Error(); err != nil {
-		return fmt.Errorf("display: notebook connection: %w", err)
-	}
-	return nil
-}
-
 // HTMLPage wraps an HTML fragment in a minimal standalone UTF-8 page with the given title.
 func HTMLPage(title, body string) string {
 	return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) +
@@ -87,8 +78,7 @@ func HTMLPage(title, body string) string {
 // fragment as a standalone page under OutDir and prints the path.
 func HTML(fragment string) error {
 	if IsNotebook() {
-		gonbui.DisplayHTML(fragment)
-		return send()
+		return show(protocol.MIMETextHTML, fragment, "")
 	}
 	path, err := WriteFile("divellm-*.html", []byte(HTMLPage("divellm output", fragment)))
 	if err != nil {
@@ -102,8 +92,7 @@ func HTML(fragment string) error {
 // prints the Markdown source to stdout.
 func Markdown(md string) error {
 	if IsNotebook() {
-		gonbui.DisplayMarkdown(md)
-		return send()
+		return show(protocol.MIMETextMarkdown, md, "")
 	}
 	_, err := fmt.Fprintln(Stdout, md)
 	return err
@@ -113,8 +102,7 @@ func Markdown(md string) error {
 // with the other displays. Outside a notebook it prints the text to stdout.
 func Text(s string) error {
 	if IsNotebook() {
-		gonbui.DisplayHTML(TextHTML(s))
-		return send()
+		return show(protocol.MIMETextHTML, TextHTML(s), "")
 	}
 	_, err := fmt.Fprintln(Stdout, s)
 	return err
@@ -219,8 +207,7 @@ func TableText(headers []string, rows [][]string) string {
 // Table displays a table (see TableHTML). Outside a notebook it prints TableText.
 func Table(headers []string, rows [][]string) error {
 	if IsNotebook() {
-		gonbui.DisplayHTML(TableHTML(headers, rows))
-		return send()
+		return show(protocol.MIMETextHTML, TableHTML(headers, rows), "")
 	}
 	_, err := io.WriteString(Stdout, TableText(headers, rows))
 	return err
@@ -230,8 +217,7 @@ func Table(headers []string, rows [][]string) error {
 // under OutDir and prints the path.
 func PNG(data []byte) error {
 	if IsNotebook() {
-		gonbui.DisplayPng(data)
-		return send()
+		return show(protocol.MIMEImagePNG, data, "")
 	}
 	path, err := WriteFile("divellm-*.png", data)
 	if err != nil {
@@ -271,8 +257,7 @@ var (
 // under OutDir; its path is printed on the first call.
 func UpdateHTML(id, fragment string) error {
 	if IsNotebook() {
-		gonbui.UpdateHTML(id, fragment)
-		return send()
+		return show(protocol.MIMETextHTML, fragment, id)
 	}
 	updMu.Lock()
 	defer updMu.Unlock()

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
@@ -233,7 +232,7 @@ func TestFormatDuration(t *testing.T) {
 }
 
 // TestNotebookPathSendsAndSyncs plays GoNB's side of the named pipes: it decodes the
-// display messages and acknowledges gonbui.Sync requests, checking each helper sends one
+// display messages and acknowledges sync requests, checking each helper sends one
 // display with the right MIME type and that HTML waits for the acknowledgement.
 func TestNotebookPathSendsAndSyncs(t *testing.T) {
 	dir := t.TempDir()
@@ -245,10 +244,9 @@ func TestNotebookPathSendsAndSyncs(t *testing.T) {
 	}
 	t.Setenv(protocol.GONB_PIPE_ENV, toKernel)
 	t.Setenv(protocol.GONB_PIPE_BACK_ENV, fromKernel)
-	oldNB, oldIs := notebook, gonbui.IsNotebook
-	gonbui.IsNotebook = true
-	notebook = func() bool { return true }
-	t.Cleanup(func() { notebook, gonbui.IsNotebook = oldNB, oldIs })
+	if !IsNotebook() {
+		t.Fatal("with $GONB_PIPE set the program should count as a notebook cell")
+	}
 
 	var (
 		mu    sync.Mutex
@@ -332,5 +330,41 @@ func TestNotebookPathSendsAndSyncs(t *testing.T) {
 	}
 	if got[4].DisplayID != id {
 		t.Errorf("update display id = %q, want %q", got[4].DisplayID, id)
+	}
+}
+
+// A kernel that goes away without acknowledging makes the display return an error
+// instead of hanging the cell.
+func TestNotebookPathBrokenPipe(t *testing.T) {
+	dir := t.TempDir()
+	toKernel, fromKernel := filepath.Join(dir, "pipe"), filepath.Join(dir, "back")
+	for _, p := range []string{toKernel, fromKernel} {
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	t.Setenv(protocol.GONB_PIPE_ENV, toKernel)
+	t.Setenv(protocol.GONB_PIPE_BACK_ENV, fromKernel)
+	old := client
+	client = &pipeClient{waiting: map[int]chan struct{}{}}
+	t.Cleanup(func() { client = old })
+	go func() {
+		r, err := os.OpenFile(toKernel, os.O_RDONLY, 0)
+		if err != nil {
+			return
+		}
+		w, err := os.OpenFile(fromKernel, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		_ = gob.NewDecoder(r).Decode(&protocol.DisplayData{}) // read the display, never acknowledge
+		w.Close()
+		r.Close()
+	}()
+	if err := HTML("<p>x</p>"); err == nil || !strings.Contains(err.Error(), "notebook connection") {
+		t.Fatalf("HTML with a vanished kernel: %v, want a connection error", err)
+	}
+	if err := Text("again"); err == nil {
+		t.Error("a broken connection should stay broken")
 	}
 }
