@@ -235,15 +235,7 @@ func TestFormatDuration(t *testing.T) {
 // display messages and acknowledges sync requests, checking each helper sends one
 // display with the right MIME type and that HTML waits for the acknowledgement.
 func TestNotebookPathSendsAndSyncs(t *testing.T) {
-	dir := t.TempDir()
-	toKernel, fromKernel := filepath.Join(dir, "pipe"), filepath.Join(dir, "back")
-	for _, p := range []string{toKernel, fromKernel} {
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-	}
-	t.Setenv(protocol.GONB_PIPE_ENV, toKernel)
-	t.Setenv(protocol.GONB_PIPE_BACK_ENV, fromKernel)
+	toKernel, fromKernel := fakeGoNBPipes(t)
 	if !IsNotebook() {
 		t.Fatal("with $GONB_PIPE set the program should count as a notebook cell")
 	}
@@ -336,15 +328,7 @@ func TestNotebookPathSendsAndSyncs(t *testing.T) {
 // A kernel that goes away without acknowledging makes the display return an error
 // instead of hanging the cell.
 func TestNotebookPathBrokenPipe(t *testing.T) {
-	dir := t.TempDir()
-	toKernel, fromKernel := filepath.Join(dir, "pipe"), filepath.Join(dir, "back")
-	for _, p := range []string{toKernel, fromKernel} {
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Skipf("mkfifo: %v", err)
-		}
-	}
-	t.Setenv(protocol.GONB_PIPE_ENV, toKernel)
-	t.Setenv(protocol.GONB_PIPE_BACK_ENV, fromKernel)
+	toKernel, fromKernel := fakeGoNBPipes(t)
 	old := client
 	client = &pipeClient{waiting: map[int]chan struct{}{}}
 	t.Cleanup(func() { client = old })
@@ -367,4 +351,20 @@ func TestNotebookPathBrokenPipe(t *testing.T) {
 	if err := Text("again"); err == nil {
 		t.Error("a broken connection should stay broken")
 	}
+}
+
+// fakeGoNBPipes makes the two named pipes GoNB gives a cell and points the environment at
+// them, as GoNB does; the test plays the kernel's side.
+func fakeGoNBPipes(t *testing.T) (toKernel, fromKernel string) {
+	t.Helper()
+	dir := t.TempDir()
+	toKernel, fromKernel = filepath.Join(dir, "pipe"), filepath.Join(dir, "back")
+	for _, p := range []string{toKernel, fromKernel} {
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	t.Setenv(protocol.GONB_PIPE_ENV, toKernel)
+	t.Setenv(protocol.GONB_PIPE_BACK_ENV, fromKernel)
+	return toKernel, fromKernel
 }

@@ -240,28 +240,13 @@ func CheckAttentionHead(f func(q, k, v [][]float64) [][]float64) exercise.Result
 	var mistakes []string
 	for _, c := range cases {
 		st, _ := attention.Reference(c.q, c.k, c.v, nil)
-		want := st.Out
 		q, k, v := cloneMat(c.q), cloneMat(c.k), cloneMat(c.v)
-		var got [][]float64
-		cr := exercise.Case{Name: c.name, Passed: true}
-		if err := exercise.Protect(func() { got = f(q, k, v) }); err != nil {
-			cr.Passed, cr.Detail = false, err.Error()
-		} else if got == nil {
-			cr.Passed, cr.Empty, cr.Detail = false, true, "返回了 nil (returned nil)"
-		} else if d, msg := matDiff(want, got); msg != "" || d > tol {
-			if msg == "" {
-				msg = fmt.Sprintf("max |got − want| = %.3g", d)
-			}
-			cr.Passed = false
-			cr.Detail = fmt.Sprintf("%s\nwant 期望 %s\ngot  得到 %s", msg, fmtMat(want), fmtMat(got))
-			for _, kind := range []string{"no-scale", "scale-d", "axis", "probs"} {
-				if d, msg := matDiff(attentionVariant(c.q, c.k, c.v, kind), got); msg == "" && d <= tol {
-					mistakes = append(mistakes, kind)
-					break
-				}
-			}
-		}
+		cr, mistake := matrixCase(c.name, st.Out, func() [][]float64 { return f(q, k, v) },
+			func(kind string) [][]float64 { return attentionVariant(c.q, c.k, c.v, kind) }, "no-scale", "scale-d", "axis", "probs")
 		out = append(out, cr)
+		if mistake != "" {
+			mistakes = append(mistakes, mistake)
+		}
 	}
 	hint := "按顺序算 scores = Q·Kᵀ、除以 √d、每行 softmax、再乘 V (scores = Q·Kᵀ / √d, row-wise softmax, then · V)。"
 	if len(mistakes) > 0 {
@@ -274,6 +259,38 @@ func CheckAttentionHead(f func(q, k, v [][]float64) [][]float64) exercise.Result
 	}
 	return exercise.Grade("attention head", out, hint,
 		"对每个 query：scores_j = q·k_j / √d，用你的 mySoftmax 变成权重，输出 Σ_j p_j v_j (weighted sum of the values)。")
+}
+
+// matrixCase runs one case of an exercise whose answer is a matrix: the learner's answer
+// (got, run under exercise.Protect) against want, and, when it is wrong, against each
+// common mistake (variant(kind) for kinds, in order). mistake is the first kind that
+// matches the wrong answer, "" if none does.
+func matrixCase(name string, want [][]float64, got func() [][]float64, variant func(kind string) [][]float64, kinds ...string) (c exercise.Case, mistake string) {
+	c = exercise.Case{Name: name, Passed: true}
+	var g [][]float64
+	if err := exercise.Protect(func() { g = got() }); err != nil {
+		c.Passed, c.Detail = false, err.Error()
+		return c, ""
+	}
+	if g == nil {
+		c.Passed, c.Empty, c.Detail = false, true, "返回了 nil (returned nil)"
+		return c, ""
+	}
+	d, msg := matDiff(want, g)
+	if msg == "" && d <= tol {
+		return c, ""
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("max |got − want| = %.3g", d)
+	}
+	c.Passed = false
+	c.Detail = fmt.Sprintf("%s\nwant 期望 %s\ngot  得到 %s", msg, fmtMat(want), fmtMat(g))
+	for _, kind := range kinds {
+		if d, msg := matDiff(variant(kind), g); msg == "" && d <= tol {
+			return c, kind
+		}
+	}
+	return c, ""
 }
 
 // CheckCausalMask checks a learner's causal mask: mask[i][j] is true when query i may

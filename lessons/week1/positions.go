@@ -205,27 +205,13 @@ func CheckPositionalEncoding(f func(n, d int) [][]float64) exercise.Result {
 	var out []exercise.Case
 	var mistakes []string
 	for _, c := range []struct{ n, d int }{{1, 2}, {4, 4}, {10, 8}, {50, 16}, {64, 6}} {
-		want := PositionalEncoding(c.n, c.d)
-		var got [][]float64
-		cr := exercise.Case{Name: fmt.Sprintf("%d 个位置 × %d 维 (n=%d, d=%d)", c.n, c.d, c.n, c.d), Passed: true}
-		if err := exercise.Protect(func() { got = f(c.n, c.d) }); err != nil {
-			cr.Passed, cr.Detail = false, err.Error()
-		} else if got == nil {
-			cr.Passed, cr.Empty, cr.Detail = false, true, "返回了 nil (returned nil)"
-		} else if d, msg := matDiff(want, got); msg != "" || d > tol {
-			if msg == "" {
-				msg = fmt.Sprintf("max |got − want| = %.3g", d)
-			}
-			cr.Passed = false
-			cr.Detail = fmt.Sprintf("%s\nwant 期望 %s\ngot  得到 %s", msg, fmtMat(want), fmtMat(got))
-			for _, kind := range []string{"swapped", "half-rate", "from-1"} {
-				if d, msg := matDiff(peVariant(c.n, c.d, kind), got); msg == "" && d <= tol {
-					mistakes = append(mistakes, kind)
-					break
-				}
-			}
-		}
+		cr, mistake := matrixCase(fmt.Sprintf("%d 个位置 × %d 维 (n=%d, d=%d)", c.n, c.d, c.n, c.d), PositionalEncoding(c.n, c.d),
+			func() [][]float64 { return f(c.n, c.d) },
+			func(kind string) [][]float64 { return peVariant(c.n, c.d, kind) }, "swapped", "half-rate", "from-1")
 		out = append(out, cr)
+		if mistake != "" {
+			mistakes = append(mistakes, mistake)
+		}
 	}
 	hint := "对每个位置 pos 和每一对维度 (2i, 2i+1)：角度 = pos / 10000^(2i/d)，偶数维放 sin，奇数维放 cos。"
 	if len(mistakes) > 0 {
