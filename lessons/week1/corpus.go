@@ -18,22 +18,31 @@ type CorpusHit struct {
 // (max ≤ 0: all of them). The models were trained on lessons/data/corpus/train.txt, so a
 // sentence found there is one the model has read, not a held-out test.
 func FindInCorpus(s string, max int) []CorpusHit {
-	if s == "" {
+	if s == "" || strings.Contains(s, "\n") {
 		return nil
 	}
-	train, val := data.CorpusLines()
+	train, val := data.Corpus()
 	var hits []CorpusHit
-	for _, split := range []struct {
-		name  string
-		lines []string
-	}{{"train", train}, {"val", val}} {
-		for i, l := range split.lines {
-			if strings.Contains(l, s) {
-				hits = append(hits, CorpusHit{split.name, i + 1, l})
-				if max > 0 && len(hits) == max {
-					return hits
-				}
+	for _, split := range []struct{ name, text string }{{"train", train}, {"val", val}} {
+		// One fast substring search over the whole text, then the line around each match.
+		text, line, lineStart := split.text, 1, 0
+		for from := 0; ; {
+			i := strings.Index(text[from:], s)
+			if i < 0 {
+				break
 			}
+			at := from + i
+			line += strings.Count(text[lineStart:at], "\n")
+			lineStart = strings.LastIndexByte(text[:at], '\n') + 1
+			end := strings.IndexByte(text[at:], '\n')
+			if end < 0 {
+				end = len(text) - at
+			}
+			hits = append(hits, CorpusHit{split.name, line, text[lineStart : at+end]})
+			if max > 0 && len(hits) == max {
+				return hits
+			}
+			from = at + end // the next match is on a later line
 		}
 	}
 	return hits

@@ -83,3 +83,29 @@ func TestNSPTables(t *testing.T) {
 		t.Error("NSP table")
 	}
 }
+
+// FindInCorpus finds every line holding a text, with its number, as a line-by-line scan
+// would.
+func TestFindInCorpus(t *testing.T) {
+	train, val := data.CorpusLines()
+	for _, s := range []string{"银行钓鱼", "苹果", "磁盘使用率", "这句话不会在语料里出现吧"} {
+		var want []CorpusHit
+		for _, sp := range []struct {
+			name  string
+			lines []string
+		}{{"train", train}, {"val", val}} {
+			for i, l := range sp.lines {
+				if strings.Contains(l, s) {
+					want = append(want, CorpusHit{sp.name, i + 1, l})
+				}
+			}
+		}
+		got := FindInCorpus(s, 0)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %d hits, want %d (first %v vs %v)", s, len(got), len(want), got[:min(1, len(got))], want[:min(1, len(want))])
+		}
+		if one := FindInCorpus(s, 1); len(want) > 0 && (len(one) != 1 || one[0] != want[0]) {
+			t.Errorf("%s: max 1 gave %v", s, one)
+		}
+	}
+}
