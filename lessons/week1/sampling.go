@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/divellm/divellm/llm/sample"
 	"github.com/divellm/divellm/viz"
 )
 
@@ -30,70 +31,22 @@ type Sampling struct {
 
 // Probs returns the distribution the rule samples from, over the whole vocabulary: in
 // order, softmax(logits / T); keep the top-k; keep the smallest top set with mass ≥ p;
-// renormalise. Greedy puts all the mass on the argmax. (These are the steps of
-// llm.GenerateOptions; each is written out here to be shown one at a time.)
+// renormalise (llm/sample's Distribution, the one llm's generator draws from). Greedy puts
+// all the mass on the argmax.
 func (s Sampling) Probs(logits []float64) []float64 {
-	n := len(logits)
-	p := make([]float64, n)
-	if n == 0 {
-		return p
+	if len(logits) == 0 {
+		return []float64{}
 	}
 	if s.Greedy {
-		best := 0
-		for i, l := range logits {
-			if l > logits[best] {
-				best = i
-			}
-		}
-		p[best] = 1
+		p := make([]float64, len(logits))
+		p[sample.Argmax(logits)] = 1
 		return p
 	}
 	t := s.Temperature
 	if t <= 0 {
 		t = 1
 	}
-	mx := math.Inf(-1)
-	for _, l := range logits {
-		mx = math.Max(mx, l/t)
-	}
-	z := 0.0
-	for i, l := range logits {
-		p[i] = math.Exp(l/t - mx)
-		z += p[i]
-	}
-	order := make([]int, n) // ids, most likely first
-	for i := range p {
-		p[i] /= z
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return p[order[a]] > p[order[b]] })
-	keep := n
-	if s.TopK > 0 {
-		keep = min(keep, s.TopK)
-	}
-	if s.TopP > 0 && s.TopP < 1 {
-		mass := 0.0
-		for i, id := range order[:keep] {
-			mass += p[id]
-			if mass >= s.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	if keep == n {
-		return p
-	}
-	out := make([]float64, n)
-	z = 0
-	for _, id := range order[:keep] {
-		out[id] = p[id]
-		z += p[id]
-	}
-	for _, id := range order[:keep] {
-		out[id] /= z
-	}
-	return out
+	return sample.Distribution(logits, sample.Options{Temperature: t, TopK: s.TopK, TopP: s.TopP})
 }
 
 // Sample draws k tokens (with replacement) from the rule's distribution with a seeded

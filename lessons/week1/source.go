@@ -13,9 +13,9 @@ import (
 )
 
 // BlockFuncs are the names, in order of preference, of the function in package llm that
-// builds the Transformer: a block function shared by every decoder path if llm has one, else
-// GPT's whole forward pass, which holds the block in its loop over layers.
-var BlockFuncs = []string{"block", "gpt"}
+// defines the Transformer block (llm.Block: the one definition, run by the GoMLX graph,
+// the KV-cache decoder and the quantized decoder).
+var BlockFuncs = []string{"Block"}
 
 // FuncSource returns the source text (doc comment included) of the first function or
 // method named one of names in the Go package at dir (relative to the checkout root, e.g.

@@ -40,7 +40,7 @@ func TestFuncSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"```go", "layerNorm", "attend", "Add(x"} {
+	for _, s := range []string{"```go", "func Block", "LayerNorm", "Attention", "Add("} {
 		if !strings.Contains(md, s) {
 			t.Errorf("block source lacks %q:\n%s", s, md)
 		}

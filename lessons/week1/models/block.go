@@ -155,19 +155,116 @@ func multiHead(q, k, v [][]float64, heads int, mask [][]bool) ([][]float64, erro
 	return out, nil
 }
 
-// WalkBlock recomputes block `layer` of m in plain Go on sentence, from the block's input
-// (the model's hidden state before it) and the block's weights, and compares the result
-// with the model's hidden state after it. GPT's block is pre-LN:
-//
-//	a = LN₁(x);  x = x + Attn(a)·W_proj;  x = x + GELU(LN₂(x)·W_fc)·W_out
-//
-// BERT's is post-LN:
-//
-//	x = LN₁(x + Attn(x)·W_o);  x = LN₂(x + GELU(x·W_i)·W_out)
-//
-// For the last layer it also recomputes the output head: GPT's final LayerNorm and tied LM
-// head (logits = LN_f(x)·Eᵀ, E the token embeddings), BERT's MLM head (dense, GELU,
-// LayerNorm, then ·Eᵀ + b).
+// walkOps implements llm.BlockOps in plain Go on [token][feature] matrices, from the
+// model's weights, and records every operation llm.Block asks of it, in order: the walk
+// through the block is llm's only block definition, run step by step. A failed weight
+// lookup is kept in err (BlockOps methods return no error) and the input passed on.
+type walkOps struct {
+	m      *llm.Model
+	names  map[string]string // module → what the lesson calls it
+	mask   [][]bool
+	stages []BlockStage
+	err    error
+}
+
+func (o *walkOps) record(name, note string, v [][]float64, axes ...string) [][]float64 {
+	if len(axes) == 0 {
+		axes = []string{"s", "m"}
+	}
+	o.stages = append(o.stages, BlockStage{Name: name, Shape: shape(v, axes...), Value: v, Note: note})
+	return v
+}
+
+// LayerNorm implements llm.BlockOps.
+func (o *walkOps) LayerNorm(x [][]float64, module string) [][]float64 {
+	y, err := ln(o.m, x, module)
+	if err != nil {
+		o.err = err
+		return x
+	}
+	return o.record(o.names[module], "每个 token 的向量减均值、除标准差，再乘 γ 加 β", y)
+}
+
+// Linear implements llm.BlockOps: x·W + b (GPT-2's Conv1D stores W as [in, out], BERT's
+// nn.Linear as [out, in]).
+func (o *walkOps) Linear(x [][]float64, module string) [][]float64 {
+	y, err := dense(o.m, x, module, o.m.Config.Arch == llm.BERT)
+	if err != nil {
+		o.err = err
+		return x
+	}
+	axes := []string{"s", "m"}
+	if len(y[0]) != o.m.Config.DModel {
+		axes = []string{"s", fmt.Sprintf("%d", len(y[0]))}
+		if len(y[0]) == o.m.Config.DFF {
+			axes[1] = "f"
+		}
+		if len(y[0]) == 3*o.m.Config.DModel {
+			axes[1] = "3m"
+		}
+	}
+	return o.record(o.names[module], "x·W + b", y, axes...)
+}
+
+// Act implements llm.BlockOps.
+func (o *walkOps) Act(x [][]float64) [][]float64 {
+	act := o.m.Config.Activation
+	return o.record("激活 (activation) "+act, "逐元素的 GELU", gelu(x, act == "gelu"), "s", "f")
+}
+
+// Add implements llm.BlockOps.
+func (o *walkOps) Add(x, y [][]float64) [][]float64 {
+	return o.record("残差相加 (residual) x + f(x)", "把子层的结果加回残差流", matAdd(x, y))
+}
+
+// Dropout implements llm.BlockOps: identity outside training.
+func (o *walkOps) Dropout(x [][]float64) [][]float64 { return x }
+
+// SplitQKV implements llm.BlockOps.
+func (o *walkOps) SplitQKV(qkv [][]float64) (q, k, v [][]float64) {
+	m := o.m.Config.DModel
+	part := func(i int) [][]float64 {
+		r := make([][]float64, len(qkv))
+		for t := range qkv {
+			r[t] = qkv[t][i*m : (i+1)*m]
+		}
+		return r
+	}
+	return part(0), part(1), part(2)
+}
+
+// Attention implements llm.BlockOps: every head, concatenated.
+func (o *walkOps) Attention(q, k, v [][]float64, layer int) [][]float64 {
+	ctx, err := multiHead(q, k, v, o.m.Config.Heads, o.mask)
+	if err != nil {
+		o.err = err
+		return q
+	}
+	note := "每个头 softmax(QKᵀ/√d)·V，双向，再按列拼起来"
+	if o.mask != nil {
+		note = "每个头 softmax(QKᵀ/√d + 因果掩码)·V，再按列拼起来"
+	}
+	return o.record(fmt.Sprintf("%d 个头的注意力 (attention, heads concatenated)", o.m.Config.Heads), note, ctx)
+}
+
+// stageNames labels block l's modules for the walk's table.
+func stageNames(c llm.Config, l int) map[string]string {
+	n := c.LayerNames(l)
+	return map[string]string{
+		n.LN1: "LayerNorm₁ (ln_1)", n.LN2: "LayerNorm₂ (ln_2)", n.QKV: "Q | K | V (c_attn)",
+		n.Q: "Q (query)", n.K: "K (key)", n.V: "V (value)",
+		n.AttnOut: "注意力输出投影 (attention output)", n.AttnLN: "LayerNorm (attention.output.LayerNorm)",
+		n.FFNIn: "前馈网络升维 (FFN in)", n.FFNOut: "前馈网络降维 (FFN out)", n.FFNLN: "LayerNorm (output.LayerNorm)",
+	}
+}
+
+// WalkBlock runs block `layer` of m on sentence through llm.Block — the one definition of
+// a Transformer block in divellm, which the GoMLX graph runs too — with plain-Go operations
+// that record every step, starting from the block's input (the model's hidden state before
+// it), and compares the result with the model's hidden state after it. GPT's block is
+// pre-LN, BERT's post-LN (see llm.Block). For the last layer it also recomputes the output
+// head: GPT's final LayerNorm and tied LM head (logits = LN_f(x)·Eᵀ, E the token
+// embeddings), BERT's MLM head (dense, GELU, LayerNorm, then ·Eᵀ + b).
 func WalkBlock(m *llm.Model, sentence string, layer int) (*BlockWalk, error) {
 	c := m.Config
 	if layer < 0 || layer >= c.Layers {
@@ -178,113 +275,16 @@ func WalkBlock(m *llm.Model, sentence string, layer int) (*BlockWalk, error) {
 		return nil, err
 	}
 	x := run.out.HiddenStates[layer].Matrix(0)
-	w := &BlockWalk{Arch: c.Arch, Layer: layer, Tokens: run.labels}
-	add := func(name string, v [][]float64, note string, axes ...string) {
-		if len(axes) == 0 {
-			axes = []string{"s", "m"}
-		}
-		w.Stages = append(w.Stages, BlockStage{Name: name, Shape: shape(v, axes...), Value: v, Note: note})
-	}
-	exact := c.Activation == "gelu"
-	var out [][]float64
+	ops := &walkOps{m: m, names: stageNames(c, layer)}
 	if c.Arch == llm.GPT {
-		p := fmt.Sprintf("transformer.h.%d.", layer)
-		add("输入：残差流 (residual stream) x", x, "上一层的输出")
-		a, err := ln(m, x, p+"ln_1")
-		if err != nil {
-			return nil, err
-		}
-		add("LayerNorm₁(x)", a, "每个 token 的向量减均值、除标准差，再乘 γ 加 β (pre-LN：先归一化再进注意力)")
-		qkv, err := dense(m, a, p+"attn.c_attn", false)
-		if err != nil {
-			return nil, err
-		}
-		add("Q | K | V", qkv, "a·W_attn + b：一次算出 q、k、v", "s", "3m")
-		mw := c.DModel
-		split := func(part int) [][]float64 {
-			r := make([][]float64, len(qkv))
-			for i := range qkv {
-				r[i] = qkv[i][part*mw : (part+1)*mw]
-			}
-			return r
-		}
-		ctx, err := multiHead(split(0), split(1), split(2), c.Heads, attention.CausalBoolMask(len(x)))
-		if err != nil {
-			return nil, err
-		}
-		add(fmt.Sprintf("%d 个头拼接 (concat heads)", c.Heads), ctx, "每个头 softmax(QKᵀ/√d + 因果掩码)·V，再按列拼起来")
-		attn, err := dense(m, ctx, p+"attn.c_proj", false)
-		if err != nil {
-			return nil, err
-		}
-		add("注意力输出 (attention output)", attn, "拼接结果 ·W_proj + b")
-		x1 := matAdd(x, attn)
-		add("残差相加 (residual) x + attn", x1, "把注意力的结果加回残差流")
-		f, err := ln(m, x1, p+"ln_2")
-		if err != nil {
-			return nil, err
-		}
-		add("LayerNorm₂", f, "再归一化一次，进前馈网络")
-		hid, err := dense(m, f, p+"mlp.c_fc", false)
-		if err != nil {
-			return nil, err
-		}
-		hid = gelu(hid, exact)
-		add("前馈隐藏层 (FFN hidden) GELU(·W_fc)", hid, fmt.Sprintf("升到 %d 维再过 GELU", c.DFF), "s", "f")
-		ffn, err := dense(m, hid, p+"mlp.c_proj", false)
-		if err != nil {
-			return nil, err
-		}
-		add("前馈输出 (FFN output)", ffn, "降回 m 维")
-		out = matAdd(x1, ffn)
-		add("输出：残差相加 (block output)", out, "x + FFN：下一层的输入")
-	} else {
-		p := fmt.Sprintf("bert.encoder.layer.%d.", layer)
-		add("输入 x (上一层的输出)", x, "post-LN：每层的输出都已归一化")
-		q, err := dense(m, x, p+"attention.self.query", true)
-		if err != nil {
-			return nil, err
-		}
-		k, err := dense(m, x, p+"attention.self.key", true)
-		if err != nil {
-			return nil, err
-		}
-		v, err := dense(m, x, p+"attention.self.value", true)
-		if err != nil {
-			return nil, err
-		}
-		ctx, err := multiHead(q, k, v, c.Heads, nil)
-		if err != nil {
-			return nil, err
-		}
-		add(fmt.Sprintf("%d 个头拼接 (concat heads)", c.Heads), ctx, "每个头 softmax(QKᵀ/√d)·V，双向，没有掩码")
-		attn, err := dense(m, ctx, p+"attention.output.dense", true)
-		if err != nil {
-			return nil, err
-		}
-		add("注意力输出 (attention output)", attn, "·W_o + b")
-		x1, err := ln(m, matAdd(x, attn), p+"attention.output.LayerNorm")
-		if err != nil {
-			return nil, err
-		}
-		add("LayerNorm₁(x + attn)", x1, "post-LN：先残差相加，再归一化")
-		hid, err := dense(m, x1, p+"intermediate.dense", true)
-		if err != nil {
-			return nil, err
-		}
-		hid = gelu(hid, exact)
-		add("前馈隐藏层 (FFN hidden) GELU(·W_i)", hid, fmt.Sprintf("升到 %d 维再过 GELU", c.DFF), "s", "f")
-		ffn, err := dense(m, hid, p+"output.dense", true)
-		if err != nil {
-			return nil, err
-		}
-		add("前馈输出 (FFN output)", ffn, "降回 m 维")
-		out, err = ln(m, matAdd(x1, ffn), p+"output.LayerNorm")
-		if err != nil {
-			return nil, err
-		}
-		add("输出：LayerNorm₂(x + FFN) (block output)", out, "下一层的输入")
+		ops.mask = attention.CausalBoolMask(len(x))
 	}
+	ops.record("输入：上一层的输出 (block input)", "pre-LN 的残差流 / post-LN 已归一化的向量", x)
+	out := llm.Block(c, llm.BlockOps[[][]float64](ops), x, layer)
+	if ops.err != nil {
+		return nil, fmt.Errorf("walk block: %w", ops.err)
+	}
+	w := &BlockWalk{Arch: c.Arch, Layer: layer, Tokens: run.labels, Stages: ops.stages}
 	w.MaxDiff = maxAbsDiff(out, run.out.HiddenStates[layer+1].Matrix(0))
 	if layer == c.Layers-1 && run.out.Logits != nil {
 		if err := w.walkHead(m, out, run); err != nil {
