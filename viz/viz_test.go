@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/llm/sample"
 )
 
 var specRE = regexp.MustCompile(`(?s)<script>\(function\(\)\{var s=(.*?),me=document\.currentScript`)
@@ -221,22 +222,8 @@ func TestNeuronScoresByHand(t *testing.T) {
 	}
 }
 
-// softmaxOf is a plain softmax for the tests (the view never computes one itself).
-func softmaxOf(s []float64) []float64 {
-	mx := math.Inf(-1)
-	for _, v := range s {
-		mx = math.Max(mx, v)
-	}
-	out, z := make([]float64, len(s)), 0.0
-	for i, v := range s {
-		out[i] = math.Exp(v - mx)
-		z += out[i]
-	}
-	for i := range out {
-		out[i] /= z
-	}
-	return out
-}
+// softmaxOf is llm/sample's softmax (the view never computes one itself).
+func softmaxOf(s []float64) []float64 { return sample.Probs(s) }
 
 // The neuron view draws the probabilities it is given, with the mask they came from: a
 // causal row's future keys are masked (no score bar), and a row that is not the softmax of
