@@ -7,6 +7,7 @@ import (
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/gemm"
+	"github.com/divellm/divellm/llm/sample"
 )
 
 // Format is the number format of a model's linear layers.
@@ -267,26 +268,87 @@ func (g *GPT) NewSession(maxLen int) (*Session, error) {
 // Len is the number of tokens processed so far.
 func (s *Session) Len() int { return s.pos }
 
+// MaxLen is the most tokens the session holds.
+func (s *Session) MaxLen() int { return s.maxLen }
+
+// Truncate forgets every token after the first n (0 ≤ n ≤ Len): the cached keys and values
+// of positions < n stay valid, so a sequence that shares its first n tokens with this one
+// can continue from here instead of recomputing them (prompt-prefix reuse). Truncate(0)
+// empties the session for a new sequence.
+func (s *Session) Truncate(n int) error {
+	if n < 0 || n > s.pos {
+		return fmt.Errorf("qmodel: truncate to %d tokens outside [0, %d]", n, s.pos)
+	}
+	s.pos = n
+	return nil
+}
+
 // Forward appends tokens to the sequence and returns their logits [len(tokens), vocab]:
 // row i predicts the token after tokens[i].
 func (s *Session) Forward(tokens []int) ([]float32, error) {
-	g := s.g
-	c := g.Config
-	t, m := len(tokens), c.DModel
-	if t == 0 {
-		return nil, fmt.Errorf("qmodel: no tokens")
+	out, err := s.g.forward([]Step{{Session: s, Tokens: tokens}}, false)
+	if err != nil {
+		return nil, err
 	}
-	if s.pos+t > s.maxLen {
-		return nil, fmt.Errorf("qmodel: %d + %d tokens exceed the session length %d", s.pos, t, s.maxLen)
+	return out[0], nil
+}
+
+// Step is one sequence's part of a batched forward pass: tokens to append to Session.
+type Step struct {
+	Session *Session
+	Tokens  []int
+}
+
+// ForwardBatch appends the tokens of several sessions in one pass and returns the logits of
+// each step: all its rows [len(Tokens), vocab] or, with lastOnly, only the last row [vocab].
+//
+// The rows of every step are stacked into one matrix, so each linear layer (and the LM
+// head) runs once for the whole batch, M = Σ len(Tokens) rows: its weights are read once per
+// pass instead of once per sequence, which is what continuous batching gains. Attention runs
+// per sequence against that sequence's own KV cache. A step may mix a prompt (many tokens)
+// with single decode tokens of other sessions. Every session appears at most once; nothing
+// changes when an error is returned.
+func (g *GPT) ForwardBatch(steps []Step, lastOnly bool) ([][]float32, error) {
+	return g.forward(steps, lastOnly)
+}
+
+// forward is the one GPT-2 block loop behind Session.Forward and ForwardBatch.
+func (g *GPT) forward(steps []Step, lastOnly bool) ([][]float32, error) {
+	c := g.Config
+	m := c.DModel
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("qmodel: no steps")
+	}
+	t := 0                          // rows of the stacked batch
+	row0 := make([]int, len(steps)) // first row of each step
+	seen := make(map[*Session]bool, len(steps))
+	for i, st := range steps {
+		s := st.Session
+		switch {
+		case s == nil || s.g != g:
+			return nil, fmt.Errorf("qmodel: step %d: session of another model (or nil)", i)
+		case seen[s]:
+			return nil, fmt.Errorf("qmodel: step %d: a session appears twice in one batch", i)
+		case len(st.Tokens) == 0:
+			return nil, fmt.Errorf("qmodel: no tokens")
+		case s.pos+len(st.Tokens) > s.maxLen:
+			return nil, fmt.Errorf("qmodel: %d + %d tokens exceed the session length %d", s.pos, len(st.Tokens), s.maxLen)
+		}
+		seen[s] = true
+		row0[i] = t
+		t += len(st.Tokens)
 	}
 	x := make([]float32, t*m) // [t, m]
-	for i, id := range tokens {
-		if id < 0 || id >= c.VocabSize {
-			return nil, fmt.Errorf("qmodel: token %d outside the vocabulary [0, %d)", id, c.VocabSize)
-		}
-		e, p := g.wte[id*m:(id+1)*m], g.wpe[(s.pos+i)*m:(s.pos+i+1)*m]
-		for j := range m {
-			x[i*m+j] = e[j] + p[j]
+	for i, st := range steps {
+		for j, id := range st.Tokens {
+			if id < 0 || id >= c.VocabSize {
+				return nil, fmt.Errorf("qmodel: token %d outside the vocabulary [0, %d)", id, c.VocabSize)
+			}
+			pos, r := st.Session.pos+j, row0[i]+j
+			e, p := g.wte[id*m:(id+1)*m], g.wpe[pos*m:(pos+1)*m]
+			for k := range m {
+				x[r*m+k] = e[k] + p[k]
+			}
 		}
 	}
 	a := make([]float32, t*m)
@@ -301,7 +363,7 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 		if err := b.attn.Forward(qkv, a, t); err != nil { // [t, 3m]
 			return nil, err
 		}
-		s.attend(l, qkv, ctx, t)
+		g.attend(l, steps, row0, qkv, ctx)
 		g.see(b.names[1], ctx, t)
 		if err := b.proj.Forward(tmp, ctx, t); err != nil {
 			return nil, err
@@ -319,13 +381,32 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 		}
 		add(x, tmp)
 	}
-	s.pos += t
-	layerNorm(a, x, g.lnfW, g.lnfB, t, m, eps)
-	logits := make([]float32, t*c.VocabSize)
-	if err := g.head.Forward(logits, a, t); err != nil {
+	for _, st := range steps {
+		st.Session.pos += len(st.Tokens)
+	}
+	rows := t // rows that go through the LM head
+	if lastOnly {
+		rows = len(steps)
+		for i, st := range steps { // gather each step's last row, in place (row i ≤ its last row)
+			last := row0[i] + len(st.Tokens) - 1
+			copy(x[i*m:(i+1)*m], x[last*m:(last+1)*m])
+		}
+	}
+	layerNorm(a[:rows*m], x[:rows*m], g.lnfW, g.lnfB, rows, m, eps)
+	V := c.VocabSize
+	logits := make([]float32, rows*V)
+	if err := g.head.Forward(logits, a[:rows*m], rows); err != nil {
 		return nil, err
 	}
-	return logits, nil
+	out := make([][]float32, len(steps))
+	for i, st := range steps {
+		if lastOnly {
+			out[i] = logits[i*V : (i+1)*V : (i+1)*V]
+		} else {
+			out[i] = logits[row0[i]*V : (row0[i]+len(st.Tokens))*V : (row0[i]+len(st.Tokens))*V]
+		}
+	}
+	return out, nil
 }
 
 func (g *GPT) see(module string, x []float32, t int) {
@@ -334,41 +415,47 @@ func (g *GPT) see(module string, x []float32, t int) {
 	}
 }
 
-// attend stores the new keys and values of layer l and computes causal multi-head
-// attention of the t new queries over all cached positions into ctx [t, m].
-func (s *Session) attend(l int, qkv, ctx []float32, t int) {
-	c := s.g.Config
+// attend stores the new keys and values of layer l in each step's cache and computes causal
+// multi-head attention of the step's new queries over all of its cached positions. qkv
+// [t, 3m] and ctx [t, m] hold the stacked rows of all steps; step i starts at row0[i].
+func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
+	c := g.Config
 	m, h := c.DModel, c.Heads
 	d := m / h
-	kc, vc := s.k[l], s.v[l]
-	for i := 0; i < t; i++ {
-		copy(kc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+m:i*3*m+2*m])
-		copy(vc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+2*m:i*3*m+3*m])
+	// One work item per (row, head): items are independent, so they run in parallel;
+	// dot products and the weighted sum of values use the SIMD helpers.
+	var owner []int // step of each row
+	work, longest := 0, 0
+	for i, st := range steps {
+		s, n := st.Session, len(st.Tokens)
+		kc, vc := s.k[l], s.v[l]
+		for j := 0; j < n; j++ {
+			r := row0[i] + j
+			copy(kc[(s.pos+j)*m:(s.pos+j+1)*m], qkv[r*3*m+m:r*3*m+2*m])
+			copy(vc[(s.pos+j)*m:(s.pos+j+1)*m], qkv[r*3*m+2*m:r*3*m+3*m])
+			owner = append(owner, i)
+		}
+		work += n * h * (s.pos + n) * d * 2
+		longest = max(longest, s.pos+n)
 	}
 	scale := float32(1 / math.Sqrt(float64(d)))
-	// One work item per (new token i, head): items are independent, so they run in
-	// parallel; dot products and the weighted sum of values use the SIMD helpers.
-	work := t * h * (s.pos + t) * d * 2
-	gemm.Parallel(t*h, work, func(lo, hi int) {
-		scores := make([]float32, s.pos+t)
+	gemm.Parallel(len(owner)*h, work, func(lo, hi int) {
+		scores := make([]float32, longest)
 		for it := lo; it < hi; it++ {
-			i, hd := it/h, it%h
-			n := s.pos + i + 1 // causal: keys 0..pos+i
-			q := qkv[i*3*m+hd*d : i*3*m+(hd+1)*d]
-			mx := float32(math.Inf(-1))
+			r, hd := it/h, it%h
+			st := steps[owner[r]]
+			s := st.Session
+			kc, vc := s.k[l], s.v[l]
+			n := s.pos + (r - row0[owner[r]]) + 1 // causal: keys 0..pos+j
+			q := qkv[r*3*m+hd*d : r*3*m+(hd+1)*d]
 			for j := 0; j < n; j++ {
 				scores[j] = gemm.Dot(q, kc[j*m+hd*d:j*m+(hd+1)*d]) * scale
-				mx = max(mx, scores[j])
 			}
-			var sum float32
-			for j := 0; j < n; j++ {
-				scores[j] = float32(math.Exp(float64(scores[j] - mx)))
-				sum += scores[j]
-			}
-			out := ctx[i*m+hd*d : i*m+(hd+1)*d]
+			p := sample.Softmax(scores[:n], scores[:n])
+			out := ctx[r*m+hd*d : r*m+(hd+1)*d]
 			clear(out)
 			for j := 0; j < n; j++ {
-				gemm.Axpy(scores[j]/sum, vc[j*m+hd*d:j*m+(hd+1)*d], out)
+				gemm.Axpy(p[j], vc[j*m+hd*d:j*m+(hd+1)*d], out)
 			}
 		}
 	})
