@@ -259,8 +259,8 @@ func (g *GPT) NewSession(maxLen int) (*Session, error) {
 	}
 	s := &Session{g: g, maxLen: maxLen}
 	for range g.Config.Layers {
-		s.k = append(s.k, make([]float32, maxLen*g.Config.DModel))
-		s.v = append(s.v, make([]float32, maxLen*g.Config.DModel))
+		s.k = append(s.k, vec(maxLen*g.Config.DModel))
+		s.v = append(s.v, vec(maxLen*g.Config.DModel))
 	}
 	return s, nil
 }
