@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/divellm/divellm/llm"
@@ -23,6 +24,7 @@ type classifier struct {
 	maxBatch int
 	met      *metrics
 	quit     chan struct{}
+	stop     sync.Once
 }
 
 type classifyJob struct {
@@ -50,7 +52,7 @@ func newClassifier(id string, m *llm.Model, maxBatch int, met *metrics) *classif
 	return c
 }
 
-func (c *classifier) close() { close(c.quit) }
+func (c *classifier) close() { c.stop.Do(func() { close(c.quit) }) }
 
 func (c *classifier) loop() {
 	for {

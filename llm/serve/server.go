@@ -634,6 +634,7 @@ func (s *Server) stream(w http.ResponseWriter, g *generator, sp *sampling, j job
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	_ = rc.Flush() // the client sees the stream start before the first token
 	object := "text_completion"
 	if j.chat {
 		object = "chat.completion.chunk"
