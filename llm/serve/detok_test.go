@@ -61,8 +61,8 @@ func TestDetokStopStrings(t *testing.T) {
 	}{
 		{"磁盘满了。请清理", "。", "磁盘满了", true},
 		{"磁盘满了。请清理", "清理", "磁盘满了。请", true},
-		{"磁盘满了，满了。", "满了。", "磁盘满了，", true},   // "满了" first looks like the stop, then is released
-		{"磁盘满了", "满了吗", "磁盘满了", false},         // a held prefix is released at the end
+		{"磁盘满了，满了。", "满了。", "磁盘满了，", true}, // "满了" first looks like the stop, then is released
+		{"磁盘满了", "满了吗", "磁盘满了", false},     // a held prefix is released at the end
 		{"ab\n用户：x", "\n用户：", "ab", true},
 	}
 	for _, c := range cases {
