@@ -7,7 +7,6 @@ import (
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/gemm"
-	"github.com/divellm/divellm/llm/sample"
 )
 
 // Format is the number format of a model's linear layers.
@@ -247,7 +246,7 @@ func (g *GPT) Bytes() int {
 // Session is one sequence being decoded, with its KV cache.
 type Session struct {
 	g      *GPT
-	k, v   [][]float32 // per layer [maxLen, m]
+	k, v   [][]float32 // per layer: keys [m, maxLen] (transposed), values [maxLen, m]
 	pos    int         // tokens seen so far
 	maxLen int
 }
@@ -423,45 +422,38 @@ func (g *GPT) see(module string, x []float32, t int) {
 // attend stores the new keys and values of layer l in each step's cache and computes causal
 // multi-head attention of the step's new queries over all of its cached positions. qkv
 // [t, 3m] and ctx [t, m] hold the stacked rows of all steps; step i starts at row0[i].
+// Keys are cached transposed, [m, maxLen] (feature-major), so that gemm.Attend scores 16
+// positions per vector instruction; values stay [maxLen, m].
 func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
 	c := g.Config
 	m, h := c.DModel, c.Heads
 	d := m / h
-	// One work item per (row, head): items are independent, so they run in parallel;
-	// dot products and the weighted sum of values use the SIMD helpers.
 	var owner []int // step of each row
 	work, longest := 0, 0
 	for i, st := range steps {
 		s, n := st.Session, len(st.Tokens)
-		kc, vc := s.k[l], s.v[l]
+		kt, vc := s.k[l], s.v[l]
 		for j := 0; j < n; j++ {
-			r := row0[i] + j
-			copy(kc[(s.pos+j)*m:(s.pos+j+1)*m], qkv[r*3*m+m:r*3*m+2*m])
-			copy(vc[(s.pos+j)*m:(s.pos+j+1)*m], qkv[r*3*m+2*m:r*3*m+3*m])
+			r, pos := row0[i]+j, s.pos+j
+			for f, x := range qkv[r*3*m+m : r*3*m+2*m] {
+				kt[f*s.maxLen+pos] = x
+			}
+			copy(vc[pos*m:(pos+1)*m], qkv[r*3*m+2*m:r*3*m+3*m])
 			owner = append(owner, i)
 		}
 		work += n * h * (s.pos + n) * d * 2
 		longest = max(longest, s.pos+n)
 	}
 	scale := float32(1 / math.Sqrt(float64(d)))
+	// One work item per (row, head): items are independent, so they run in parallel.
 	gemm.Parallel(len(owner)*h, work, func(lo, hi int) {
 		scores := vec(longest)
 		for it := lo; it < hi; it++ {
 			r, hd := it/h, it%h
-			st := steps[owner[r]]
-			s := st.Session
-			kc, vc := s.k[l], s.v[l]
+			s := steps[owner[r]].Session
 			n := s.pos + (r - row0[owner[r]]) + 1 // causal: keys 0..pos+j
-			q := qkv[r*3*m+hd*d : r*3*m+(hd+1)*d]
-			for j := 0; j < n; j++ {
-				scores[j] = gemm.Dot(q, kc[j*m+hd*d:j*m+(hd+1)*d]) * scale
-			}
-			p := sample.Softmax(scores[:n], scores[:n])
-			out := ctx[r*m+hd*d : r*m+(hd+1)*d]
-			clear(out)
-			for j := 0; j < n; j++ {
-				gemm.Axpy(p[j], vc[j*m+hd*d:j*m+(hd+1)*d], out)
-			}
+			gemm.Attend(ctx[r*m+hd*d:r*m+(hd+1)*d], qkv[r*3*m+hd*d:r*3*m+(hd+1)*d],
+				s.k[l][hd*d*s.maxLen:], s.v[l][hd*d:], n, s.maxLen, m, scale, scores)
 		}
 	})
 }
