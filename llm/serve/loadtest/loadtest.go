@@ -82,12 +82,13 @@ type Report struct {
 type Summary struct {
 	Mean float64 `json:"mean"`
 	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
 	P95  float64 `json:"p95"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
 }
 
-// Summarize returns the mean, p50, p95, p99 and max of xs (zeros for none).
+// Summarize returns the mean, p50, p90, p95, p99 and max of xs (zeros for none).
 func Summarize(xs []float64) Summary {
 	if len(xs) == 0 {
 		return Summary{}
@@ -96,7 +97,7 @@ func Summarize(xs []float64) Summary {
 	for _, x := range xs {
 		sum += x
 	}
-	return Summary{Mean: sum / float64(len(xs)), P50: Percentile(xs, 50), P95: Percentile(xs, 95),
+	return Summary{Mean: sum / float64(len(xs)), P50: Percentile(xs, 50), P90: Percentile(xs, 90), P95: Percentile(xs, 95),
 		P99: Percentile(xs, 99), Max: Percentile(xs, 100)}
 }
 
