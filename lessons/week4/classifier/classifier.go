@@ -1,0 +1,78 @@
+// Package classifier finds the alert classifier that week 4 serves on /v1/classify: the
+// week-2 checkpoint models/bert-tiny-zh-alerts once it exists, otherwise a stand-in built
+// from the shipped bert-tiny-zh encoder with an untrained classification head over the
+// eight alert labels of lessons/data (its probabilities carry no meaning; it only shows
+// the API and the batching). It is a package of its own because it links the model code
+// (GoMLX), which the other week-4 helpers avoid.
+package classifier
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/divellm/divellm/lessons/data"
+	"github.com/divellm/divellm/lessons/week4"
+	"github.com/divellm/divellm/llm"
+)
+
+// Trained is the directory week 2 writes its fine-tuned alert classifier to.
+const Trained = "bert-tiny-zh-alerts"
+
+// Dir returns the classifier checkpoint to serve and whether it is the trained one. The
+// stand-in is written once to .cache/week4/bert-tiny-zh-alerts-untrained.
+func Dir() (dir string, trained bool, err error) {
+	if d, err := week4.ModelDir(Trained); err == nil {
+		return d, true, nil
+	}
+	root, err := week4.Root()
+	if err != nil {
+		return "", false, err
+	}
+	dir = filepath.Join(root, ".cache", "week4", Trained+"-untrained")
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return dir, false, nil
+	}
+	base, err := week4.ModelDir("bert-tiny-zh")
+	if err != nil {
+		return "", false, err
+	}
+	return dir, false, Untrained(base, dir)
+}
+
+// Untrained writes to dst the BERT checkpoint in src with a new, randomly initialised
+// pooler and classification head over data.AlertLabels (id2label holds their Chinese
+// names); every encoder weight is copied unchanged.
+func Untrained(src, dst string) error {
+	m, err := llm.Load(src)
+	if err != nil {
+		return err
+	}
+	if m.Config.Arch != llm.BERT {
+		return fmt.Errorf("classifier: %s is not a BERT checkpoint", src)
+	}
+	c := m.Config
+	labels := data.AlertLabels()
+	c.NumLabels, c.ID2Label = len(labels), map[string]string{}
+	for i, l := range labels {
+		zh, _ := data.AlertLabelZH(l)
+		c.ID2Label[strconv.Itoa(i)] = zh
+	}
+	out, err := llm.New(c, llm.HeadSet{Pooler: true, Classifier: true}, 1)
+	if err != nil {
+		return err
+	}
+	copied := 0
+	for name, p := range out.Params {
+		if q, ok := m.Params[name]; ok && len(q.Data) == len(p.Data) {
+			copy(p.Data, q.Data)
+			copied++
+		}
+	}
+	if copied == 0 {
+		return fmt.Errorf("classifier: no weight of %s matches the classifier's names", src)
+	}
+	out.Tokenizer = m.Tokenizer
+	return out.Save(dst)
+}
