@@ -1,10 +1,13 @@
-// Package classifier finds the alert classifier that week 4 serves on /v1/classify: the
-// week-2 checkpoint models/bert-tiny-zh-alerts once it exists, otherwise a stand-in built
-// from the shipped bert-tiny-zh encoder with an untrained classification head over the
-// eight alert labels of lessons/data (its probabilities carry no meaning; it only shows
-// the API and the batching). It is a package of its own because it links the model code
-// (GoMLX), which the other week-4 helpers avoid.
-package classifier
+// Package models holds the week-4 helpers that need the model code (GoMLX), which the
+// other week-4 helpers avoid so that their cells compile fast: the alert classifier served
+// on /v1/classify ([AlertClassifier]) and the check that our checkpoints have the layout and
+// maths real serving engines expect ([CheckHFLayout]).
+//
+// The classifier is the week-2 checkpoint models/bert-tiny-zh-alerts once it exists,
+// otherwise a stand-in built from the shipped bert-tiny-zh encoder with an untrained
+// classification head over the eight alert labels of lessons/data: its probabilities carry
+// no meaning; it shows the API and the batching.
+package models
 
 import (
 	"fmt"
@@ -20,9 +23,9 @@ import (
 // Trained is the directory week 2 writes its fine-tuned alert classifier to.
 const Trained = "bert-tiny-zh-alerts"
 
-// Dir returns the classifier checkpoint to serve and whether it is the trained one. The
+// AlertClassifier returns the classifier checkpoint to serve and whether it is the trained one. The
 // stand-in is written once to .cache/week4/bert-tiny-zh-alerts-untrained.
-func Dir() (dir string, trained bool, err error) {
+func AlertClassifier() (dir string, trained bool, err error) {
 	if d, err := week4.ModelDir(Trained); err == nil {
 		return d, true, nil
 	}
@@ -50,7 +53,7 @@ func Untrained(src, dst string) error {
 		return err
 	}
 	if m.Config.Arch != llm.BERT {
-		return fmt.Errorf("classifier: %s is not a BERT checkpoint", src)
+		return fmt.Errorf("models: %s is not a BERT checkpoint", src)
 	}
 	c := m.Config
 	labels := data.AlertLabels()
@@ -71,7 +74,7 @@ func Untrained(src, dst string) error {
 		}
 	}
 	if copied == 0 {
-		return fmt.Errorf("classifier: no weight of %s matches the classifier's names", src)
+		return fmt.Errorf("models: no weight of %s matches the classifier's names", src)
 	}
 	out.Tokenizer = m.Tokenizer
 	return out.Save(dst)

@@ -1,4 +1,4 @@
-package classifier
+package models
 
 import (
 	"path/filepath"
@@ -46,5 +46,21 @@ func TestUntrained(t *testing.T) {
 	}
 	if zh, _ := data.AlertLabelZH(data.AlertLabels()[0]); m.Config.ID2Label["0"] != zh {
 		t.Fatalf("id2label %v", m.Config.ID2Label)
+	}
+}
+
+// TestCheckHFLayout: every check passes on the repository's files.
+func TestCheckHFLayout(t *testing.T) {
+	checks, err := CheckHFLayout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 3 {
+		t.Fatalf("%d checks", len(checks))
+	}
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("%s: %s", c.What, c.Detail)
+		}
 	}
 }
