@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/week4"
@@ -55,27 +54,13 @@ func Untrained(src, dst string) error {
 	if m.Config.Arch != llm.BERT {
 		return fmt.Errorf("models: %s is not a BERT checkpoint", src)
 	}
-	c := m.Config
-	labels := data.AlertLabels()
-	c.NumLabels, c.ID2Label = len(labels), map[string]string{}
-	for i, l := range labels {
+	var names []string
+	for _, l := range data.AlertLabels() {
 		zh, _ := data.AlertLabelZH(l)
-		c.ID2Label[strconv.Itoa(i)] = zh
+		names = append(names, zh)
 	}
-	out, err := llm.New(c, llm.HeadSet{Pooler: true, Classifier: true}, 1)
-	if err != nil {
+	if err := m.AddClassifier(names, 1); err != nil {
 		return err
 	}
-	copied := 0
-	for name, p := range out.Params {
-		if q, ok := m.Params[name]; ok && len(q.Data) == len(p.Data) {
-			copy(p.Data, q.Data)
-			copied++
-		}
-	}
-	if copied == 0 {
-		return fmt.Errorf("models: no weight of %s matches the classifier's names", src)
-	}
-	out.Tokenizer = m.Tokenizer
-	return out.Save(dst)
+	return m.Save(dst)
 }

@@ -27,15 +27,18 @@ func TestUntrained(t *testing.T) {
 	}
 	base, _ := llm.Load(src)
 	same := 0
-	for name, p := range base.Params {
-		if q, ok := m.Params[name]; ok {
-			for i := range p.Data {
-				if p.Data[i] != q.Data[i] {
-					t.Fatalf("%s changed", name)
-				}
-			}
-			same++
+	for _, name := range base.Weights.Names() {
+		if !m.Weights.Has(name) {
+			continue
 		}
+		p, _ := base.Weights.Float32(name)
+		q, _ := m.Weights.Float32(name)
+		for i := range p {
+			if p[i] != q[i] {
+				t.Fatalf("%s changed", name)
+			}
+		}
+		same++
 	}
 	if same < 10 || !m.Heads().Classifier || m.Config.NumLabels != len(data.AlertLabels()) {
 		t.Fatalf("%d weights kept, heads %+v, %d labels", same, m.Heads(), m.Config.NumLabels)
