@@ -245,3 +245,16 @@ func PrefixTrials(url, system string, questions []string, maxTokens int) ([]Tria
 	}
 	return out, nil
 }
+
+// StepStats compares two scrapes of /metrics taken before and after a load test and
+// returns what the engine did in between: the mean duration of one decode step (ms), the
+// mean number of sequences per step, and the steps run.
+func StepStats(before, after Metrics) (stepMs, batch float64, steps int) {
+	n := after.Sum("divellm_step_duration_seconds_count") - before.Sum("divellm_step_duration_seconds_count")
+	if n <= 0 {
+		return 0, 0, 0
+	}
+	secs := after.Sum("divellm_step_duration_seconds_sum") - before.Sum("divellm_step_duration_seconds_sum")
+	rows := after.Sum("divellm_step_batch_size_sum") - before.Sum("divellm_step_batch_size_sum")
+	return 1000 * secs / n, rows / n, int(n)
+}

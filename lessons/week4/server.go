@@ -338,3 +338,16 @@ func tail(path string, n int) string {
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// Running returns the server a previous cell started under name, or an error that says
+// which cell to run.
+func Running(name string) (*Server, error) {
+	s, err := Find(name)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil || !healthy(s.URL) {
+		return nil, fmt.Errorf("no healthy server %q: run the cell that calls week4.Start first", name)
+	}
+	return s, nil
+}

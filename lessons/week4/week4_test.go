@@ -44,6 +44,11 @@ go_goroutines 12 1700000000
 	if len(m.Rows()) != 6 {
 		t.Errorf("rows %v", m.Rows())
 	}
+	after, _ := ParseMetrics(strings.NewReader("divellm_step_duration_seconds_sum 0.9\ndivellm_step_duration_seconds_count 10\ndivellm_step_batch_size_sum 64\n"))
+	before, _ := ParseMetrics(strings.NewReader("divellm_step_duration_seconds_sum 0.5\ndivellm_step_duration_seconds_count 6\ndivellm_step_batch_size_sum 16\n"))
+	if ms, b, n := StepStats(before, after); math.Abs(ms-100) > 1e-9 || b != 12 || n != 4 {
+		t.Errorf("StepStats = %g ms, batch %g, %d steps", ms, b, n)
+	}
 	if _, err := ParseMetrics(strings.NewReader("bad{line 1\n")); err == nil {
 		t.Error("a broken line was accepted")
 	}
@@ -181,6 +186,9 @@ func TestStartFindsOrReplaces(t *testing.T) {
 	if s1.Reused || !alive(s1.PID) {
 		t.Fatalf("first start %+v", s1)
 	}
+	if r, err := Running(name); err != nil || r.PID != s1.PID {
+		t.Fatalf("Running: %+v %v", r, err)
+	}
 	s2, err := Start(Options{Name: name, MaxBatch: 2})
 	if err != nil || !s2.Reused || s2.PID != s1.PID || s2.URL != s1.URL {
 		t.Fatalf("same options: %+v, %v (first %+v)", s2, err, s1)
@@ -204,6 +212,9 @@ func TestStartFindsOrReplaces(t *testing.T) {
 	}
 	if found, _ := Find(name); found != nil {
 		t.Fatalf("record left after Stop: %+v", found)
+	}
+	if _, err := Running(name); err == nil {
+		t.Fatal("Running found a stopped server")
 	}
 	if _, err := http.Get(s3.URL + "/health"); err == nil {
 		t.Fatal("the port still answers")
