@@ -1,8 +1,10 @@
 package qmodel
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
@@ -359,23 +361,23 @@ func (g *GPT) forward(steps []Step, lastOnly bool) ([][]float32, error) {
 	for l, b := range g.blocks {
 		layerNorm(a, x, b.ln1w, b.ln1b, t, m, eps)
 		g.see(b.names[0], a, t)
-		if err := b.attn.Forward(qkv, a, t); err != nil { // [t, 3m]
+		if err := linear(b.attn, qkv, a, t, m, 3*m); err != nil { // [t, 3m]
 			return nil, err
 		}
 		g.attend(l, steps, row0, qkv, ctx)
 		g.see(b.names[1], ctx, t)
-		if err := b.proj.Forward(tmp, ctx, t); err != nil {
+		if err := linear(b.proj, tmp, ctx, t, m, m); err != nil {
 			return nil, err
 		}
 		add(x, tmp)
 		layerNorm(a, x, b.ln2w, b.ln2b, t, m, eps)
 		g.see(b.names[2], a, t)
-		if err := b.fc.Forward(hid, a, t); err != nil { // [t, f]
+		if err := linear(b.fc, hid, a, t, m, c.DFF); err != nil { // [t, f]
 			return nil, err
 		}
 		geluTanh(hid)
 		g.see(b.names[3], hid, t)
-		if err := b.out.Forward(tmp, hid, t); err != nil {
+		if err := linear(b.out, tmp, hid, t, c.DFF, m); err != nil {
 			return nil, err
 		}
 		add(x, tmp)
@@ -394,7 +396,7 @@ func (g *GPT) forward(steps []Step, lastOnly bool) ([][]float32, error) {
 	layerNorm(a[:rows*m], x[:rows*m], g.lnfW, g.lnfB, rows, m, eps)
 	V := c.VocabSize
 	logits := vec(rows * V)
-	if err := g.head.Forward(logits, a[:rows*m], rows); err != nil {
+	if err := linear(g.head, logits, a[:rows*m], rows, m, V); err != nil {
 		return nil, err
 	}
 	out := make([][]float32, len(steps))
@@ -462,21 +464,52 @@ func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
 func layerNorm(dst, x, w, b []float32, t, m int, eps float32) {
 	for i := 0; i < t; i++ {
 		row, out := x[i*m:(i+1)*m], dst[i*m:(i+1)*m]
-		var mean, sq float64
-		for _, v := range row {
-			mean += float64(v)
+		out = out[:len(row)]
+		// Mean and variance in float32 with four partial sums (the rows are short and
+		// O(1)-sized, so float32 sums lose nothing visible; four chains run in parallel).
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= len(row); j += 4 {
+			s0, s1, s2, s3 = s0+row[j], s1+row[j+1], s2+row[j+2], s3+row[j+3]
 		}
-		mean /= float64(m)
-		for _, v := range row {
-			d := float64(v) - mean
-			sq += d * d
+		for ; j < len(row); j++ {
+			s0 += row[j]
 		}
-		inv := 1 / math.Sqrt(sq/float64(m)+float64(eps))
+		mean := (s0 + s1 + s2 + s3) / float32(m)
+		s0, s1, s2, s3 = 0, 0, 0, 0
+		for j = 0; j+4 <= len(row); j += 4 {
+			d0, d1, d2, d3 := row[j]-mean, row[j+1]-mean, row[j+2]-mean, row[j+3]-mean
+			s0, s1, s2, s3 = s0+d0*d0, s1+d1*d1, s2+d2*d2, s3+d3*d3
+		}
+		for ; j < len(row); j++ {
+			d := row[j] - mean
+			s0 += d * d
+		}
+		inv := float32(1 / math.Sqrt(float64((s0+s1+s2+s3)/float32(m)+eps)))
+		w, b := w[:len(row)], b[:len(row)]
 		for j, v := range row {
-			out[j] = float32((float64(v)-mean)*inv)*w[j] + b[j]
+			out[j] = (v-mean)*inv*w[j] + b[j]
 		}
 	}
 }
+
+// linear runs l on the t rows of x into y. From splitRows rows on, the rows are cut in two
+// halves computed at once on two goroutines: a batch of decode rows is too small for the
+// kernels' own split across cores (by output panels, from 2²⁰ multiply-adds), yet big
+// enough that two cores finish it sooner. Each row's result is the same either way.
+func linear(l quant.Linear, y, x []float32, t, in, out int) error {
+	if t < splitRows || runtime.GOMAXPROCS(0) < 2 {
+		return l.Forward(y, x, t)
+	}
+	h := t / 2
+	errc := make(chan error, 1)
+	go func() { errc <- l.Forward(y[h*out:t*out], x[h*in:t*in], t-h) }()
+	err := l.Forward(y[:h*out], x[:h*in], h)
+	return errors.Join(err, <-errc)
+}
+
+// splitRows is the batch from which linear uses two goroutines.
+const splitRows = 8
 
 // geluTanh applies GPT-2's gelu_new in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 func geluTanh(x []float32) { gemm.GeluTanh(x) }
