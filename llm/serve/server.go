@@ -644,19 +644,21 @@ func (s *Server) stream(w http.ResponseWriter, g *generator, sp *sampling, j job
 		usageNull = json.RawMessage("null")
 	}
 	failed := false
-	send := func(v any) {
+	write := func(v any) { // one event, not flushed yet
 		if failed {
 			return
 		}
 		b, _ := json.Marshal(v)
 		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
 			failed = true
-			return
 		}
-		if rc.Flush() != nil {
+	}
+	flush := func() {
+		if !failed && rc.Flush() != nil {
 			failed = true
 		}
 	}
+	send := func(v any) { write(v); flush() }
 	chunk := func(c any) streamChunk {
 		return streamChunk{ID: j.id, Object: object, Created: created, Model: g.id, Choices: []any{c}, Usage: usageNull}
 	}
@@ -671,30 +673,59 @@ func (s *Server) stream(w http.ResponseWriter, g *generator, sp *sampling, j job
 	}
 	last := make([]Event, n)
 	var streamErr error
+	text := func(i int, t string) any {
+		if j.chat {
+			return chunk(chatChunkChoice{Index: i, Delta: delta{Content: &t}})
+		}
+		return chunk(completionChoice{Index: i, Text: t})
+	}
 	for left := n; left > 0; {
-		x := <-events
-		if x.ev.Text != "" {
-			if j.chat {
-				send(chunk(chatChunkChoice{Index: x.i, Delta: delta{Content: &x.ev.Text}}))
-			} else {
-				send(chunk(completionChoice{Index: x.i, Text: x.ev.Text}))
+		// Take every event already waiting: under load several tokens of a choice are
+		// queued, and their text goes out as one chunk with one flush (one write system
+		// call) instead of one each. A lone event is sent at once, as before.
+		batch := []indexed{<-events}
+	more:
+		for {
+			select {
+			case x := <-events:
+				batch = append(batch, x)
+			default:
+				break more
 			}
 		}
-		if !x.ev.Done {
-			continue
+		pending, at := "", -1 // text of choice `at` not written yet
+		for _, x := range batch {
+			if at >= 0 && at != x.i {
+				write(text(at, pending))
+				pending, at = "", -1
+			}
+			if x.ev.Text != "" {
+				pending, at = pending+x.ev.Text, x.i
+			}
+			if !x.ev.Done {
+				continue
+			}
+			if at >= 0 {
+				write(text(at, pending))
+				pending, at = "", -1
+			}
+			left--
+			last[x.i] = x.ev
+			if x.ev.Err != nil {
+				streamErr = x.ev.Err
+				continue
+			}
+			reason := x.ev.FinishReason
+			if j.chat {
+				write(chunk(chatChunkChoice{Index: x.i, FinishReason: &reason}))
+			} else {
+				write(chunk(completionChoice{Index: x.i, FinishReason: nullable(reason)}))
+			}
 		}
-		left--
-		last[x.i] = x.ev
-		if x.ev.Err != nil {
-			streamErr = x.ev.Err
-			continue
+		if at >= 0 {
+			write(text(at, pending))
 		}
-		reason := x.ev.FinishReason
-		if j.chat {
-			send(chunk(chatChunkChoice{Index: x.i, FinishReason: &reason}))
-		} else {
-			send(chunk(completionChoice{Index: x.i, FinishReason: nullable(reason)}))
-		}
+		flush()
 	}
 	if streamErr != nil {
 		if errors.Is(streamErr, context.Canceled) {
