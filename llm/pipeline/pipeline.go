@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -112,40 +110,14 @@ func FillMasks(m *llm.Model, text string, topK int) ([][]FillMaskResult, error) 
 
 // TextClassification classifies text with a sequence-classification model (BERT
 // "classifier" head on the pooled [CLS], or GPT-2 "score" head on the last token) and
-// returns every label with its probability, best first.
+// returns every label with its probability, best first. [TextClassificationBatch] does
+// many texts in one forward pass.
 func TextClassification(m *llm.Model, text string) ([]Label, error) {
-	if err := needTokenizer("text-classification", m); err != nil {
+	res, err := TextClassificationBatch(m, []string{text})
+	if err != nil {
 		return nil, err
 	}
-	if !m.Heads().Classifier {
-		return nil, fmt.Errorf("text-classification: the model has no classification head (classifier / score)")
-	}
-	ids, _ := tokenizer.EncodeSingle(m.Tokenizer, text, m.Config.MaxPos)
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("text-classification: empty text")
-	}
-	out, err := forwardOne(m, ids, nil, false)
-	if err != nil {
-		return nil, fmt.Errorf("text-classification: %w", err)
-	}
-	var logits []float32
-	if m.Config.Arch == llm.GPT {
-		logits = out.Classes.Row(0, len(ids)-1) // [b, s, labels]: the last token decides
-	} else {
-		logits = out.Classes.Row(0) // [b, labels]
-	}
-	var probs []float64
-	if len(logits) == 1 {
-		probs = []float64{1 / (1 + math.Exp(-float64(logits[0])))} // one label: sigmoid
-	} else {
-		probs = sample.Probs(logits)
-	}
-	labels := make([]Label, len(probs))
-	for i, p := range probs {
-		labels[i] = Label{Label: labelName(m.Config, i), Score: p}
-	}
-	sort.SliceStable(labels, func(a, b int) bool { return labels[a].Score > labels[b].Score })
-	return labels, nil
+	return res[0], nil
 }
 
 // labelName is config.json's id2label[i], or transformers' default "LABEL_i".

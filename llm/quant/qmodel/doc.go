@@ -20,6 +20,17 @@
 // A [Session] keeps the keys and values of every past position (the KV cache), so decoding
 // one more token costs one row through each matrix instead of the whole prefix.
 //
+// # Batches of sequences
+//
+// [GPT.ForwardBatch] runs the new tokens of several sessions in one pass: their rows are
+// stacked, x = [rows of session 1; rows of session 2; …], so every linear layer is one
+// matrix product with M = Σ tᵢ rows and reads its weights once for all sequences, while
+// attention runs per session against that session's own cache. This is the step a serving
+// engine repeats (continuous batching, package serve): one decode row per running sequence,
+// plus the prompt rows of sequences that just joined. [Session.Forward] is the same block
+// loop with one session. [Session.Truncate] rewinds a session to a prefix so that a new
+// sequence starting with the same tokens reuses their cached keys and values.
+//
 // # Checkpoints
 //
 // [QuantizeDir] reads a Hugging Face checkpoint directory (config.json + model.safetensors),

@@ -1,8 +1,10 @@
 package qmodel
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
@@ -246,7 +248,7 @@ func (g *GPT) Bytes() int {
 // Session is one sequence being decoded, with its KV cache.
 type Session struct {
 	g      *GPT
-	k, v   [][]float32 // per layer [maxLen, m]
+	k, v   [][]float32 // per layer: keys [m, maxLen] (transposed), values [maxLen, m]
 	pos    int         // tokens seen so far
 	maxLen int
 }
@@ -258,8 +260,8 @@ func (g *GPT) NewSession(maxLen int) (*Session, error) {
 	}
 	s := &Session{g: g, maxLen: maxLen}
 	for range g.Config.Layers {
-		s.k = append(s.k, make([]float32, maxLen*g.Config.DModel))
-		s.v = append(s.v, make([]float32, maxLen*g.Config.DModel))
+		s.k = append(s.k, vec(maxLen*g.Config.DModel))
+		s.v = append(s.v, vec(maxLen*g.Config.DModel))
 	}
 	return s, nil
 }
@@ -267,66 +269,151 @@ func (g *GPT) NewSession(maxLen int) (*Session, error) {
 // Len is the number of tokens processed so far.
 func (s *Session) Len() int { return s.pos }
 
+// MaxLen is the most tokens the session holds.
+func (s *Session) MaxLen() int { return s.maxLen }
+
+// Truncate forgets every token after the first n (0 ≤ n ≤ Len): the cached keys and values
+// of positions < n stay valid, so a sequence that shares its first n tokens with this one
+// can continue from here instead of recomputing them (prompt-prefix reuse). Truncate(0)
+// empties the session for a new sequence.
+func (s *Session) Truncate(n int) error {
+	if n < 0 || n > s.pos {
+		return fmt.Errorf("qmodel: truncate to %d tokens outside [0, %d]", n, s.pos)
+	}
+	s.pos = n
+	return nil
+}
+
 // Forward appends tokens to the sequence and returns their logits [len(tokens), vocab]:
 // row i predicts the token after tokens[i].
 func (s *Session) Forward(tokens []int) ([]float32, error) {
-	g := s.g
+	out, err := s.g.forward([]Step{{Session: s, Tokens: tokens}}, false)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Step is one sequence's part of a batched forward pass: tokens to append to Session.
+type Step struct {
+	Session *Session
+	Tokens  []int
+}
+
+// ForwardBatch appends the tokens of several sessions in one pass and returns the logits of
+// each step: all its rows [len(Tokens), vocab] or, with lastOnly, only the last row [vocab].
+//
+// The rows of every step are stacked into one matrix, so each linear layer (and the LM
+// head) runs once for the whole batch, M = Σ len(Tokens) rows: its weights are read once per
+// pass instead of once per sequence, which is what continuous batching gains. Attention runs
+// per sequence against that sequence's own KV cache. A step may mix a prompt (many tokens)
+// with single decode tokens of other sessions. Every session appears at most once; nothing
+// changes when an error is returned.
+func (g *GPT) ForwardBatch(steps []Step, lastOnly bool) ([][]float32, error) {
+	return g.forward(steps, lastOnly)
+}
+
+// forward is the one GPT-2 block loop behind Session.Forward and ForwardBatch.
+func (g *GPT) forward(steps []Step, lastOnly bool) ([][]float32, error) {
 	c := g.Config
-	t, m := len(tokens), c.DModel
-	if t == 0 {
-		return nil, fmt.Errorf("qmodel: no tokens")
+	m := c.DModel
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("qmodel: no steps")
 	}
-	if s.pos+t > s.maxLen {
-		return nil, fmt.Errorf("qmodel: %d + %d tokens exceed the session length %d", s.pos, t, s.maxLen)
-	}
-	x := make([]float32, t*m) // [t, m]
-	for i, id := range tokens {
-		if id < 0 || id >= c.VocabSize {
-			return nil, fmt.Errorf("qmodel: token %d outside the vocabulary [0, %d)", id, c.VocabSize)
+	t := 0                          // rows of the stacked batch
+	row0 := make([]int, len(steps)) // first row of each step
+	seen := make(map[*Session]bool, len(steps))
+	for i, st := range steps {
+		s := st.Session
+		switch {
+		case s == nil || s.g != g:
+			return nil, fmt.Errorf("qmodel: step %d: session of another model (or nil)", i)
+		case seen[s]:
+			return nil, fmt.Errorf("qmodel: step %d: a session appears twice in one batch", i)
+		case len(st.Tokens) == 0:
+			return nil, fmt.Errorf("qmodel: no tokens")
+		case s.pos+len(st.Tokens) > s.maxLen:
+			return nil, fmt.Errorf("qmodel: %d + %d tokens exceed the session length %d", s.pos, len(st.Tokens), s.maxLen)
 		}
-		e, p := g.wte[id*m:(id+1)*m], g.wpe[(s.pos+i)*m:(s.pos+i+1)*m]
-		for j := range m {
-			x[i*m+j] = e[j] + p[j]
+		seen[s] = true
+		row0[i] = t
+		t += len(st.Tokens)
+	}
+	x := vec(t * m) // [t, m]
+	for i, st := range steps {
+		for j, id := range st.Tokens {
+			if id < 0 || id >= c.VocabSize {
+				return nil, fmt.Errorf("qmodel: token %d outside the vocabulary [0, %d)", id, c.VocabSize)
+			}
+			pos, r := st.Session.pos+j, row0[i]+j
+			e, p := g.wte[id*m:(id+1)*m], g.wpe[pos*m:(pos+1)*m]
+			for k := range m {
+				x[r*m+k] = e[k] + p[k]
+			}
 		}
 	}
-	a := make([]float32, t*m)
-	qkv := make([]float32, t*3*m)
-	ctx := make([]float32, t*m)
-	tmp := make([]float32, t*m)
-	hid := make([]float32, t*c.DFF)
+	a := vec(t * m)
+	qkv := vec(t * 3 * m)
+	ctx := vec(t * m)
+	tmp := vec(t * m)
+	hid := vec(t * c.DFF)
 	eps := float32(c.LayerNormE)
 	for l, b := range g.blocks {
 		layerNorm(a, x, b.ln1w, b.ln1b, t, m, eps)
 		g.see(b.names[0], a, t)
-		if err := b.attn.Forward(qkv, a, t); err != nil { // [t, 3m]
+		if err := linear(b.attn, qkv, a, t, m, 3*m); err != nil { // [t, 3m]
 			return nil, err
 		}
-		s.attend(l, qkv, ctx, t)
+		g.attend(l, steps, row0, qkv, ctx)
 		g.see(b.names[1], ctx, t)
-		if err := b.proj.Forward(tmp, ctx, t); err != nil {
+		if err := linear(b.proj, tmp, ctx, t, m, m); err != nil {
 			return nil, err
 		}
 		add(x, tmp)
 		layerNorm(a, x, b.ln2w, b.ln2b, t, m, eps)
 		g.see(b.names[2], a, t)
-		if err := b.fc.Forward(hid, a, t); err != nil { // [t, f]
+		if err := linear(b.fc, hid, a, t, m, c.DFF); err != nil { // [t, f]
 			return nil, err
 		}
 		geluTanh(hid)
 		g.see(b.names[3], hid, t)
-		if err := b.out.Forward(tmp, hid, t); err != nil {
+		if err := linear(b.out, tmp, hid, t, c.DFF, m); err != nil {
 			return nil, err
 		}
 		add(x, tmp)
 	}
-	s.pos += t
-	layerNorm(a, x, g.lnfW, g.lnfB, t, m, eps)
-	logits := make([]float32, t*c.VocabSize)
-	if err := g.head.Forward(logits, a, t); err != nil {
+	for _, st := range steps {
+		st.Session.pos += len(st.Tokens)
+	}
+	rows := t // rows that go through the LM head
+	if lastOnly {
+		rows = len(steps)
+		for i, st := range steps { // gather each step's last row, in place (row i ≤ its last row)
+			last := row0[i] + len(st.Tokens) - 1
+			copy(x[i*m:(i+1)*m], x[last*m:(last+1)*m])
+		}
+	}
+	layerNorm(a[:rows*m], x[:rows*m], g.lnfW, g.lnfB, rows, m, eps)
+	V := c.VocabSize
+	logits := vec(rows * V)
+	if err := linear(g.head, logits, a[:rows*m], rows, m, V); err != nil {
 		return nil, err
 	}
-	return logits, nil
+	out := make([][]float32, len(steps))
+	for i, st := range steps {
+		if lastOnly {
+			out[i] = logits[i*V : (i+1)*V : (i+1)*V]
+		} else {
+			out[i] = logits[row0[i]*V : (row0[i]+len(st.Tokens))*V : (row0[i]+len(st.Tokens))*V]
+		}
+	}
+	return out, nil
 }
+
+// vec allocates n float32s with 16 spare ones behind them: the SIMD kernels load and store
+// the tail of a row with masked 16-lane accesses, which the race detector's pointer checks
+// (checkptr) reject when the 16 lanes reach past the end of the allocation.
+func vec(n int) []float32 { return make([]float32, n, n+16) }
 
 func (g *GPT) see(module string, x []float32, t int) {
 	if g.capture != nil {
@@ -334,42 +421,41 @@ func (g *GPT) see(module string, x []float32, t int) {
 	}
 }
 
-// attend stores the new keys and values of layer l and computes causal multi-head
-// attention of the t new queries over all cached positions into ctx [t, m].
-func (s *Session) attend(l int, qkv, ctx []float32, t int) {
-	c := s.g.Config
+// attend stores the new keys and values of layer l in each step's cache and computes causal
+// multi-head attention of the step's new queries over all of its cached positions. qkv
+// [t, 3m] and ctx [t, m] hold the stacked rows of all steps; step i starts at row0[i].
+// Keys are cached transposed, [m, maxLen] (feature-major), so that gemm.Attend scores 16
+// positions per vector instruction; values stay [maxLen, m].
+func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
+	c := g.Config
 	m, h := c.DModel, c.Heads
 	d := m / h
-	kc, vc := s.k[l], s.v[l]
-	for i := 0; i < t; i++ {
-		copy(kc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+m:i*3*m+2*m])
-		copy(vc[(s.pos+i)*m:(s.pos+i+1)*m], qkv[i*3*m+2*m:i*3*m+3*m])
+	var owner []int // step of each row
+	work, longest := 0, 0
+	for i, st := range steps {
+		s, n := st.Session, len(st.Tokens)
+		kt, vc := s.k[l], s.v[l]
+		for j := 0; j < n; j++ {
+			r, pos := row0[i]+j, s.pos+j
+			for f, x := range qkv[r*3*m+m : r*3*m+2*m] {
+				kt[f*s.maxLen+pos] = x
+			}
+			copy(vc[pos*m:(pos+1)*m], qkv[r*3*m+2*m:r*3*m+3*m])
+			owner = append(owner, i)
+		}
+		work += n * h * (s.pos + n) * d * 2
+		longest = max(longest, s.pos+n)
 	}
 	scale := float32(1 / math.Sqrt(float64(d)))
-	// One work item per (new token i, head): items are independent, so they run in
-	// parallel; dot products and the weighted sum of values use the SIMD helpers.
-	work := t * h * (s.pos + t) * d * 2
-	gemm.Parallel(t*h, work, func(lo, hi int) {
-		scores := make([]float32, s.pos+t)
+	// One work item per (row, head): items are independent, so they run in parallel.
+	gemm.Parallel(len(owner)*h, work, func(lo, hi int) {
+		scores := vec(longest)
 		for it := lo; it < hi; it++ {
-			i, hd := it/h, it%h
-			n := s.pos + i + 1 // causal: keys 0..pos+i
-			q := qkv[i*3*m+hd*d : i*3*m+(hd+1)*d]
-			mx := float32(math.Inf(-1))
-			for j := 0; j < n; j++ {
-				scores[j] = gemm.Dot(q, kc[j*m+hd*d:j*m+(hd+1)*d]) * scale
-				mx = max(mx, scores[j])
-			}
-			var sum float32
-			for j := 0; j < n; j++ {
-				scores[j] = float32(math.Exp(float64(scores[j] - mx)))
-				sum += scores[j]
-			}
-			out := ctx[i*m+hd*d : i*m+(hd+1)*d]
-			clear(out)
-			for j := 0; j < n; j++ {
-				gemm.Axpy(scores[j]/sum, vc[j*m+hd*d:j*m+(hd+1)*d], out)
-			}
+			r, hd := it/h, it%h
+			s := steps[owner[r]].Session
+			n := s.pos + (r - row0[owner[r]]) + 1 // causal: keys 0..pos+j
+			gemm.Attend(ctx[r*m+hd*d:r*m+(hd+1)*d], qkv[r*3*m+hd*d:r*3*m+(hd+1)*d],
+				s.k[l][hd*d*s.maxLen:], s.v[l][hd*d:], n, s.maxLen, m, scale, scores)
 		}
 	})
 }
@@ -378,21 +464,52 @@ func (s *Session) attend(l int, qkv, ctx []float32, t int) {
 func layerNorm(dst, x, w, b []float32, t, m int, eps float32) {
 	for i := 0; i < t; i++ {
 		row, out := x[i*m:(i+1)*m], dst[i*m:(i+1)*m]
-		var mean, sq float64
-		for _, v := range row {
-			mean += float64(v)
+		out = out[:len(row)]
+		// Mean and variance in float32 with four partial sums (the rows are short and
+		// O(1)-sized, so float32 sums lose nothing visible; four chains run in parallel).
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= len(row); j += 4 {
+			s0, s1, s2, s3 = s0+row[j], s1+row[j+1], s2+row[j+2], s3+row[j+3]
 		}
-		mean /= float64(m)
-		for _, v := range row {
-			d := float64(v) - mean
-			sq += d * d
+		for ; j < len(row); j++ {
+			s0 += row[j]
 		}
-		inv := 1 / math.Sqrt(sq/float64(m)+float64(eps))
+		mean := (s0 + s1 + s2 + s3) / float32(m)
+		s0, s1, s2, s3 = 0, 0, 0, 0
+		for j = 0; j+4 <= len(row); j += 4 {
+			d0, d1, d2, d3 := row[j]-mean, row[j+1]-mean, row[j+2]-mean, row[j+3]-mean
+			s0, s1, s2, s3 = s0+d0*d0, s1+d1*d1, s2+d2*d2, s3+d3*d3
+		}
+		for ; j < len(row); j++ {
+			d := row[j] - mean
+			s0 += d * d
+		}
+		inv := float32(1 / math.Sqrt(float64((s0+s1+s2+s3)/float32(m)+eps)))
+		w, b := w[:len(row)], b[:len(row)]
 		for j, v := range row {
-			out[j] = float32((float64(v)-mean)*inv)*w[j] + b[j]
+			out[j] = (v-mean)*inv*w[j] + b[j]
 		}
 	}
 }
+
+// linear runs l on the t rows of x into y. From splitRows rows on, the rows are cut in two
+// halves computed at once on two goroutines: a batch of decode rows is too small for the
+// kernels' own split across cores (by output panels, from 2²⁰ multiply-adds), yet big
+// enough that two cores finish it sooner. Each row's result is the same either way.
+func linear(l quant.Linear, y, x []float32, t, in, out int) error {
+	if t < splitRows || runtime.GOMAXPROCS(0) < 2 {
+		return l.Forward(y, x, t)
+	}
+	h := t / 2
+	errc := make(chan error, 1)
+	go func() { errc <- l.Forward(y[h*out:t*out], x[h*in:t*in], t-h) }()
+	err := l.Forward(y[:h*out], x[:h*in], h)
+	return errors.Join(err, <-errc)
+}
+
+// splitRows is the batch from which linear uses two goroutines.
+const splitRows = 8
 
 // geluTanh applies GPT-2's gelu_new in place: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 func geluTanh(x []float32) { gemm.GeluTanh(x) }

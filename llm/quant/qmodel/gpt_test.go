@@ -112,3 +112,170 @@ func TestGPTQuantizedFormats(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+// greedyAlone decodes each prompt on its own session, one token per Forward after the
+// prompt, and returns the generated ids and the logits of every step.
+func greedyAlone(t *testing.T, g *GPT, prompts [][]int, steps int) ([][]int, [][][]float32) {
+	t.Helper()
+	ids := make([][]int, len(prompts))
+	logits := make([][][]float32, len(prompts))
+	V := g.Config.VocabSize
+	for i, p := range prompts {
+		s, err := g.NewSession(len(p) + steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Forward(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := out[(len(p)-1)*V:]
+		for range steps {
+			logits[i] = append(logits[i], row)
+			next := argmax(row)
+			ids[i] = append(ids[i], next)
+			if row, err = s.Forward([]int{next}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids, logits
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// TestForwardBatchEqualsAlone: decoding several sequences together, with sequences joining
+// at different steps (their prompt rows mixed with other sequences' decode rows), gives the
+// same greedy tokens as decoding each alone; int8 gives bitwise equal logits because its
+// activations are quantized per row and summed in exact integers.
+func TestForwardBatchEqualsAlone(t *testing.T) {
+	m := loadTiny(t)
+	prompts := [][]int{{1, 2, 3, 4, 5}, {9}, {7, 7, 7, 30, 31, 32, 33, 34, 35}, {40, 41}}
+	join := []int{0, 0, 2, 5} // step at which each sequence enters the batch
+	const steps = 12
+	for _, f := range []Format{F32, Int8} {
+		g, err := NewGPT(m, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIDs, wantLogits := greedyAlone(t, g, prompts, steps)
+		sess := make([]*Session, len(prompts))
+		next := make([][]int, len(prompts)) // tokens to feed at the coming step
+		got := make([][]int, len(prompts))
+		var maxDiff float64
+		for step := 0; ; step++ {
+			var batch []Step
+			var who []int
+			for i := range prompts {
+				switch {
+				case step == join[i]:
+					if sess[i], err = g.NewSession(len(prompts[i]) + steps); err != nil {
+						t.Fatal(err)
+					}
+					next[i] = prompts[i]
+				case step < join[i] || len(got[i]) == steps:
+					continue
+				}
+				batch = append(batch, Step{Session: sess[i], Tokens: next[i]})
+				who = append(who, i)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			out, err := g.ForwardBatch(batch, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for b, i := range who {
+				want := wantLogits[i][len(got[i])]
+				for j := range want {
+					d := math.Abs(float64(out[b][j] - want[j]))
+					maxDiff = max(maxDiff, d)
+					if f == Int8 && d != 0 {
+						t.Fatalf("int8: sequence %d step %d logit %d: batched %g, alone %g", i, len(got[i]), j, out[b][j], want[j])
+					}
+				}
+				id := argmax(out[b])
+				got[i] = append(got[i], id)
+				next[i] = []int{id}
+			}
+		}
+		if maxDiff > 1e-4 {
+			t.Fatalf("%s: batched logits differ from alone by %g", f, maxDiff)
+		}
+		for i := range prompts {
+			for j := range wantIDs[i] {
+				if got[i][j] != wantIDs[i][j] {
+					t.Fatalf("%s: sequence %d: batched %v, alone %v", f, i, got[i], wantIDs[i])
+				}
+			}
+		}
+		t.Logf("%s: max |batched − alone| logit = %g", f, maxDiff)
+	}
+}
+
+// TestForwardBatchErrors: bad batches are refused and leave every session unchanged.
+func TestForwardBatchErrors(t *testing.T) {
+	m := loadTiny(t)
+	g, _ := NewGPT(m, F32)
+	g2, _ := NewGPT(m, F32)
+	a, _ := g.NewSession(4)
+	b, _ := g.NewSession(4)
+	other, _ := g2.NewSession(4)
+	if _, err := a.Forward([]int{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	for name, steps := range map[string][]Step{
+		"empty batch":   nil,
+		"twice":         {{a, []int{1}}, {a, []int{2}}},
+		"other model":   {{b, []int{1}}, {other, []int{1}}},
+		"nil session":   {{nil, []int{1}}},
+		"no tokens":     {{b, []int{1}}, {a, nil}},
+		"too long":      {{b, []int{1}}, {a, []int{1, 2, 3}}},
+		"bad token":     {{b, []int{1}}, {a, []int{-1}}},
+		"token ≥ vocab": {{a, []int{g.Config.VocabSize}}},
+	} {
+		if _, err := g.ForwardBatch(steps, true); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if a.Len() != 2 || b.Len() != 0 {
+		t.Fatalf("a failed batch moved the sessions: %d, %d", a.Len(), b.Len())
+	}
+}
+
+// TestTruncateReusesPrefix: after Truncate(n) the session continues from the first n
+// tokens exactly as a fresh session fed the same tokens.
+func TestTruncateReusesPrefix(t *testing.T) {
+	g, _ := NewGPT(loadTiny(t), F32)
+	s, _ := g.NewSession(10)
+	if _, err := s.Forward([]int{3, 4, 5, 6, 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Truncate(6); err == nil {
+		t.Fatal("truncate past the end accepted")
+	}
+	if err := s.Truncate(3); err != nil || s.Len() != 3 {
+		t.Fatal(err, s.Len())
+	}
+	got, err := s.Forward([]int{9, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := g.NewSession(10)
+	want, _ := fresh.Forward([]int{3, 4, 5, 9, 10})
+	want = want[3*g.Config.VocabSize:]
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5 { // fp32 rows may round differently in an odd-sized matmul
+			t.Fatalf("logit %d after truncate: %g, fresh %g", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const tinyZH = "../../models/gpt-tiny-zh"
+
+// TestServeUsageErrors: bad flags, a public address without a key and unbounded load
+// tests are usage errors (exit 2, one line on stderr) before anything listens.
+func TestServeUsageErrors(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("two words\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"serve"},
+		{"serve", "--model", "/nonexistent"},
+		{"serve", "--model", tinyZH, "--quant", "int3"},
+		{"serve", "--model", tinyZH, "--addr", "0.0.0.0:8080"},
+		{"serve", "--model", tinyZH, "--addr", ":8080"},
+		{"serve", "--model", tinyZH, "--addr", "nonsense"},
+		{"serve", "--model", tinyZH, "--max-batch", "0"},
+		{"serve", "--model", tinyZH, "--api-key-file", key, "--addr", "0.0.0.0:8080"},
+		{"serve", "--model", tinyZH, "--api-key-file", "/nonexistent"},
+		{"loadtest", "--url", "http://127.0.0.1:1", "--concurrency", "4"},
+		{"loadtest", "--url", "ftp://x", "--requests", "3"},
+		{"loadtest", "--requests", "3"},
+		{"loadtest", "--url", "http://127.0.0.1:1", "--requests", "3", "--concurrency", "0"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, "goroutine") {
+			t.Errorf("divellm %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
+		}
+	}
+}
+
+// syncBuffer is a goroutine-safe stdout for the server running in the background.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeAndLoadtest runs `divellm serve` in-process on a free port, loads it with
+// `divellm loadtest --json`, and stops it with SIGTERM, which drains and returns nil.
+func TestServeAndLoadtest(t *testing.T) {
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- serveCmd([]string{"--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "4"}, out)
+	}()
+	var url string
+	for !strings.Contains(out.String(), "ready") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, out)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	line := strings.SplitN(out.String(), "\n", 2)[0]
+	if _, rest, ok := strings.Cut(line, "listening on "); ok {
+		url = strings.Fields(rest)[0]
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("no address in %q", out)
+	}
+	resp, err := http.Get(url + "/health")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	code, stdout, errOut := runCLI(t, "loadtest", "--url", url, "--concurrency", "3", "--requests", "9", "--stream", "--max-tokens", "8", "--json")
+	if code != 0 {
+		t.Fatalf("loadtest: exit %d %s", code, errOut)
+	}
+	var rep struct {
+		Requests int `json:"requests"`
+		Errors   int `json:"errors"`
+		Tokens   int `json:"completion_tokens"`
+		TTFT     *struct {
+			P99 float64 `json:"p99"`
+		} `json:"ttft_ms"`
+	}
+	lastJSON(t, stdout, &rep)
+	if rep.Requests != 9 || rep.Errors != 0 || rep.Tokens != 9*8 || rep.TTFT == nil || rep.TTFT.P99 <= 0 {
+		t.Fatalf("report %s", stdout)
+	}
+	// The text report names the percentiles.
+	if code, text, _ := runCLI(t, "loadtest", "--url", url, "--requests", "2", "--max-tokens", "4"); code != 0 || !strings.Contains(text, "p99") {
+		t.Fatalf("text report %q", text)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Fatalf("no 'stopped' in %q", out)
+	}
+	if _, err := http.Get(url + "/health"); err == nil {
+		t.Fatal("still answering after shutdown")
+	}
+}
