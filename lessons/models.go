@@ -10,12 +10,14 @@ package lessons
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/hub"
 )
 
 // Module is the Go module path of the project, used to recognise the checkout.
@@ -67,24 +69,125 @@ func isRoot(dir string) bool {
 	return false
 }
 
-// ModelDir returns the directory of a shipped model (e.g. [GPTTinyZH]), or a path as given
-// if name is already a directory with a config.json.
+// ErrNoModel is wrapped by [ModelDir]'s error when the name is neither a checkpoint
+// directory, nor a shipped model, nor a model in the Hugging Face cache.
+var ErrNoModel = errors.New("no such model")
+
+// ModelDir is the one model resolver of divellm: the notebooks' [LoadModel] and every
+// --model flag of the CLI go through it. name is, in this order:
+//
+//  1. a checkpoint directory (holding config.json, or only the backup an interrupted
+//     save left, which llm.Load restores), used as given;
+//  2. a shipped model name such as [GPTTinyZH]: models/NAME in the checkout (found
+//     from $DIVELLM_ROOT, the working directory, or the executable's location);
+//  3. a Hugging Face model id downloaded before (`divellm download ID`): its snapshot
+//     of revision "main" in the Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or
+//     ~/.cache/huggingface/hub).
+//
+// It only finds the directory; it reads no weights. Anything else is an error wrapping
+// [ErrNoModel] that says what was tried and what to do.
 func ModelDir(name string) (string, error) {
-	if _, err := os.Stat(filepath.Join(name, "config.json")); err == nil {
-		return name, nil
+	if strings.TrimSpace(name) == "" {
+		return "", fmt.Errorf("%w: the model name is empty (give a checkpoint directory, %s or %s)", ErrNoModel, GPTTinyZH, BERTTinyZH)
 	}
-	root, err := Root()
-	if err != nil {
-		return "", err
+	st, err := os.Stat(name)
+	switch {
+	case err == nil && st.IsDir():
+		if isCheckpoint(name) {
+			return name, nil
+		}
+		return "", fmt.Errorf("%w: %s is a directory but not a checkpoint (no config.json)", ErrNoModel, name)
+	case err == nil:
+		return "", fmt.Errorf("%w: %s is a file; give the checkpoint directory that holds config.json and model.safetensors", ErrNoModel, name)
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("%w: %v", ErrNoModel, err)
+	case hasBackup(name):
+		return name, nil // llm.Load restores it
 	}
-	dir := filepath.Join(root, "models", name)
-	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
-		return "", fmt.Errorf("model %q not found in %s: run `make models` in the checkout", name, filepath.Join(root, "models"))
+	// Not a path: a shipped model, then the Hugging Face cache.
+	var tried []string
+	if !strings.ContainsAny(name, `/\`) && name != "." && name != ".." {
+		for _, root := range roots() {
+			dir := filepath.Join(root, "models", name)
+			if isCheckpoint(dir) {
+				return dir, nil
+			}
+		}
+		if rs := roots(); len(rs) > 0 {
+			tried = append(tried, "not a shipped model in "+filepath.Join(rs[0], "models")+shippedHint(name, rs[0]))
+		} else {
+			tried = append(tried, "no divellm checkout found to look for shipped models (set DIVELLM_ROOT)")
+		}
 	}
-	return dir, nil
+	if hub.CheckModelID(name) == nil {
+		cache := hub.CacheDir()
+		if snap, _, err := hub.CachedSnapshot(cache, name, "main"); err == nil && isCheckpoint(snap) {
+			return snap, nil
+		}
+		tried = append(tried, fmt.Sprintf("not in the Hugging Face cache %s (fetch it with: divellm download %s)", cache, name))
+	}
+	what := "no such directory"
+	if len(tried) > 0 {
+		what += ", " + strings.Join(tried, ", ")
+	}
+	return "", fmt.Errorf("%w: %q: %s", ErrNoModel, name, what)
 }
 
-// LoadModel loads a shipped model by name (or a checkpoint directory).
+// isCheckpoint reports a directory with a config.json.
+func isCheckpoint(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "config.json"))
+	return err == nil
+}
+
+// hasBackup reports the ".NAME.old" backup that an interrupted checkpoint save leaves
+// in place of dir (see safetensors.RecoverDir).
+func hasBackup(dir string) bool {
+	dir = filepath.Clean(dir)
+	return isCheckpoint(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old"))
+}
+
+// roots are the checkouts to look for shipped models in: [Root], then the checkout the
+// running program was built in (bin/divellm sits in ROOT/bin).
+func roots() []string {
+	var out []string
+	if r, err := Root(); err == nil {
+		out = append(out, r)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			for d := filepath.Dir(exe); ; d = filepath.Dir(d) {
+				if isRoot(d) {
+					if len(out) == 0 || out[0] != d {
+						out = append(out, d)
+					}
+					break
+				}
+				if filepath.Dir(d) == d {
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// shippedHint lists the shipped models, or says how to build them.
+func shippedHint(name, root string) string {
+	entries, _ := os.ReadDir(filepath.Join(root, "models"))
+	var have []string
+	for _, e := range entries {
+		if e.IsDir() && isCheckpoint(filepath.Join(root, "models", e.Name())) {
+			have = append(have, e.Name())
+		}
+	}
+	if name == GPTTinyZH || name == BERTTinyZH || len(have) == 0 {
+		return " (run `make models` in the checkout)"
+	}
+	return " (have " + strings.Join(have, ", ") + ")"
+}
+
+// LoadModel loads a model found by [ModelDir]: a shipped model by name, a checkpoint
+// directory, or a downloaded Hugging Face id.
 func LoadModel(name string) (*llm.Model, error) {
 	dir, err := ModelDir(name)
 	if err != nil {
