@@ -1,13 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -16,7 +11,8 @@ import (
 )
 
 func init() {
-	register("attention", "attention probabilities of a model on a text: attention --model DIR [--json] [--layer N] TEXT", attentionCmd)
+	define(&command{name: "attention", summary: "attention probabilities of a model on a text (each query's most-attended key, or all of them with --json)",
+		usage: "--model MODEL [--layer N] TEXT", run: attentionCmd})
 }
 
 // attentionJSON is the output of `divellm attention --json`: the tokens the model saw and
@@ -27,37 +23,43 @@ type attentionJSON struct {
 	Layers     []int             `json:"layers"`    // which model layer each attentions entry is
 	Arch       string            `json:"arch"`      // "bert" or "gpt2"
 	Truncated  bool              `json:"truncated"` // the text was cut to the model's positions
+
+	text string // the input, for the text form's token labels
 }
 
-func attentionCmd(args []string, w io.Writer) error {
-	fs := newFlags("attention")
-	modelDir := fs.String("model", "", "checkpoint directory (config.json, model.safetensors, tokenizer files)")
-	asJSON := fs.Bool("json", false, "print JSON {tokens, attentions[layer][head][q][k]}")
-	layer := fs.Int("layer", -1, "only this layer (0-based; default all)")
-	rest, err := parseFlags(fs, args)
+func (r attentionJSON) writeText(w io.Writer) error {
+	printAttentionSummary(w, r.text, r)
+	return nil
+}
+
+func attentionCmd(c *cmdCtx) (any, error) {
+	model := c.String("model", "", modelUsage)
+	textFlag := c.String("text", "", "the text to look at (or pass it as arguments)")
+	layer := c.Int("layer", -1, -1, llm.MaxLayers-1, "only this layer (0-based; -1 = all)")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	text := strings.Join(rest, " ")
-	if strings.TrimSpace(text) == "" {
-		return usagef("usage: divellm attention --model DIR [--json] [--layer N] TEXT (the text is empty)")
-	}
-	m, err := loadModel(*modelDir)
+	text, err := textInput("text", *textFlag, rest, "usage: divellm attention --model MODEL [--json] [--layer N] TEXT")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if *layer < -1 || *layer >= m.Config.Layers {
-		return usagef("--layer %d is outside the model's layers 0..%d", *layer, m.Config.Layers-1)
+	m, err := loadModel(*model)
+	if err != nil {
+		return nil, err
+	}
+	if *layer >= m.Config.Layers {
+		return nil, usagef("--layer %d is outside the model's layers 0..%d", *layer, m.Config.Layers-1)
 	}
 	ids, toks, truncated := encodeForModel(m, text)
 	if len(ids) == 0 {
-		return usagef("the text gives no tokens")
+		return nil, usagef("the text gives no tokens")
 	}
 	out, err := m.Forward(llm.Batch{IDs: [][]int{ids}}, llm.ForwardOptions{Attentions: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res := attentionJSON{Tokens: toks, Arch: string(m.Config.Arch), Truncated: truncated}
+	res := attentionJSON{Tokens: toks, Arch: string(m.Config.Arch), Truncated: truncated, text: text}
 	for l, a := range out.Attentions {
 		if *layer >= 0 && l != *layer {
 			continue
@@ -72,11 +74,7 @@ func attentionCmd(args []string, w io.Writer) error {
 		res.Attentions = append(res.Attentions, heads)
 		res.Layers = append(res.Layers, l)
 	}
-	if *asJSON {
-		return writeJSON(w, res)
-	}
-	printAttentionSummary(w, text, res)
-	return nil
+	return res, nil
 }
 
 // encodeForModel tokenizes text the way the model was trained: [CLS] text [SEP] for
@@ -132,79 +130,4 @@ func printAttentionSummary(w io.Writer, text string, r attentionJSON) {
 func tokenLabel(s string) string {
 	r := strings.NewReplacer("\n", `\n`, "\t", `\t`, "\r", `\r`, " ", "␣")
 	return r.Replace(s)
-}
-
-// ---- helpers shared by the model commands (attention, pretrain, generate, fill-mask, eval) ----
-
-// loadModel loads a checkpoint directory given by --model; problems with the path or the
-// files are usage errors.
-func loadModel(dir string) (*llm.Model, error) {
-	if dir == "" {
-		return nil, usagef("--model DIR is required")
-	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, usagef("--model: %v", err)
-	}
-	if !st.IsDir() {
-		return nil, usagef("--model %s is not a directory", dir)
-	}
-	m, err := llm.Load(dir)
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	if m.Tokenizer == nil {
-		return nil, usagef("--model %s has no tokenizer files (vocab.txt, vocab.json or tokenizer.json)", dir)
-	}
-	return m, nil
-}
-
-// readTextFile reads a UTF-8 text file; a missing, empty or non-UTF-8 file is a usage error.
-func readTextFile(flagName, path string) (string, error) {
-	if path == "" {
-		return "", usagef("--%s FILE is required", flagName)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return "", usagef("--%s: %v", flagName, err)
-		}
-		return "", err
-	}
-	if !utf8.Valid(data) {
-		off := 0
-		for off < len(data) {
-			r, n := utf8.DecodeRune(data[off:])
-			if r == utf8.RuneError && n == 1 {
-				break
-			}
-			off += n
-		}
-		return "", usagef("--%s %s is not UTF-8 text (invalid byte at offset %d)", flagName, filepath.Base(path), off)
-	}
-	if strings.TrimSpace(string(data)) == "" {
-		return "", usagef("--%s %s is empty", flagName, path)
-	}
-	return string(data), nil
-}
-
-// jsonFloat is a float64 that is written as null when it is NaN or infinite (JSON has no
-// NaN), e.g. a validation loss that was never measured.
-type jsonFloat float64
-
-// MarshalJSON writes the number, or null for NaN and ±Inf.
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(v)
-}
-
-// writeJSON writes v as one line of JSON (no HTML escaping, so "<|endoftext|>" stays readable).
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }

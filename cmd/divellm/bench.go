@@ -1,31 +1,9 @@
 package main
 
-import (
-	"io"
-	"sort"
-	"strings"
-)
-
-// benchSubcommands maps `divellm bench NAME` to its runner; each benchmark file adds its
-// entry from init (bench_quant.go: "quant"; the model benchmarks: "train").
-var benchSubcommands = map[string]func(args []string, w io.Writer) error{}
+// `divellm bench NAME`: each benchmark file adds its subcommand from init with
+// defineSub("bench", …) (bench_train.go: "train"; bench_quant.go: "quant").
 
 func init() {
-	register("bench", "run benchmarks: bench train | bench quant [--json]", benchCmd)
-}
-
-func benchCmd(args []string, w io.Writer) error {
-	names := make([]string, 0, len(benchSubcommands))
-	for n := range benchSubcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("usage: divellm bench {%s} [flags]", strings.Join(names, "|"))
-	}
-	run, ok := benchSubcommands[args[0]]
-	if !ok {
-		return usagef("unknown benchmark %q (have %s)", args[0], strings.Join(names, ", "))
-	}
-	return run(args[1:], w)
+	define(&command{name: "bench", summary: "run benchmarks: bench train (tiny GPT training/forward) | bench quant (int8/int4 kernels, decoding, perplexity)",
+		usage: "NAME [flags]", subs: map[string]*command{}, subNoun: "benchmark"})
 }

@@ -12,7 +12,10 @@ import (
 	"github.com/divellm/divellm/llm/backend"
 )
 
-func init() { benchSubcommands["train"] = benchTrain }
+func init() {
+	defineSub("bench", &command{name: "train", summary: "time the tiny GPT's training step and forward pass on random tokens",
+		usage: "[--steps N --warmup N --batch B --seq-len T]", run: benchTrain})
+}
 
 // benchTrainJSON is the output of `divellm bench train --json`. The first three keys are
 // the contract with bench/gpt_vs_torch.sh.
@@ -29,31 +32,32 @@ type benchTrainJSON struct {
 	SeqLen           int     `json:"seq_len"`
 	Params           int     `json:"params"`
 	GOMAXPROCS       int     `json:"gomaxprocs"`
+
+	cfg llm.Config // for the text form
 }
 
 // benchTrain times the benchmark tiny GPT (d_model 128, 4 heads, 4 layers, d_ff 512,
 // vocab 3000) on random tokens: a full training step and a forward pass on [32, 64].
-func benchTrain(args []string, w io.Writer) error {
-	fs := newFlags("bench train")
-	asJSON := fs.Bool("json", false, "print one JSON line")
-	steps := fs.Int("steps", 10, "timed steps (the median is reported)")
-	warmup := fs.Int("warmup", 2, "untimed steps first (graph compilation, caches)")
-	batch := fs.Int("batch", 32, "sequences per step")
-	seqLen := fs.Int("seq-len", 64, "tokens per sequence")
-	rest, err := parseFlags(fs, args)
+func benchTrain(c *cmdCtx) (any, error) {
+	steps := c.Int("steps", 10, 1, 10000, "timed steps (the median is reported)")
+	warmup := c.Int("warmup", 2, 0, 10000, "untimed steps first (graph compilation, caches)")
+	batch := c.Int("batch", 32, 1, 4096, "sequences per step")
+	seqLen := c.Int("seq-len", 64, 4, 128, "tokens per sequence")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	if *steps <= 0 || *warmup < 0 || *batch <= 0 || *seqLen < 4 || *seqLen > 128 {
-		return usagef("--steps and --batch must be positive, --warmup ≥ 0, --seq-len in [4, 128]")
+		return nil, usagef("unexpected argument %q", rest[0])
 	}
 	const vocab = 3000
-	m, err := llm.New(llm.TinyGPT(vocab), llm.HeadSet{}, 1)
+	cfg := llm.TinyGPT(vocab)
+	if err := checkMemory(fmt.Sprintf("training the tiny GPT on batches of %d×%d tokens", *batch, *seqLen), trainingBytes(cfg, *batch, *seqLen), "--batch"); err != nil {
+		return nil, err
+	}
+	m, err := llm.New(cfg, llm.HeadSet{}, 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	stream := make([]int, 200_000)
@@ -75,7 +79,7 @@ func benchTrain(args []string, w io.Writer) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// Forward: logits for one [batch, seq] batch.
@@ -87,7 +91,7 @@ func benchTrain(args []string, w io.Writer) error {
 	for i := range *warmup + *steps {
 		t0 := time.Now()
 		if _, err := m.Forward(llm.Batch{IDs: ids}, llm.ForwardOptions{}); err != nil {
-			return err
+			return nil, err
 		}
 		if i >= *warmup {
 			fwdTimes = append(fwdTimes, time.Since(t0))
@@ -101,19 +105,20 @@ func benchTrain(args []string, w io.Writer) error {
 		Backend:        backend.Name(),
 		TrainMSPerStep: msOf(trainMed), ForwardMSPerStep: msOf(fwdMed),
 		Steps: *steps, Warmup: *warmup, Batch: *batch, SeqLen: *seqLen, Params: m.Weights.Count(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), cfg: m.Config,
 	}
-	if *asJSON {
-		return writeJSON(w, res)
-	}
-	c := m.Config
+	return res, nil
+}
+
+func (res benchTrainJSON) writeText(w io.Writer) error {
+	c := res.cfg
 	fmt.Fprintf(w, "tiny GPT: d_model %d, %d heads, %d layers, d_ff %d, vocab %d, %d params; batch %d × seq %d, random tokens\n",
-		c.DModel, c.Heads, c.Layers, c.DFF, c.VocabSize, res.Params, *batch, *seqLen)
-	fmt.Fprintf(w, "backend %s, GOMAXPROCS %d; median of %d steps after %d warm-up\n", res.Backend, res.GOMAXPROCS, *steps, *warmup)
+		c.DModel, c.Heads, c.Layers, c.DFF, c.VocabSize, res.Params, res.Batch, res.SeqLen)
+	fmt.Fprintf(w, "backend %s, GOMAXPROCS %d; median of %d steps after %d warm-up\n", res.Backend, res.GOMAXPROCS, res.Steps, res.Warmup)
 	fmt.Fprintf(w, "%-26s %12s %14s\n", "", "ms/step", "tokens/s")
 	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "train (fwd+bwd+AdamW)", res.TrainMSPerStep, res.TrainTokensPerSec)
-	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "forward (logits)", res.ForwardMSPerStep, res.ForwardTokensPerSec)
-	return nil
+	_, err := fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "forward (logits)", res.ForwardMSPerStep, res.ForwardTokensPerSec)
+	return err
 }
 
 // medianDuration returns the middle duration (the mean of the two middle ones for even counts).

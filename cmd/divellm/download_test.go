@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,39 +19,42 @@ func TestDownloadCommand(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("HF_HUB_CACHE", cache)
 	t.Setenv("HF_HUB_OFFLINE", "")
-	hubEndpoint = s.URL
-	defer func() { hubEndpoint = "" }()
-	var progress bytes.Buffer
-	progressOut = &progress
-	defer func() { progressOut = os.Stderr }()
+	t.Setenv("HF_ENDPOINT", s.URL)
 
 	dir := filepath.Join(t.TempDir(), "models", "tiny-bert")
 	var got downloadJSON
-	if err := json.Unmarshal([]byte(mustRun(t, "download", "divellm/tiny-bert", "--dir", dir)), &got); err != nil {
+	code, out, progress := runCLI(t, "download", "--json", "divellm/tiny-bert", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("download: exit %d, stderr %q", code, progress)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got.Dir != dir || got.Arch != "bert" || got.FromCache || len(got.Files) != 4 || !strings.HasPrefix(got.Snapshot, cache) {
 		t.Errorf("download: %+v", got)
 	}
-	if !strings.Contains(progress.String(), "asking "+s.URL) {
-		t.Errorf("progress %q", progress.String())
+	if !strings.Contains(progress, "asking "+s.URL) {
+		t.Errorf("progress %q", progress)
 	}
 	// The plain directory works with --model, and so does the id (found in the cache).
 	for _, model := range []string{dir, "divellm/tiny-bert"} {
 		var fills []map[string]any
-		if err := json.Unmarshal([]byte(mustRun(t, "pipeline", "fill-mask", "--model", model, "我们爱北京，它很[MASK]。")), &fills); err != nil || len(fills) != 5 {
+		if err := json.Unmarshal([]byte(mustRun(t, "pipeline", "fill-mask", "--json", "--model", model, "我们爱北京，它很[MASK]。")), &fills); err != nil || len(fills) != 5 {
 			t.Errorf("fill-mask with --model %s: %v %v", model, fills, err)
 		}
 	}
 
 	// Hub gone: the cache still answers; an unknown model gets the what-to-do message.
 	s.Close()
-	if err := json.Unmarshal([]byte(mustRun(t, "download", "divellm/tiny-bert")), &got); err != nil || !got.FromCache {
+	if err := json.Unmarshal([]byte(mustRun(t, "download", "--json", "divellm/tiny-bert")), &got); err != nil || !got.FromCache {
 		t.Errorf("offline download: %+v %v", got, err)
 	}
 	code, out, errOut := runCLI(t, "download", "bert-base-chinese")
-	if code != 1 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 ||
-		!strings.Contains(errOut, "huggingface-cli download bert-base-chinese") || !strings.Contains(errOut, "--local-dir models/bert-base-chinese") {
+	// Progress lines ("asking …", "cannot reach …") come first; the error is the last line.
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || out != "" || !strings.HasPrefix(last, "divellm download: ") || strings.Count(errOut, "divellm download: ") != 1 ||
+		!strings.Contains(last, "huggingface-cli download bert-base-chinese") || !strings.Contains(last, "--local-dir models/bert-base-chinese") {
 		t.Errorf("offline, not cached: exit %d, stderr %q", code, errOut)
 	}
 	for _, args := range [][]string{{"download"}, {"download", "../x"}, {"download", "a", "b"}, {"download", "bert-base-chinese", "--revision", ""}} {

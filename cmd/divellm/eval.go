@@ -1,16 +1,19 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
+	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
 func init() {
-	register("eval", "loss and perplexity of a model on a text file: eval --model DIR --data FILE [--seq-len T --batch B --max-batches N]", evalCmd)
+	define(&command{name: "eval", summary: "loss and perplexity of a model on a text file",
+		usage: "--model MODEL --data FILE [--seq-len T --batch B --max-batches N]", run: evalCmd})
 }
 
-// evalJSON is the output of `divellm eval`.
+// evalJSON is the output of `divellm eval --json`.
 type evalJSON struct {
 	Loss       jsonFloat `json:"loss"`       // mean cross-entropy per predicted token (nats)
 	Perplexity jsonFloat `json:"perplexity"` // exp(loss)
@@ -19,47 +22,59 @@ type evalJSON struct {
 	SeqLen     int       `json:"seq_len"`
 }
 
-func evalCmd(args []string, w io.Writer) error {
-	fs := newFlags("eval")
-	modelDir := fs.String("model", "", "checkpoint directory")
-	data := fs.String("data", "", "UTF-8 text to evaluate on")
-	seqLen := fs.Int("seq-len", 0, "tokens per window (default min(64, max positions))")
-	batch := fs.Int("batch", 16, "windows per batch")
-	maxBatches := fs.Int("max-batches", 0, "stop after N batches (0 = the whole text)")
-	seed := fs.Uint64("seed", 1, "seed of BERT's fixed 15% mask")
-	rest, err := parseFlags(fs, args)
+func (e evalJSON) writeText(w io.Writer) error {
+	what := "next-token prediction"
+	if e.Arch == string(llm.BERT) {
+		what = "masked tokens (15%)"
+	}
+	return writeTable(w, [][]string{
+		{"loss", fmt.Sprintf("%.4f nats per token", float64(e.Loss))},
+		{"perplexity", fmt.Sprintf("%.3f", float64(e.Perplexity))},
+		{"tokens", fmt.Sprintf("%d predicted (%s, windows of %d, %s)", e.Tokens, what, e.SeqLen, e.Arch)},
+	}, 2)
+}
+
+func evalCmd(c *cmdCtx) (any, error) {
+	model := c.String("model", "", modelUsage)
+	data := c.String("data", "", "UTF-8 text file to evaluate on")
+	c.Alias("corpus", "data")
+	seqLen := c.Int("seq-len", 0, 0, llm.MaxPositions, "tokens per window (0 = min(64, the model's positions))")
+	batch := c.Int("batch", 16, 1, 4096, "windows per batch")
+	maxBatches := c.Int("max-batches", 0, 0, 1<<30, "stop after N batches (0 = the whole text)")
+	seed := c.Uint64("seed", 1, "seed of BERT's fixed 15% mask")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(rest) > 0 {
-		return usagef("unexpected argument %q (pass the text with --data FILE)", rest[0])
-	}
-	if *seqLen < 0 || *batch <= 0 || *maxBatches < 0 {
-		return usagef("--seq-len and --max-batches must be ≥ 0, --batch positive")
-	}
-	m, err := loadModel(*modelDir)
-	if err != nil {
-		return err
-	}
-	if *seqLen != 0 && (*seqLen < 4 || *seqLen > m.Config.MaxPos) {
-		return usagef("--seq-len %d must be in [4, %d]", *seqLen, m.Config.MaxPos)
+		return nil, usagef("unexpected argument %q (pass the text with --data FILE)", rest[0])
 	}
 	text, err := readTextFile("data", *data)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	stream := tokenizer.IDs(m.Tokenizer.Encode(text))
-	if len(stream) < 3 {
-		return usagef("--data has only %d tokens", len(stream))
+	m, err := loadModel(*model)
+	if err != nil {
+		return nil, err
+	}
+	if *seqLen != 0 && (*seqLen < 4 || *seqLen > m.Config.MaxPos) {
+		return nil, usagef("--seq-len %d must be in [4, %d]", *seqLen, m.Config.MaxPos)
 	}
 	sl := *seqLen
 	if sl == 0 {
 		sl = min(64, m.Config.MaxPos)
 	}
+	if err := checkMemory(fmt.Sprintf("evaluating %d windows of %d tokens at once", *batch, sl), forwardBytes(m.Config, *batch, sl), "--batch or --seq-len"); err != nil {
+		return nil, err
+	}
+	stream := tokenizer.IDs(m.Tokenizer.Encode(text))
+	if len(stream) < 3 {
+		return nil, usagef("--data has only %d tokens", len(stream))
+	}
 	res, err := m.Evaluate(stream, sl, *batch, *maxBatches, *seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeJSON(w, evalJSON{Loss: jsonFloat(res.Loss), Perplexity: jsonFloat(res.Perplexity), Tokens: res.Tokens,
-		Arch: string(m.Config.Arch), SeqLen: sl})
+	return evalJSON{Loss: jsonFloat(res.Loss), Perplexity: jsonFloat(res.Perplexity), Tokens: res.Tokens,
+		Arch: string(m.Config.Arch), SeqLen: sl}, nil
 }

@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/divellm/divellm/llm"
 )
 
 func init() {
-	register("generate", "continue a prompt with a GPT model: generate --model DIR --prompt TEXT [--max-tokens N --temperature T --top-k K --top-p P --seed S --json]", generateCmd)
+	define(&command{name: "generate", summary: "continue a prompt with a GPT model (KV cache, temperature, top-k, top-p)",
+		usage: "--model MODEL [flags] TEXT", run: generateCmd})
 }
 
 // generateJSON is the output of `divellm generate --json`.
@@ -26,61 +26,89 @@ type generateJSON struct {
 	Cache        bool          `json:"kv_cache"`
 }
 
-func generateCmd(args []string, w io.Writer) error {
-	fs := newFlags("generate")
-	modelDir := fs.String("model", "", "GPT checkpoint directory")
-	prompt := fs.String("prompt", "", "text to continue (or pass it as an argument)")
-	maxTokens := fs.Int("max-tokens", 32, "tokens to generate")
-	temperature := fs.Float64("temperature", 0.8, "sampling temperature (0 = greedy)")
-	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0 = all)")
-	topP := fs.Float64("top-p", 0, "nucleus sampling mass in (0, 1] (0 = off)")
-	seed := fs.Uint64("seed", 1, "sampling seed")
-	noCache := fs.Bool("no-cache", false, "recompute the whole sequence every step instead of using the KV cache")
-	stopEOS := fs.Bool("stop-at-eos", true, "stop at the end-of-text token")
-	asJSON := fs.Bool("json", false, "print JSON with ids, per-step candidates and speed")
-	rest, err := parseFlags(fs, args)
+// writeText prints the prompt followed by its continuation.
+func (g generateJSON) writeText(w io.Writer) error {
+	_, err := fmt.Fprintln(w, g.Text)
+	return err
+}
+
+// maxNewTokens bounds --max-new-tokens before the model's positions are known.
+const maxNewTokens = 1 << 20
+
+// genFlags are the flags of the two generation commands (generate, pipeline
+// text-generation): the same names, bounds and aliases.
+type genFlags struct {
+	model, text *string
+	maxNew      *int
+	temperature *float64
+	topK        *int
+	topP        *float64
+	seed        *uint64
+}
+
+// declareGenFlags declares the generation flags on c; temperature defaults differ
+// (generate samples, transformers' pipeline is greedy).
+func declareGenFlags(c *cmdCtx, temperature float64) *genFlags {
+	g := &genFlags{}
+	g.model = c.String("model", "", modelUsage+"; a GPT (gpt2) checkpoint")
+	g.text = c.String("text", "", "the prompt to continue (or pass it as arguments)")
+	c.Alias("prompt", "text")
+	g.maxNew = c.Int("max-new-tokens", 32, 1, maxNewTokens, "tokens to generate (prompt + these must fit the model's positions)")
+	c.Alias("max-tokens", "max-new-tokens")
+	g.temperature = c.Float("temperature", temperature, 0, 100, "sampling temperature (0 = greedy)")
+	g.topK = c.Int("top-k", 0, 0, llm.MaxVocab, "sample among the K most likely tokens (0 = all)")
+	g.topP = c.Float("top-p", 0, 0, 1, "nucleus sampling: the smallest set of tokens with this much probability (0 = off)")
+	g.seed = c.Uint64("seed", 1, "sampling seed")
+	return g
+}
+
+// load checks the prompt and loads a GPT model whose positions hold the prompt and
+// --max-new-tokens.
+func (g *genFlags) load(rest []string, command string) (*llm.Model, string, error) {
+	prompt, err := textInput("text", *g.text, rest, "usage: divellm "+command+" --model MODEL TEXT")
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	if *prompt == "" && len(rest) > 0 {
-		*prompt, rest = strings.Join(rest, " "), nil
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q (the prompt goes in --prompt)", rest[0])
-	}
-	if *prompt == "" {
-		return usagef("usage: divellm generate --model DIR --prompt TEXT (the prompt is empty)")
-	}
-	if *maxTokens <= 0 || *temperature < 0 || *topK < 0 || *topP < 0 || *topP > 1 {
-		return usagef("--max-tokens must be positive, --temperature and --top-k ≥ 0, --top-p in [0, 1]")
-	}
-	m, err := loadModel(*modelDir)
+	m, err := loadModel(*g.model)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	if m.Config.Arch != llm.GPT {
-		return usagef("--model %s is a %s encoder; generate needs a GPT model (use fill-mask for BERT)", *modelDir, m.Config.Arch)
+	if err := needArch(m, *g.model, llm.GPT, command, "use fill-mask for BERT"); err != nil {
+		return nil, "", err
 	}
-	n := len(m.Tokenizer.Encode(*prompt))
-	if n+*maxTokens > m.Config.MaxPos {
-		return usagef("the prompt (%d tokens) + --max-tokens %d exceed the model's %d positions", n, *maxTokens, m.Config.MaxPos)
+	if n := len(m.Tokenizer.Encode(prompt)); n+*g.maxNew > m.Config.MaxPos {
+		return nil, "", usagef("the prompt (%d tokens) + --max-new-tokens %d exceed the model's %d positions", n, *g.maxNew, m.Config.MaxPos)
 	}
-	res, err := m.Generate(*prompt, llm.GenerateOptions{
-		MaxTokens: *maxTokens, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed,
-		NoCache: *noCache, StopAtEOS: *stopEOS,
-	})
+	return m, prompt, nil
+}
+
+func (g *genFlags) options() llm.GenerateOptions {
+	return llm.GenerateOptions{MaxTokens: *g.maxNew, Temperature: *g.temperature, TopK: *g.topK, TopP: *g.topP, Seed: *g.seed}
+}
+
+func generateCmd(c *cmdCtx) (any, error) {
+	g := declareGenFlags(c, 0.8)
+	noCache := c.Bool("no-cache", false, "recompute the whole sequence every step instead of using the KV cache")
+	stopEOS := c.Bool("stop-at-eos", true, "stop at the end-of-text token")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !*asJSON {
-		_, err := fmt.Fprintln(w, *prompt+res.Text)
-		return err
+	m, prompt, err := g.load(rest, "generate")
+	if err != nil {
+		return nil, err
 	}
-	return writeJSON(w, generateJSON{
-		Prompt: *prompt, Text: *prompt + res.Text, Generated: res.Text, IDs: res.IDs, PromptIDs: res.PromptIDs,
+	o := g.options()
+	o.NoCache, o.StopAtEOS = *noCache, *stopEOS
+	res, err := m.Generate(prompt, o)
+	if err != nil {
+		return nil, err
+	}
+	return generateJSON{
+		Prompt: prompt, Text: prompt + res.Text, Generated: res.Text, IDs: res.IDs, PromptIDs: res.PromptIDs,
 		TokensPerSec: jsonFloat(res.TokensPerSec()), PrefillMS: ms(res.Prefill.Seconds()), DecodeMS: ms(res.Decode.Seconds()),
 		Steps: res.Steps, Cache: !*noCache,
-	})
+	}, nil
 }
 
 func ms(seconds float64) float64 { return float64(int64(seconds*1e6)) / 1e3 }

@@ -1,93 +1,76 @@
 // Command divellm is the one CLI over divellm's packages: tokenize, attention, pretrain,
-// generate, fill-mask, eval, bench, kernel, run, …  Each subcommand lives in its own file
-// and registers itself in init with [register].
+// generate, fill-mask, eval, pipeline, quantize, download, bench, kernel, run, …  Each
+// subcommand lives in its own file and adds itself in init with [define] (or, the first
+// contract, [register]).
 //
-// Errors in usage (bad flags, missing files, empty text) print one line on stderr and exit 2.
+// Every command follows one contract (see cli.go): it returns a result, which is printed
+// as text, or as one line of JSON with --json; -h/--help prints its flags with their
+// descriptions and defaults and exits 0. An error prints one line on stderr and exits 2
+// for a usage error (bad flags, missing arguments, an input the command cannot take) or
+// 1 for a runtime error (a corrupt checkpoint, a failed write). No input leads to a Go
+// stack trace.
 package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
-)
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout io.Writer) error
-}
+	"github.com/divellm/divellm/llm"
+)
 
 var commands = map[string]*command{}
 
-// register adds a subcommand; called from init functions.
+// define adds a command under the contract of cli.go; called from init functions.
+func define(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("divellm: duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// defineSub adds a subcommand to the group (pipeline, bench, kernel) named group.
+func defineSub(group string, c *command) {
+	g := commands[group]
+	if g == nil {
+		panic("divellm: no command group " + group)
+	}
+	if g.subs == nil {
+		g.subs = map[string]*command{}
+	}
+	if _, dup := g.subs[c.name]; dup {
+		panic("divellm: duplicate command " + group + " " + c.name)
+	}
+	g.subs[c.name] = c
+}
+
+// register adds a command written to the first contract: run parses its own flags (with
+// [newFlags] and [parseFlags], which give it --help) and prints its own output on stdout;
+// its error is classified as for every command (usagef → exit 2, else 1). New commands
+// use [define].
 func register(name, summary string, run func(args []string, stdout io.Writer) error) {
-	if _, dup := commands[name]; dup {
-		panic("divellm: duplicate command " + name)
-	}
-	commands[name] = &command{name: name, summary: summary, run: run}
-}
-
-// usageError marks errors caused by the user's input (exit code 2).
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-// usagef returns a usage error (exit code 2).
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
-
-// newFlags returns a FlagSet that reports errors instead of exiting or printing usage noise.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("divellm "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// parseFlags parses args (flags may appear before or after positional arguments) and
-// turns flag errors into usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("usage: %s", flagUsage(fs))
-			}
-			return nil, usagef("%v", err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		if rest[0] == "--" {
-			return append(positional, rest[1:]...), nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
-
-// flagUsage lists a FlagSet's flags in one line.
-func flagUsage(fs *flag.FlagSet) string {
-	var parts []string
-	fs.VisitAll(func(f *flag.Flag) { parts = append(parts, "--"+f.Name) })
-	return fs.Name() + " " + strings.Join(parts, " ")
+	define(&command{name: name, summary: summary, legacy: run})
 }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run executes the CLI and returns its exit code.
+// run executes the CLI with args (without the program name) and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		printHelp(stdout)
-		if len(args) == 0 {
-			return 2
+		fmt.Fprintln(stderr, "divellm: no command given (run 'divellm help' for the list, 'divellm COMMAND --help' for one)")
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			return run(append(args[1:], "--help"), stdout, stderr)
 		}
+		printHelp(stdout)
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -95,37 +78,80 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "divellm: unknown command %q (run 'divellm help')\n", args[0])
 		return 2
 	}
-	err := safeRun(cmd, args[1:], stdout)
+	name := cmd.name
+	res, asJSON, err := dispatch(cmd, cmd.name, args[1:], stdout, stderr, &name)
+	var help *helpRequest
+	if errors.As(err, &help) {
+		io.WriteString(stdout, help.text)
+		return 0
+	}
+	if perr := printResult(stdout, res, asJSON); perr != nil && err == nil {
+		err = perr
+	}
 	if err == nil {
 		return 0
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	fmt.Fprintf(stderr, "divellm %s: %s\n", cmd.name, msg)
-	var ue usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
+	fmt.Fprintf(stderr, "divellm %s: %s\n", name, oneLine(err.Error()))
+	return exitCode(err)
 }
 
-// safeRun runs a command and turns a panic into an error, so users never see a stack trace.
-func safeRun(cmd *command, args []string, stdout io.Writer) (err error) {
+// dispatch runs cmd (or the subcommand its first argument names) with args. name is set
+// to the full name of what ran ("pipeline fill-mask"). A panic becomes an internal
+// error: users never see a stack trace.
+func dispatch(cmd *command, fullName string, args []string, stdout, stderr io.Writer, name *string) (res any, asJSON bool, err error) {
+	*name = fullName
+	if cmd.subs != nil {
+		if len(args) == 0 {
+			return nil, false, usagef("usage: divellm %s %s (run 'divellm %s --help')", fullName, cmd.usage, fullName)
+		}
+		if wantsHelp(args[:1]) {
+			return nil, false, &helpRequest{text: groupHelp(fullName, cmd)}
+		}
+		sub, ok := cmd.subs[args[0]]
+		if !ok {
+			noun := cmd.subNoun
+			if noun == "" {
+				noun = fullName + " command"
+			}
+			return nil, false, usagef("unknown %s %q (have %s)", noun, args[0], strings.Join(sortedKeys(cmd.subs), ", "))
+		}
+		return dispatch(sub, fullName+" "+sub.name, args[1:], stdout, stderr, name)
+	}
+	// Notes from the library (a checkpoint restored from its backup) go to this stderr.
+	prevWarn, prevProgress := llm.Warn, progressOut
+	llm.Warn = func(msg string) { fmt.Fprintln(stderr, "divellm: "+msg) }
+	progressOut = stderr
 	defer func() {
+		llm.Warn, progressOut = prevWarn, prevProgress
 		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error: %v", r)
+			res, err = nil, fmt.Errorf("internal error: %v", r)
 		}
 	}()
-	return cmd.run(args, stdout)
+	if cmd.legacy != nil {
+		return nil, false, cmd.legacy(args, stdout)
+	}
+	c := newCtx(fullName, cmd, args, stdout, stderr)
+	res, err = cmd.run(c)
+	return res, c.json, err
 }
 
+// printHelp lists the commands, one line each.
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "divellm — Dive into LLMs, in Go. Usage: divellm COMMAND [flags] [args]")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	var b strings.Builder
+	b.WriteString("divellm — Dive into LLMs, in Go. Usage: divellm COMMAND [flags] [args]\n\ncommands:\n")
+	var rows [][]string
+	for _, n := range sortedKeys(commands) {
+		rows = append(rows, []string{"  " + n, firstLine(commands[n].summary)})
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
+	rows = append(rows, []string{"  help", "this list; 'divellm help COMMAND' or 'divellm COMMAND --help' shows a command's flags"})
+	writeTable(&b, rows, 2)
+	b.WriteString("\nEvery command takes --json (one line of JSON on stdout) and --help. Exit codes: 0 ok, 1 runtime error, 2 usage error.\n")
+	io.WriteString(w, b.String())
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
 	}
+	return s
 }

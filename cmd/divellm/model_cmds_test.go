@@ -71,10 +71,10 @@ func TestModelCommands(t *testing.T) {
 
 	var gptRes map[string]any
 	t.Run("pretrain gpt", func(t *testing.T) {
-		var progress bytes.Buffer
-		progressOut = &progress
-		defer func() { progressOut = os.Stderr }()
-		out := mustRun(t, append([]string{"pretrain", "--arch", "gpt", "--corpus", corpus, "--steps", "30", "--out", gptDir}, tinyModelFlags...)...)
+		code, out, progress := runCLI(t, append([]string{"pretrain", "--json", "--arch", "gpt", "--corpus", corpus, "--steps", "30", "--out", gptDir}, tinyModelFlags...)...)
+		if code != 0 {
+			t.Fatalf("pretrain: exit %d, stderr %q", code, progress)
+		}
 		lastJSON(t, out, &gptRes)
 		for _, k := range []string{"train_loss", "val_loss", "tokens_per_sec", "initial_val_loss", "steps", "params"} {
 			if _, ok := gptRes[k].(float64); !ok {
@@ -89,7 +89,7 @@ func TestModelCommands(t *testing.T) {
 		}
 		// One progress line per evaluation (every 3 steps for 30 steps), each with an ETA.
 		var steps int
-		for _, l := range strings.Split(progress.String(), "\n") {
+		for _, l := range strings.Split(progress, "\n") {
 			if strings.HasPrefix(l, "step ") {
 				steps++
 				if !strings.Contains(l, "val ") || !strings.Contains(l, "ETA ") || !strings.Contains(l, "tok/s") {
@@ -98,7 +98,7 @@ func TestModelCommands(t *testing.T) {
 			}
 		}
 		if steps != 10 {
-			t.Fatalf("%d progress lines, want 10:\n%s", steps, progress.String())
+			t.Fatalf("%d progress lines, want 10:\n%s", steps, progress)
 		}
 		m, err := llm.Load(gptDir)
 		if err != nil {
@@ -125,7 +125,7 @@ func TestModelCommands(t *testing.T) {
 	}
 
 	t.Run("resume", func(t *testing.T) {
-		out := mustRun(t, append([]string{"pretrain", "--arch", "gpt", "--corpus", corpus, "--steps", "36", "--out", gptDir, "--resume", "--quiet"}, tinyModelFlags...)...)
+		out := mustRun(t, append([]string{"pretrain", "--json", "--arch", "gpt", "--corpus", corpus, "--steps", "36", "--out", gptDir, "--resume", "--quiet"}, tinyModelFlags...)...)
 		var r map[string]any
 		lastJSON(t, out, &r)
 		if r["resumed"] != true || r["resumed_from_step"].(float64) != 30 || r["steps"].(float64) != 36 {
@@ -254,7 +254,7 @@ func TestModelCommands(t *testing.T) {
 			Loss, Perplexity float64
 			Tokens           int
 		}
-		lastJSON(t, mustRun(t, "eval", "--model", gptDir, "--data", corpus, "--seq-len", "32", "--max-batches", "4"), &e)
+		lastJSON(t, mustRun(t, "eval", "--json", "--model", gptDir, "--data", corpus, "--seq-len", "32", "--max-batches", "4"), &e)
 		if e.Tokens != 4*16*32 {
 			t.Fatalf("tokens %d, want 4 batches × 16 × 32", e.Tokens)
 		}
@@ -268,7 +268,7 @@ func TestModelCommands(t *testing.T) {
 	})
 
 	t.Run("pretrain bert + fill-mask", func(t *testing.T) {
-		out := mustRun(t, append([]string{"pretrain", "--arch", "bert", "--corpus", corpus, "--steps", "30", "--out", bertDir, "--quiet"}, tinyModelFlags...)...)
+		out := mustRun(t, append([]string{"pretrain", "--json", "--arch", "bert", "--corpus", corpus, "--steps", "30", "--out", bertDir, "--quiet"}, tinyModelFlags...)...)
 		var r map[string]any
 		lastJSON(t, out, &r)
 		if r["arch"] != "bert" || !(r["val_loss"].(float64) < r["initial_val_loss"].(float64)) {
@@ -320,7 +320,7 @@ func TestModelCommands(t *testing.T) {
 		if f.Filled != "小猫"+c[0].Token+"欢鱼。" {
 			t.Fatalf("filled %q", f.Filled)
 		}
-		lastJSON(t, mustRun(t, "fill-mask", "--model", bertDir, "--top-k", "2", "[MASK]狗[MASK]"), &f)
+		lastJSON(t, mustRun(t, "fill-mask", "--json", "--model", bertDir, "--top-k", "2", "[MASK]狗[MASK]"), &f)
 		if len(f.Masks) != 2 || f.Masks[0].Position != 1 || f.Masks[1].Position != 3 || len(f.Masks[1].Candidates) != 2 {
 			t.Fatalf("two masks, top-2: %+v", f.Masks)
 		}
@@ -334,7 +334,7 @@ func TestModelCommands(t *testing.T) {
 			t.Fatalf("bert attention tokens %+v, first row %v", a.Tokens, a.Attentions[0][0][0])
 		}
 		var e struct{ Loss, Perplexity float64 }
-		lastJSON(t, mustRun(t, "eval", "--model", bertDir, "--data", corpus, "--max-batches", "2"), &e)
+		lastJSON(t, mustRun(t, "eval", "--json", "--model", bertDir, "--data", corpus, "--max-batches", "2"), &e)
 		if !(e.Loss > 0) || math.Abs(e.Perplexity-math.Exp(e.Loss)) > 1e-9*e.Perplexity {
 			t.Fatalf("bert eval %+v", e)
 		}

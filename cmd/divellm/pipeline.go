@@ -1,246 +1,282 @@
 package main
 
 import (
+	"fmt"
 	"io"
-	"os"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/divellm/divellm/llm"
-	"github.com/divellm/divellm/llm/hub"
 	"github.com/divellm/divellm/llm/pipeline"
 )
 
+// The pipeline command runs llm/pipeline's tasks with transformers' task names and
+// output shapes (under --json, exactly transformers' JSON).
+
 func init() {
-	register("pipeline", "run a Hugging Face pipeline on a checkpoint, JSON out: pipeline TASK --model DIR … (question-answering, fill-mask, text-classification, text-generation, feature-extraction)", pipelineCmd)
+	define(&command{name: "pipeline", summary: "run a Hugging Face pipeline task on a model (same outputs as transformers)",
+		usage: "TASK --model MODEL [flags] (TASK: question-answering, fill-mask, text-classification, text-generation, feature-extraction)",
+		subs:  map[string]*command{}, subNoun: "pipeline task"})
+	defineSub("pipeline", &command{name: "question-answering", summary: "extract the answer to --question from --context (BERT with a qa_outputs head)",
+		usage: "--model MODEL --question Q --context C [flags]", run: qaTask})
+	defineSub("pipeline", &command{name: "fill-mask", summary: "candidates for each [MASK] of a text (BERT with an MLM head)",
+		usage: "--model MODEL [--top-k 5] TEXT_WITH_[MASK]", run: fillMaskTask})
+	defineSub("pipeline", &command{name: "text-classification", summary: "the labels of a text, best first (a model with a classification head)",
+		usage: "--model MODEL [--top-k K] TEXT", run: classifyTask})
+	defineSub("pipeline", &command{name: "text-generation", summary: "continue a prompt (GPT; greedy by default, as transformers)",
+		usage: "--model MODEL [--max-new-tokens N] TEXT", run: generateTask})
+	defineSub("pipeline", &command{name: "feature-extraction", summary: "the last hidden state of a text, one vector per token",
+		usage: "--model MODEL TEXT", run: featuresTask})
 }
 
-// pipelineTasks maps task names (transformers' names) to their runners.
-var pipelineTasks = map[string]func(args []string, w io.Writer) error{
-	"question-answering":  qaTask,
-	"fill-mask":           fillMaskTask,
-	"text-classification": classifyTask,
-	"text-generation":     generateTask,
-	"feature-extraction":  featuresTask,
+// qaResult is question-answering's output: one answer (an object) for --top-k 1, else a list.
+type qaResult struct {
+	answers []pipeline.Answer
+	list    bool
 }
 
-func taskNames() string {
-	names := make([]string, 0, len(pipelineTasks))
-	for n := range pipelineTasks {
-		names = append(names, n)
+func (r qaResult) MarshalJSON() ([]byte, error) {
+	if !r.list && len(r.answers) == 1 {
+		return marshalNoEscape(r.answers[0])
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return marshalNoEscape(r.answers)
 }
 
-func pipelineCmd(args []string, w io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("usage: divellm pipeline TASK --model DIR … (TASK: %s)", taskNames())
+func (r qaResult) writeText(w io.Writer) error {
+	rows := [][]string{{"#", "answer", "score", "chars"}}
+	for i, a := range r.answers {
+		rows = append(rows, []string{strconv.Itoa(i + 1), tokenLabel(a.Answer), fmt.Sprintf("%.4f", a.Score), fmt.Sprintf("%d-%d", a.Start, a.End)})
 	}
-	run, ok := pipelineTasks[args[0]]
-	if !ok {
-		return usagef("unknown pipeline task %q (want one of %s)", args[0], taskNames())
-	}
-	return run(args[1:], w)
+	return writeTable(w, rows, 2)
 }
 
-// pipelineModel loads --model: a checkpoint directory, or a model id already in the
-// Hugging Face cache (after `divellm download ID`).
-func pipelineModel(model string) (*llm.Model, error) {
-	if _, err := os.Stat(model); err != nil && model != "" && hub.CheckModelID(model) == nil {
-		if snap, _, err := hub.CachedSnapshot(hub.CacheDir(), model, "main"); err == nil {
-			model = snap
-		} else {
-			return nil, usagef("--model %s: no such directory, and not in the Hugging Face cache (run: divellm download %s --dir models/%s)",
-				model, model, model[strings.LastIndex(model, "/")+1:])
-		}
-	}
-	return loadModel(model)
-}
+// maxAnswers bounds question-answering's --top-k.
+const maxAnswers = 100
 
-// textArg returns --text, or the positional arguments joined by spaces.
-func textArg(flagValue string, rest []string, usage string) (string, error) {
-	if flagValue != "" && len(rest) > 0 {
-		return "", usagef("give the text either with --text or as an argument, not both")
-	}
-	text := flagValue
-	if text == "" {
-		text = strings.Join(rest, " ")
-	}
-	if strings.TrimSpace(text) == "" {
-		return "", usagef("%s (the text is empty)", usage)
-	}
-	return text, nil
-}
-
-func qaTask(args []string, w io.Writer) error {
-	fs := newFlags("pipeline question-answering")
-	model := fs.String("model", "", "BERT checkpoint with a qa_outputs head (e.g. uer/roberta-base-chinese-extractive-qa)")
-	question := fs.String("question", "", "the question")
-	context := fs.String("context", "", "the text to find the answer in")
-	contextFile := fs.String("context-file", "", "read the context from this UTF-8 file")
-	topK := fs.Int("top-k", 1, "answers to return (more than 1: a JSON array)")
-	maxAnswer := fs.Int("max-answer-len", 15, "longest answer in tokens")
-	maxSeq := fs.Int("max-seq-len", 0, "tokens per window, question included (0 = min(384, model positions), as transformers)")
-	stride := fs.Int("doc-stride", 0, "context tokens shared by consecutive windows (0 = min(max-seq-len/2, 128))")
-	rest, err := parseFlags(fs, args)
+func qaTask(c *cmdCtx) (any, error) {
+	model := c.String("model", "", modelUsage+"; a BERT checkpoint with a qa_outputs head (e.g. uer/roberta-base-chinese-extractive-qa)")
+	question := c.String("question", "", "the question")
+	context := c.String("context", "", "the text to find the answer in")
+	contextFile := c.String("context-file", "", "read the context from this UTF-8 file")
+	topK := c.Int("top-k", 1, 1, maxAnswers, "answers to return (more than 1: a JSON list)")
+	maxAnswer := c.Int("max-answer-len", 15, 1, llm.MaxPositions, "longest answer in tokens")
+	maxSeq := c.Int("max-seq-len", 0, 0, llm.MaxPositions, "tokens per window, question included (0 = min(384, the model's positions), as transformers)")
+	stride := c.Int("doc-stride", 0, 0, llm.MaxPositions, "context tokens shared by consecutive windows (0 = min(max-seq-len/2, 128))")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	const usage = "usage: divellm pipeline question-answering --model DIR --question Q --context C"
+	const usage = "usage: divellm pipeline question-answering --model MODEL --question Q --context C"
 	if len(rest) > 0 {
-		return usagef("unexpected argument %q (%s)", rest[0], usage)
+		return nil, usagef("unexpected argument %q (%s)", rest[0], usage)
 	}
 	if *contextFile != "" {
 		if *context != "" {
-			return usagef("give --context or --context-file, not both")
+			return nil, usagef("give --context or --context-file, not both")
 		}
 		if *context, err = readTextFile("context-file", *contextFile); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkText(*question, "the question (--question)"); err != nil {
+		return nil, usagef("%v; %s", err, usage)
+	}
+	if err := checkText(*context, "the context (--context)"); err != nil {
+		return nil, usagef("%v; %s", err, usage)
+	}
+	if *maxSeq > 0 && *maxSeq < 4 {
+		return nil, usagef("--max-seq-len %d: want 0 (the default) or at least 4", *maxSeq)
+	}
+	m, err := loadModel(*model)
+	if err != nil {
+		return nil, err
+	}
+	if m.Config.Arch != llm.BERT || !m.Heads().QA {
+		return nil, usagef("--model %s has no question-answering head (qa_outputs); use a checkpoint such as uer/roberta-base-chinese-extractive-qa", *model)
+	}
+	o := pipeline.QAOptions{TopK: *topK, MaxAnswerLen: *maxAnswer, MaxSeqLen: *maxSeq, DocStride: *stride}
+	if err := checkQAWindows(m, *question, o); err != nil {
+		return nil, err
+	}
+	ans, err := pipeline.QuestionAnsweringTopK(m, *question, *context, o)
+	if err != nil {
+		return nil, err
+	}
+	return qaResult{answers: ans, list: *topK > 1}, nil
+}
+
+// checkQAWindows refuses window settings that leave no room for the context (a usage
+// error), with transformers' defaults filled in as the pipeline fills them.
+func checkQAWindows(m *llm.Model, question string, o pipeline.QAOptions) error {
+	maxSeq := o.MaxSeqLen
+	if maxSeq == 0 {
+		maxSeq = 384
+	}
+	maxSeq = min(maxSeq, m.Config.MaxPos)
+	stride := o.DocStride
+	if stride == 0 {
+		stride = min(maxSeq/2, 128)
+	}
+	q := len(m.Tokenizer.Encode(question))
+	room := maxSeq - q - 3 // [CLS] question [SEP] context [SEP]
+	switch {
+	case room <= 0:
+		return usagef("the question has %d tokens: too many for windows of %d tokens (raise --max-seq-len, up to the model's %d positions)", q, maxSeq, m.Config.MaxPos)
+	case stride >= room:
+		return usagef("--doc-stride %d must be smaller than the %d context tokens a window holds (--max-seq-len %d − %d question tokens − 3)", stride, room, maxSeq, q)
+	}
+	return nil
+}
+
+// fillMaskTaskResult is pipeline fill-mask's output: transformers' list of candidates for
+// one [MASK], a list of such lists for several.
+type fillMaskTaskResult [][]pipeline.FillMaskResult
+
+func (r fillMaskTaskResult) MarshalJSON() ([]byte, error) {
+	if len(r) == 1 {
+		return marshalNoEscape(r[0])
+	}
+	return marshalNoEscape([][]pipeline.FillMaskResult(r))
+}
+
+func (r fillMaskTaskResult) writeText(w io.Writer) error {
+	for i, cands := range r {
+		if len(r) > 1 {
+			fmt.Fprintf(w, "[MASK] %d:\n", i+1)
+		}
+		rows := [][]string{{"token", "id", "score", "sequence"}}
+		for _, c := range cands {
+			rows = append(rows, []string{tokenLabel(c.TokenStr), strconv.Itoa(c.Token), fmt.Sprintf("%.4f", c.Score), c.Sequence})
+		}
+		if err := writeTable(w, rows, 2); err != nil {
 			return err
 		}
 	}
-	if strings.TrimSpace(*question) == "" || strings.TrimSpace(*context) == "" {
-		return usagef("%s (the question and the context must not be empty)", usage)
-	}
-	if *topK <= 0 || *maxAnswer <= 0 || *maxSeq < 0 || (*maxSeq > 0 && *maxSeq < 4) || *stride < 0 {
-		return usagef("--top-k and --max-answer-len must be positive, --max-seq-len 0 or ≥ 4, --doc-stride ≥ 0")
-	}
-	m, err := pipelineModel(*model)
-	if err != nil {
-		return err
-	}
-	if m.Config.Arch != llm.BERT || !m.Heads().QA {
-		return usagef("--model %s has no question-answering head (qa_outputs); use a checkpoint such as uer/roberta-base-chinese-extractive-qa", *model)
-	}
-	ans, err := pipeline.QuestionAnsweringTopK(m, *question, *context, pipeline.QAOptions{TopK: *topK, MaxAnswerLen: *maxAnswer, MaxSeqLen: *maxSeq, DocStride: *stride})
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if *topK == 1 && len(ans) == 1 {
-		return writeJSON(w, ans[0])
-	}
-	return writeJSON(w, ans)
+	return nil
 }
 
-func fillMaskTask(args []string, w io.Writer) error {
-	fs := newFlags("pipeline fill-mask")
-	model := fs.String("model", "", "BERT checkpoint with an MLM head (e.g. bert-base-chinese)")
-	text := fs.String("text", "", "text with [MASK] (or pass it as an argument)")
-	topK := fs.Int("top-k", 5, "candidates per [MASK]")
-	rest, err := parseFlags(fs, args)
+func fillMaskTask(c *cmdCtx) (any, error) {
+	in, err := fillMaskInput(c, "pipeline fill-mask", "e.g. bert-base-chinese")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t, err := textArg(*text, rest, "usage: divellm pipeline fill-mask --model DIR TEXT_WITH_[MASK]")
+	res, err := pipeline.FillMasks(in.m, in.text, in.topK)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if *topK <= 0 {
-		return usagef("--top-k must be positive")
-	}
-	m, err := pipelineModel(*model)
-	if err != nil {
-		return err
-	}
-	if m.Config.Arch != llm.BERT || !m.Heads().MLM {
-		return usagef("--model %s is not a BERT model with a masked-LM head", *model)
-	}
-	res, err := pipeline.FillMasks(m, t, *topK)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if len(res) == 1 {
-		return writeJSON(w, res[0])
-	}
-	return writeJSON(w, res)
+	return fillMaskTaskResult(res), nil
 }
 
-func classifyTask(args []string, w io.Writer) error {
-	fs := newFlags("pipeline text-classification")
-	model := fs.String("model", "", "checkpoint with a sequence-classification head")
-	text := fs.String("text", "", "text to classify (or pass it as an argument)")
-	topK := fs.Int("top-k", 0, "labels to print, best first (0 = all)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// labelsResult is text-classification's output: transformers' [{label, score}] list.
+type labelsResult []pipeline.Label
+
+func (r labelsResult) writeText(w io.Writer) error {
+	rows := [][]string{{"label", "score"}}
+	for _, l := range r {
+		rows = append(rows, []string{l.Label, fmt.Sprintf("%.4f", l.Score)})
 	}
-	t, err := textArg(*text, rest, "usage: divellm pipeline text-classification --model DIR TEXT")
+	return writeTable(w, rows, 2)
+}
+
+func classifyTask(c *cmdCtx) (any, error) {
+	model := c.String("model", "", modelUsage+"; a checkpoint with a sequence-classification head")
+	text := c.String("text", "", "text to classify (or pass it as arguments)")
+	topK := c.Int("top-k", 0, 0, llm.MaxLabels, "labels to print, best first (0 = all)")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if *topK < 0 {
-		return usagef("--top-k must be ≥ 0")
-	}
-	m, err := pipelineModel(*model)
+	t, err := textInput("text", *text, rest, "usage: divellm pipeline text-classification --model MODEL TEXT")
 	if err != nil {
-		return err
+		return nil, err
+	}
+	m, err := loadModel(*model)
+	if err != nil {
+		return nil, err
 	}
 	if !m.Heads().Classifier {
-		return usagef("--model %s has no classification head (classifier / score)", *model)
+		return nil, usagef("--model %s has no classification head (classifier / score)", *model)
 	}
 	labels, err := pipeline.TextClassification(m, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if *topK > 0 {
 		labels = labels[:min(*topK, len(labels))]
 	}
-	return writeJSON(w, labels)
+	return labelsResult(labels), nil
 }
 
-func generateTask(args []string, w io.Writer) error {
-	fs := newFlags("pipeline text-generation")
-	model := fs.String("model", "", "GPT checkpoint (e.g. uer/gpt2-chinese-cluecorpussmall)")
-	prompt := fs.String("prompt", "", "text to continue (or pass it as an argument)")
-	maxNew := fs.Int("max-new-tokens", 32, "tokens to generate")
-	temperature := fs.Float64("temperature", 0, "sampling temperature (0 = greedy)")
-	topK := fs.Int("top-k", 0, "sample among the K most likely tokens (0 = all)")
-	topP := fs.Float64("top-p", 0, "nucleus sampling mass (0 = off)")
-	seed := fs.Uint64("seed", 1, "sampling seed")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// generatedResult is text-generation's output: transformers' [{generated_text}] list.
+type generatedResult []pipeline.GeneratedText
+
+func (r generatedResult) writeText(w io.Writer) error {
+	for _, g := range r {
+		if _, err := fmt.Fprintln(w, g.GeneratedText); err != nil {
+			return err
+		}
 	}
-	p, err := textArg(*prompt, rest, "usage: divellm pipeline text-generation --model DIR PROMPT")
-	if err != nil {
-		return err
-	}
-	if *maxNew <= 0 || *temperature < 0 || *topK < 0 || *topP < 0 || *topP > 1 {
-		return usagef("--max-new-tokens must be positive, --temperature and --top-k ≥ 0, --top-p in [0, 1]")
-	}
-	m, err := pipelineModel(*model)
-	if err != nil {
-		return err
-	}
-	if m.Config.Arch != llm.GPT {
-		return usagef("--model %s is a %s encoder; text-generation needs a GPT model", *model, m.Config.Arch)
-	}
-	res, err := pipeline.TextGeneration(m, p, llm.GenerateOptions{MaxTokens: *maxNew, Temperature: *temperature, TopK: *topK, TopP: *topP, Seed: *seed})
-	if err != nil {
-		return usagef("%v", err)
-	}
-	return writeJSON(w, res)
+	return nil
 }
 
-func featuresTask(args []string, w io.Writer) error {
-	fs := newFlags("pipeline feature-extraction")
-	model := fs.String("model", "", "checkpoint directory")
-	text := fs.String("text", "", "text (or pass it as an argument)")
-	rest, err := parseFlags(fs, args)
+func generateTask(c *cmdCtx) (any, error) {
+	g := declareGenFlags(c, 0)
+	rest, err := c.Parse()
 	if err != nil {
+		return nil, err
+	}
+	m, prompt, err := g.load(rest, "pipeline text-generation")
+	if err != nil {
+		return nil, err
+	}
+	res, err := pipeline.TextGeneration(m, prompt, g.options())
+	if err != nil {
+		return nil, err
+	}
+	return generatedResult(res), nil
+}
+
+// featuresResult is feature-extraction's output: [tokens][hidden].
+type featuresResult [][]float32
+
+func (r featuresResult) writeText(w io.Writer) error {
+	if len(r) == 0 {
+		_, err := fmt.Fprintln(w, "0 tokens")
 		return err
 	}
-	t, err := textArg(*text, rest, "usage: divellm pipeline feature-extraction --model DIR TEXT")
-	if err != nil {
-		return err
+	fmt.Fprintf(w, "%d tokens × %d features (the last hidden state; --json prints every value)\n", len(r), len(r[0]))
+	for i, v := range r {
+		var parts []string
+		for _, x := range v[:min(6, len(v))] {
+			parts = append(parts, fmt.Sprintf("%+.4f", x))
+		}
+		more := ""
+		if len(v) > 6 {
+			more = " …"
+		}
+		fmt.Fprintf(w, "  %3d  [%s%s]\n", i, strings.Join(parts, " "), more)
 	}
-	m, err := pipelineModel(*model)
+	return nil
+}
+
+func featuresTask(c *cmdCtx) (any, error) {
+	model := c.String("model", "", modelUsage)
+	text := c.String("text", "", "text (or pass it as arguments)")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	t, err := textInput("text", *text, rest, "usage: divellm pipeline feature-extraction --model MODEL TEXT")
+	if err != nil {
+		return nil, err
+	}
+	m, err := loadModel(*model)
+	if err != nil {
+		return nil, err
 	}
 	feats, err := pipeline.FeatureExtraction(m, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return writeJSON(w, feats)
+	return featuresResult(feats), nil
 }

@@ -47,7 +47,7 @@ func keys(m map[string]any) []string {
 func TestPipelineQuestionAnsweringCLI(t *testing.T) {
 	ref := pipelineRef(t)["question_answering"][0] // 北京在哪里？ (windows of 64, stride 16)
 	want := ref["answers"].([]any)[0].(map[string]any)
-	out := mustRun(t, "pipeline", "question-answering", "--model", filepath.Join(hfFixtures, "tiny-bert-qa-zh"),
+	out := mustRun(t, "pipeline", "question-answering", "--json", "--model", filepath.Join(hfFixtures, "tiny-bert-qa-zh"),
 		"--question", ref["question"].(string), "--context", ref["context"].(string), "--max-seq-len", "64", "--doc-stride", "16")
 	var got map[string]any
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -65,7 +65,7 @@ func TestPipelineQuestionAnsweringCLI(t *testing.T) {
 	ref = pipelineRef(t)["question_answering"][4]
 	ctxFile := filepath.Join(t.TempDir(), "ctx.txt")
 	os.WriteFile(ctxFile, []byte(ref["context"].(string)), 0o644)
-	out = mustRun(t, "pipeline", "question-answering", "--model", filepath.Join(hfFixtures, "tiny-bert"), "--question", ref["question"].(string),
+	out = mustRun(t, "pipeline", "question-answering", "--json", "--model", filepath.Join(hfFixtures, "tiny-bert"), "--question", ref["question"].(string),
 		"--context-file", ctxFile, "--top-k", "3", "--max-seq-len", "40", "--doc-stride", "16")
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
@@ -89,7 +89,7 @@ func TestPipelineOtherTasksCLI(t *testing.T) {
 
 	fm := refs["fill_mask"][0]
 	var fills []map[string]any
-	json.Unmarshal([]byte(mustRun(t, "pipeline", "fill-mask", "--model", bert, "--top-k", "5", fm["text"].(string))), &fills)
+	json.Unmarshal([]byte(mustRun(t, "pipeline", "fill-mask", "--json", "--model", bert, "--top-k", "5", fm["text"].(string))), &fills)
 	wantFills := fm["results"].([]any)
 	if len(fills) != 5 {
 		t.Fatalf("fill-mask: %v", fills)
@@ -106,21 +106,21 @@ func TestPipelineOtherTasksCLI(t *testing.T) {
 
 	tc := refs["text_classification"][0]
 	var labels []map[string]any
-	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-classification", "--model", bert, "--text", tc["text"].(string))), &labels)
+	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-classification", "--json", "--model", bert, "--text", tc["text"].(string))), &labels)
 	for i, w := range tc["labels"].([]any) {
 		w := w.(map[string]any)
 		if labels[i]["label"] != w["label"] || math.Abs(labels[i]["score"].(float64)-w["score"].(float64)) > 1e-4 {
 			t.Errorf("label %d: %v, want %v", i, labels[i], w)
 		}
 	}
-	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-classification", "--model", bert, "--top-k", "1", tc["text"].(string))), &labels)
+	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-classification", "--json", "--model", bert, "--top-k", "1", tc["text"].(string))), &labels)
 	if len(labels) != 1 {
 		t.Errorf("--top-k 1 gave %v", labels)
 	}
 
 	tg := refs["text_generation"][0]
 	var gen []map[string]any
-	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-generation", "--model", filepath.Join(hfFixtures, "tiny-gpt2-zh"),
+	json.Unmarshal([]byte(mustRun(t, "pipeline", "text-generation", "--json", "--model", filepath.Join(hfFixtures, "tiny-gpt2-zh"),
 		"--max-new-tokens", "8", tg["prompt"].(string))), &gen)
 	if len(gen) != 1 || gen[0]["generated_text"] != tg["generated_text"] {
 		t.Errorf("text-generation %v, want %q", gen, tg["generated_text"])
@@ -128,7 +128,7 @@ func TestPipelineOtherTasksCLI(t *testing.T) {
 
 	fe := refs["feature_extraction"][0]
 	var feats [][]float64
-	json.Unmarshal([]byte(mustRun(t, "pipeline", "feature-extraction", "--model", bert, fe["text"].(string))), &feats)
+	json.Unmarshal([]byte(mustRun(t, "pipeline", "feature-extraction", "--json", "--model", bert, fe["text"].(string))), &feats)
 	want := fe["hidden"].([]any)
 	if len(feats) != len(want) || len(feats[0]) != 32 {
 		t.Fatalf("feature-extraction shape %d×%d", len(feats), len(feats[0]))

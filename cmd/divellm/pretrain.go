@@ -16,16 +16,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
 func init() {
-	register("pretrain", "train a small GPT or BERT from a text file: pretrain --arch gpt|bert --corpus FILE --steps N --out DIR", pretrainCmd)
+	define(&command{name: "pretrain", summary: "train a small GPT or BERT from a text file (checkpoints, --resume, Ctrl-C saves)",
+		usage: "--arch gpt|bert --data FILE --steps N --out DIR [flags]", run: pretrainCmd})
 }
 
-// pretrainResult is the JSON line pretrain prints last on stdout.
+// pretrainResult is pretrain's result (also written to DIR/train_result.json).
 type pretrainResult struct {
 	TrainLoss      jsonFloat `json:"train_loss"`
 	ValLoss        jsonFloat `json:"val_loss"`
@@ -46,38 +48,53 @@ type pretrainResult struct {
 	ResumedFrom    int       `json:"resumed_from_step"`
 }
 
-// progressOut receives pretrain's progress lines (a variable so tests can capture them).
-var progressOut io.Writer = os.Stderr
+func (r pretrainResult) writeText(w io.Writer) error {
+	resumed := ""
+	if r.Resumed {
+		resumed = fmt.Sprintf(" (resumed from step %d)", r.ResumedFrom)
+	}
+	return writeTable(w, [][]string{
+		{"checkpoint", r.Out},
+		{"model", fmt.Sprintf("%s, %d parameters, %s tokenizer of %d tokens", r.Arch, r.Params, r.Tokenizer, r.VocabSize)},
+		{"steps", fmt.Sprintf("%d%s in %.1fs, %.0f tokens/s", r.Steps, resumed, float64(r.Seconds), float64(r.TokensPerSec))},
+		{"train loss", fmtLoss(float64(r.TrainLoss))},
+		{"val loss", fmt.Sprintf("%s → %s (perplexity %s)", fmtLoss(float64(r.InitialValLoss)), fmtLoss(float64(r.ValLoss)), fmtLoss(float64(r.ValPerplexity)))},
+		{"tokens", fmt.Sprintf("%d train, %d validation", r.TrainTokens, r.ValTokens)},
+	}, 2)
+}
 
-func pretrainCmd(args []string, w io.Writer) error {
-	fs := newFlags("pretrain")
-	arch := fs.String("arch", "gpt", "gpt (causal LM) or bert (masked LM)")
-	corpusPath := fs.String("corpus", "", "UTF-8 training text")
-	steps := fs.Int("steps", 0, "optimiser steps")
-	out := fs.String("out", "", "checkpoint directory to write")
-	seed := fs.Uint64("seed", 1, "seed for initialisation, batches, masking and dropout")
-	dModel := fs.Int("d-model", 128, "hidden size")
-	heads := fs.Int("heads", 4, "attention heads")
-	layers := fs.Int("layers", 4, "transformer blocks")
-	dFF := fs.Int("d-ff", 0, "feed-forward width (default 4·d-model)")
-	maxPos := fs.Int("max-pos", 0, "max positions (default max(128, seq-len))")
-	seqLen := fs.Int("seq-len", 64, "tokens per training sequence (BERT: including [CLS] and [SEP])")
-	batch := fs.Int("batch", 16, "sequences per step")
-	lr := fs.Float64("lr", 1e-3, "peak learning rate")
-	warmup := fs.Int("warmup", 0, "linear warm-up steps (default steps/20)")
-	dropout := fs.Float64("dropout", 0, "dropout probability")
-	valPath := fs.String("val", "", "validation text (default: the last 5% of the corpus lines)")
-	tokSpec := fs.String("tokenizer", "char", "char, or bpe=VOCABSIZE (byte-level BPE trained on the corpus; GPT only)")
-	resume := fs.Bool("resume", false, "continue the run checkpointed in --out")
-	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
-	evalEvery := fs.Int("eval-every", 0, "steps between validation losses (default steps/10)")
-	ckptEvery := fs.Int("checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
-	rest, err := parseFlags(fs, args)
+// maxSteps bounds --steps and the step intervals.
+const maxSteps = 100_000_000
+
+func pretrainCmd(c *cmdCtx) (any, error) {
+	arch := c.String("arch", "gpt", "gpt (causal LM) or bert (masked LM)")
+	corpusPath := c.String("data", "", "UTF-8 training text (required)")
+	c.Alias("corpus", "data")
+	steps := c.Int("steps", 0, 1, maxSteps, "optimiser steps (required)")
+	out := c.String("out", "", "checkpoint directory to write: new, empty, or a checkpoint divellm wrote (required)")
+	seed := c.Uint64("seed", 1, "seed for initialisation, batches, masking and dropout")
+	dModel := c.Int("d-model", 128, 1, llm.MaxDModel, "hidden size")
+	heads := c.Int("heads", 4, 1, llm.MaxHeads, "attention heads (must divide --d-model)")
+	layers := c.Int("layers", 4, 1, llm.MaxLayers, "transformer blocks")
+	dFF := c.Int("d-ff", 0, 0, llm.MaxDFF, "feed-forward width (0 = 4·d-model)")
+	maxPos := c.Int("max-pos", 0, 0, llm.MaxPositions, "max positions (0 = max(128, seq-len))")
+	seqLen := c.Int("seq-len", 64, 4, llm.MaxPositions, "tokens per training sequence (BERT: including [CLS] and [SEP])")
+	batch := c.Int("batch", 16, 1, 1<<16, "sequences per step")
+	lr := c.Float("lr", 1e-3, 0, 10, "peak learning rate (> 0)")
+	warmup := c.Int("warmup", 0, 0, maxSteps, "linear warm-up steps (0 = steps/20)")
+	dropout := c.Float("dropout", 0, 0, 1, "dropout probability, below 1")
+	valPath := c.String("val", "", "validation text (default: the last 5% of the corpus lines)")
+	tokSpec := c.String("tokenizer", "char", fmt.Sprintf("char, or bpe=VOCABSIZE (byte-level BPE of 257 to %d tokens trained on the corpus; GPT only)", maxBPEVocab))
+	resume := c.Bool("resume", false, "continue the run checkpointed in --out")
+	quiet := c.Bool("quiet", false, "no progress lines on stderr")
+	evalEvery := c.Int("eval-every", 0, 0, maxSteps, "steps between validation losses (0 = steps/10)")
+	ckptEvery := c.Int("checkpoint-every", 0, 0, maxSteps, "steps between checkpoints (0 = every evaluation)")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(rest) > 0 {
-		return usagef("unexpected argument %q (pass the text with --corpus FILE)", rest[0])
+		return nil, usagef("unexpected argument %q (pass the text with --data FILE)", rest[0])
 	}
 	var a llm.Arch
 	switch *arch {
@@ -86,78 +103,91 @@ func pretrainCmd(args []string, w io.Writer) error {
 	case "bert":
 		a = llm.BERT
 	default:
-		return usagef("--arch %q: want gpt or bert", *arch)
+		return nil, usagef("--arch %q: want gpt or bert", *arch)
 	}
 	if *steps <= 0 {
-		return usagef("--steps N (positive) is required")
+		return nil, usagef("--steps N (positive) is required")
 	}
-	if *out == "" {
-		return usagef("--out DIR is required")
+	if *lr <= 0 {
+		return nil, usagef("--lr %g must be positive", *lr)
 	}
-	if *batch <= 0 || *seqLen < 4 || *lr <= 0 || *warmup < 0 || *evalEvery < 0 || *ckptEvery < 0 {
-		return usagef("--batch and --lr must be positive, --seq-len at least 4, --warmup/--eval-every/--checkpoint-every ≥ 0")
-	}
-	if *dropout < 0 || *dropout >= 1 {
-		return usagef("--dropout %g must be in [0, 1)", *dropout)
+	if *dropout >= 1 {
+		return nil, usagef("--dropout %g must be below 1", *dropout)
 	}
 	bpeVocab, err := parseTokenizerSpec(*tokSpec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if bpeVocab > 0 && a == llm.BERT {
-		return usagef("--tokenizer bpe is for GPT only: a trained BPE has no [CLS]/[SEP]/[MASK] ids for BERT; use --tokenizer char")
+		return nil, usagef("--tokenizer bpe is for GPT only: a trained BPE has no [CLS]/[SEP]/[MASK] ids for BERT; use --tokenizer char")
 	}
-	if err := checkOutDir(*out); err != nil {
-		return err
+	if err := checkOutDir("out", *out); err != nil {
+		return nil, err
 	}
-	corpus, err := readTextFile("corpus", *corpusPath)
+	corpus, err := readTextFile("data", *corpusPath)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	valText := ""
 	if *valPath != "" {
 		if valText, err = readTextFile("val", *valPath); err != nil {
-			return err
+			return nil, err
 		}
+	}
+	progress := c.stderr
+	if *quiet {
+		progress = io.Discard
 	}
 
 	// The model: a fresh one, or the checkpoint in --out when resuming.
 	var m *llm.Model
 	resuming := false
 	if *resume {
-		if data, err := os.ReadFile(filepath.Join(*out, "trainer_state.json")); err == nil {
+		if _, err := safetensors.RecoverDir(*out); err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+		statePath := filepath.Join(*out, "trainer_state.json")
+		if _, err := os.Stat(statePath); err == nil {
+			data, err := fileio.ReadFile(statePath, 1<<20)
+			if err != nil {
+				return nil, fmt.Errorf("--resume: %w", err)
+			}
 			var st struct {
 				Step int `json:"global_step"`
 			}
 			if err := json.Unmarshal(data, &st); err != nil {
-				return usagef("--resume: %s/trainer_state.json: %v", *out, err)
+				return nil, fmt.Errorf("--resume: %s is corrupt: %v", statePath, err)
 			}
 			if st.Step > *steps {
-				return usagef("--resume: the checkpoint is at step %d, beyond --steps %d", st.Step, *steps)
+				return nil, usagef("--resume: the checkpoint is at step %d, beyond --steps %d", st.Step, *steps)
+			}
+			if err := checkModelFiles(*out); err != nil {
+				return nil, fmt.Errorf("--resume: %w", err)
 			}
 			if m, err = llm.Load(*out); err != nil {
-				return usagef("--resume: %v", err)
+				return nil, fmt.Errorf("--resume: %w", err)
 			}
 			if m.Config.Arch != a {
-				return usagef("--resume: %s holds a %s model, not --arch %s", *out, m.Config.Arch, *arch)
+				return nil, usagef("--resume: %s holds a %s model, not --arch %s", *out, m.Config.Arch, *arch)
 			}
 			if m.Tokenizer == nil {
-				return usagef("--resume: %s has no tokenizer files", *out)
+				return nil, fmt.Errorf("--resume: %s has no tokenizer files", *out)
 			}
 			resuming = true
-			if !*quiet {
-				fmt.Fprintf(progressOut, "resuming from %s (its config and tokenizer; model-size flags are ignored)\n", *out)
-			}
-		} else if !*quiet {
-			fmt.Fprintf(progressOut, "--resume: no checkpoint in %s yet, starting fresh\n", *out)
+			fmt.Fprintf(progress, "resuming from %s (its config and tokenizer; model-size flags are ignored)\n", *out)
+		} else {
+			fmt.Fprintf(progress, "--resume: no checkpoint in %s yet, starting fresh\n", *out)
 		}
 	}
 	if m == nil {
 		var tok tokenizer.Tokenizer
 		if bpeVocab > 0 {
+			if len(corpus)+len(valText) > maxBPECorpus {
+				return nil, usagef("--tokenizer bpe: the corpus is %s; BPE training here takes at most %s (use --tokenizer char)", humanBytes(int64(len(corpus)+len(valText))), humanBytes(maxBPECorpus))
+			}
 			b, err := tokenizer.TrainBPE(corpus+valText, bpeVocab, tokenizer.BPEOptions{})
 			if err != nil {
-				return usagef("--tokenizer: %v", err)
+				return nil, usagef("--tokenizer: %v", err)
 			}
 			tok = b
 		} else {
@@ -182,22 +212,29 @@ func pretrainCmd(args []string, w io.Writer) error {
 			cfg.MaxPos = max(128, *seqLen)
 		}
 		if *seqLen > cfg.MaxPos {
-			return usagef("--seq-len %d exceeds --max-pos %d", *seqLen, cfg.MaxPos)
+			return nil, usagef("--seq-len %d exceeds --max-pos %d", *seqLen, cfg.MaxPos)
 		}
 		if err := cfg.Validate(); err != nil {
-			return usagef("%v", err)
+			return nil, usagef("%v", err)
+		}
+		if err := checkMemory(fmt.Sprintf("training %d layers × d-model %d on batches of %d×%d tokens", cfg.Layers, cfg.DModel, *batch, *seqLen),
+			trainingBytes(cfg, *batch, *seqLen), "--layers, --d-model, --d-ff, --batch or --seq-len"); err != nil {
+			return nil, err
 		}
 		if m, err = llm.New(cfg, headSet, *seed); err != nil {
-			return usagef("%v", err)
+			return nil, err
 		}
 		m.Tokenizer = tok
 	} else if *seqLen > m.Config.MaxPos {
-		return usagef("--seq-len %d exceeds the checkpoint's %d positions", *seqLen, m.Config.MaxPos)
+		return nil, usagef("--seq-len %d exceeds the checkpoint's %d positions", *seqLen, m.Config.MaxPos)
+	} else if err := checkMemory(fmt.Sprintf("training this checkpoint on batches of %d×%d tokens", *batch, *seqLen),
+		trainingBytes(m.Config, *batch, *seqLen), "--batch or --seq-len"); err != nil {
+		return nil, err
 	}
 
 	train, val, err := splitTokens(m, corpus, valText, *valPath != "", *seqLen)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tc := llm.TrainConfig{
 		Steps: *steps, BatchSize: *batch, SeqLen: *seqLen, LR: *lr, WarmupSteps: *warmup, Seed: *seed,
@@ -205,7 +242,7 @@ func pretrainCmd(args []string, w io.Writer) error {
 	}
 	startStep := -1
 	if !*quiet {
-		fmt.Fprintf(progressOut, "%s: %d parameters, %s tokenizer (%d tokens), %d train / %d val tokens, %d steps × %d×%d tokens\n",
+		fmt.Fprintf(progress, "%s: %d parameters, %s tokenizer (%d tokens), %d train / %d val tokens, %d steps × %d×%d tokens\n",
 			m.Config.Arch, m.Weights.Count(), m.Tokenizer.Kind(), m.Tokenizer.VocabSize(), len(train), len(val), *steps, *batch, *seqLen)
 		tc.Progress = func(p llm.Progress) {
 			if startStep < 0 {
@@ -216,7 +253,7 @@ func pretrainCmd(args []string, w io.Writer) error {
 			}
 			done := p.Step - startStep
 			eta := time.Duration(float64(p.Elapsed) / float64(done) * float64(p.Steps-p.Step))
-			fmt.Fprintf(progressOut, "step %*d/%d  loss %.4f  val %s  lr %.2e  %.0f tok/s  elapsed %s  ETA %s\n",
+			fmt.Fprintf(progress, "step %*d/%d  loss %.4f  val %s  lr %.2e  %.0f tok/s  elapsed %s  ETA %s\n",
 				len(strconv.Itoa(p.Steps)), p.Step, p.Steps, p.Loss, fmtLoss(p.ValLoss), p.LR, p.TokensPerSec,
 				fmtDuration(p.Elapsed), fmtDuration(eta))
 		}
@@ -228,10 +265,10 @@ func pretrainCmd(args []string, w io.Writer) error {
 	tc.Context = ctx
 	res, err := m.Train(train, val, tc)
 	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted at step %d; checkpoint saved in %s: continue with --resume", res.Steps, *out)
+		return nil, fmt.Errorf("interrupted at step %d; checkpoint saved in %s: continue with --resume", res.Steps, *out)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	valLoss := res.ValLoss
 	if math.IsNaN(valLoss) { // nothing left to train after a resume: report the checkpoint's loss
@@ -254,13 +291,12 @@ func pretrainCmd(args []string, w io.Writer) error {
 	// The result travels with the checkpoint (models/*/train_result.json).
 	var buf bytes.Buffer
 	if err := writeJSON(&buf, r); err != nil {
-		return err
+		return nil, err
 	}
 	if err := safetensors.WriteFileInDir(*out, "train_result.json", buf.Bytes()); err != nil {
-		return err
+		return nil, err
 	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return r, nil
 }
 
 // parseTokenizerSpec reads --tokenizer: "char" (0) or "bpe=N" (N).
@@ -270,38 +306,12 @@ func parseTokenizerSpec(s string) (int, error) {
 	}
 	if v, ok := strings.CutPrefix(s, "bpe="); ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 257 {
-			return 0, usagef("--tokenizer %s: the BPE vocabulary size must be an integer ≥ 257 (256 bytes + <|endoftext|>)", s)
+		if err != nil || n < 257 || n > maxBPEVocab {
+			return 0, usagef("--tokenizer %s: the BPE vocabulary size must be a whole number from 257 (256 bytes + <|endoftext|>) to %d", s, maxBPEVocab)
 		}
 		return n, nil
 	}
 	return 0, usagef("--tokenizer %q: want char or bpe=VOCABSIZE", s)
-}
-
-// checkOutDir refuses to replace a directory that is not a checkpoint: the checkpoint is
-// written by swapping whole directories, which would delete unrelated files.
-func checkOutDir(dir string) error {
-	st, err := os.Stat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return usagef("--out: %v", err)
-	}
-	if !st.IsDir() {
-		return usagef("--out %s exists and is not a directory", dir)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return usagef("--out: %v", err)
-	}
-	if len(entries) == 0 {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
-		return usagef("--out %s is a non-empty directory without config.json: refusing to replace it (pick a new directory)", dir)
-	}
-	return nil
 }
 
 // splitTokens encodes the training and validation text. Without a validation file the

@@ -13,7 +13,7 @@ import (
 func TestQuantizeCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "q8")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"quantize", "--model", "../../testdata/hf/tiny-gpt2", "--bits", "8", "--out", out, "--layers"}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"quantize", "--model", "../../testdata/hf/tiny-gpt2", "--bits", "8", "--out", out, "--layers", "--json"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	var res quantizeResult

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,51 +14,52 @@ import (
 )
 
 func init() {
-	register("run", "execute notebooks headlessly on the Go kernel: run [--out DIR] [--json] NOTEBOOK...", runCmd)
+	define(&command{name: "run", summary: "execute notebooks headlessly on the Go kernel (one line per cell; executed copies kept)",
+		usage: "[--out DIR] [--timeout D] NOTEBOOK.ipynb...", run: runCmd})
 }
 
-func runCmd(args []string, w io.Writer) error {
-	fs := newFlags("run")
-	out := fs.String("out", "", "directory for the executed copies (default ROOT/.cache/run)")
-	kernel := fs.String("kernel", install.KernelName, "kernelspec name")
-	timeout := fs.Duration("timeout", 10*time.Minute, "limit for one cell")
-	asJSON := fs.Bool("json", false, "print a JSON summary on stdout (progress goes to stderr)")
-	noWarm := fs.Bool("no-warm", false, "do not pre-compile the imported divellm packages")
-	paths, err := parseFlags(fs, args)
+// runResult is the summary of `divellm run`.
+type runResult struct{ *nbrun.Summary }
+
+func (r runResult) MarshalJSON() ([]byte, error) { return marshalNoEscape(r.Summary) }
+
+func (r runResult) writeText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%d notebook(s) in %.1fs (build cache warm-up %.1fs)\n", len(r.Notebooks), r.Seconds, r.WarmSeconds)
+	return err
+}
+
+func runCmd(c *cmdCtx) (any, error) {
+	out := c.String("out", "", "directory for the executed copies (default ROOT/.cache/run)")
+	kernel := c.String("kernel", install.KernelName, "kernelspec name")
+	timeout := c.Duration("timeout", 10*time.Minute, "limit for one cell")
+	noWarm := c.Bool("no-warm", false, "do not pre-compile the imported divellm packages")
+	paths, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(paths) == 0 {
-		return usagef("usage: divellm run [--out DIR] [--json] [--timeout D] NOTEBOOK.ipynb...")
+		return nil, usagef("usage: divellm run [--out DIR] [--json] [--timeout D] NOTEBOOK.ipynb...")
 	}
 	for _, p := range paths {
 		if filepath.Ext(p) != ".ipynb" {
-			return usagef("run: %s is not a .ipynb notebook", p)
+			return nil, usagef("%s is not a .ipynb notebook", p)
 		}
-		if _, err := os.Stat(p); err != nil {
-			return usagef("run: %v", err)
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		if !st.Mode().IsRegular() {
+			return nil, usagef("%s is %s, not a notebook file", p, fileKind(st.Mode()))
 		}
 	}
-	progress := w
-	if *asJSON {
-		progress = os.Stderr
-	}
+	// Progress lines go to stdout, or to stderr under --json.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	sum, err := nbrun.Run(ctx, paths, nbrun.Options{
-		Kernel: *kernel, OutDir: *out, CellTimeout: *timeout, NoWarm: *noWarm, Progress: progress,
+		Kernel: *kernel, OutDir: *out, CellTimeout: *timeout, NoWarm: *noWarm, Progress: c.log(),
 	})
 	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(w, "%d notebook(s) in %.1fs (build cache warm-up %.1fs)\n", len(sum.Notebooks), sum.Seconds, sum.WarmSeconds)
+		return nil, err
 	}
 	if !sum.OK {
 		failed := 0
@@ -68,7 +68,7 @@ func runCmd(args []string, w io.Writer) error {
 				failed++
 			}
 		}
-		return fmt.Errorf("%d of %d notebook(s) failed", failed, len(sum.Notebooks))
+		return runResult{sum}, fmt.Errorf("%d of %d notebook(s) failed", failed, len(sum.Notebooks))
 	}
-	return nil
+	return runResult{sum}, nil
 }

@@ -1,22 +1,50 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
-const tokenizeUsage = "usage: divellm tokenize [--tokenizer char|bpe=FILE|wordpiece=VOCAB|MODEL_DIR] [--vocab-size N] [--json] TEXT"
+const tokenizeUsage = "usage: divellm tokenize [--tokenizer char|bpe=FILE|wordpiece=VOCAB|MODEL] [--vocab-size N] [--json] TEXT"
 
 func init() {
-	register("tokenize", "split text into tokens (char, BPE, WordPiece or a checkpoint's tokenizer) with byte offsets", runTokenize)
+	define(&command{name: "tokenize", summary: "split text into tokens (char, BPE, WordPiece or a checkpoint's tokenizer) with byte offsets",
+		usage: "[--tokenizer char|bpe=FILE|wordpiece=VOCAB|MODEL] [--vocab-size N] TEXT", run: runTokenize})
 }
+
+// tokenizeJSON is the output of `divellm tokenize --json`: exactly {"tokens":[{"id","text","start","end"}]}.
+type tokenizeJSON struct {
+	Tokens []tokenizer.Token `json:"tokens"`
+
+	text      string // the input, for the text form
+	kind      string
+	vocabSize int
+}
+
+// writeText prints a summary line and one row per token: index, id, token, byte range
+// and the text it covers.
+func (r tokenizeJSON) writeText(w io.Writer) error {
+	fmt.Fprintf(w, "%s tokenizer, %d ids in the vocabulary; %d tokens for %d bytes\n", r.kind, r.vocabSize, len(r.Tokens), len(r.text))
+	rows := [][]string{{"#", "id", "token", "bytes", "text"}}
+	for i, t := range r.Tokens {
+		covered := ""
+		if t.Start >= 0 && t.End <= len(r.text) && t.Start <= t.End {
+			covered = r.text[t.Start:t.End]
+		}
+		rows = append(rows, []string{strconv.Itoa(i), strconv.Itoa(t.ID), strconv.Quote(t.Text), fmt.Sprintf("%d-%d", t.Start, t.End), strconv.Quote(covered)})
+	}
+	return writeTable(w, rows, 2)
+}
+
+// maxBPEVocab bounds --vocab-size and bpe=N: larger than any real byte-level BPE
+// (GPT-4's has about 100k tokens), small enough that training cannot run away.
+const maxBPEVocab = 262144
 
 // runTokenize implements `divellm tokenize`.
 //
@@ -25,53 +53,37 @@ func init() {
 //	                            or one of those files, or else a text file: a byte-level BPE
 //	                            of --vocab-size tokens is trained on it (CJK pre-tokenizer)
 //	--tokenizer wordpiece=VOCAB a BERT vocab.txt (tokenizer_config.json next to it is read)
-//	--tokenizer MODEL_DIR       any checkpoint directory tokenizer.Load understands
-//	--json                      print {"tokens":[{"id":N,"text":"…","start":B,"end":B}]}
+//	--tokenizer MODEL           any model the resolver finds (directory, shipped name, HF id)
 //
 // Offsets are byte offsets into TEXT. Several TEXT arguments are joined with spaces.
-func runTokenize(args []string, w io.Writer) error {
-	fs := newFlags("tokenize")
-	spec := fs.String("tokenizer", "char", "char | bpe=FILE | wordpiece=VOCAB | MODEL_DIR")
-	vocabSize := fs.Int("vocab-size", 1000, "vocabulary size when bpe=FILE trains on a text file")
-	asJSON := fs.Bool("json", false, `print {"tokens":[{"id","text","start","end"}]}`)
-	rest, err := parseFlags(fs, args)
+func runTokenize(c *cmdCtx) (any, error) {
+	spec := c.String("tokenizer", "char", "char | bpe=FILE | wordpiece=VOCAB | MODEL (a checkpoint directory, shipped model or downloaded id)")
+	vocabSize := c.Int("vocab-size", 1000, 258, maxBPEVocab, "vocabulary size when bpe=FILE trains on a text file")
+	textFlag := c.String("text", "", "the text to split (or pass it as arguments)")
+	rest, err := c.Parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	text := strings.Join(rest, " ")
-	if strings.TrimSpace(text) == "" {
-		return usagef("no text to tokenize; %s", tokenizeUsage)
+	text, err := textInput("text", *textFlag, rest, tokenizeUsage)
+	if err != nil {
+		return nil, err
 	}
 	tok, err := buildTokenizer(*spec, text, *vocabSize)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	toks := tok.Encode(text)
 	if toks == nil {
 		toks = []tokenizer.Token{}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(struct {
-			Tokens []tokenizer.Token `json:"tokens"`
-		}{toks})
-	}
-	fmt.Fprintf(w, "%s tokenizer, %d ids in the vocabulary; %d tokens for %d bytes\n", tok.Kind(), tok.VocabSize(), len(toks), len(text))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tid\ttoken\tbytes\ttext")
-	for i, t := range toks {
-		covered := ""
-		if t.Start >= 0 && t.End <= len(text) {
-			covered = text[t.Start:t.End]
-		}
-		fmt.Fprintf(tw, "%d\t%d\t%q\t%d-%d\t%q\n", i, t.ID, t.Text, t.Start, t.End, covered)
-	}
-	return tw.Flush()
+	return tokenizeJSON{Tokens: toks, text: text, kind: tok.Kind(), vocabSize: tok.VocabSize()}, nil
 }
 
+// maxBPECorpus bounds the text a BPE is trained on here (training time grows with it).
+const maxBPECorpus = 64 << 20
+
 // buildTokenizer turns a --tokenizer value into a tokenizer; missing files and bad
-// values are usage errors.
+// values are usage errors, files that do not parse are runtime errors.
 func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, error) {
 	kind, path, hasPath := strings.Cut(spec, "=")
 	switch {
@@ -84,48 +96,57 @@ func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, erro
 		if err != nil {
 			return nil, usagef("--tokenizer %s: %v", spec, err)
 		}
-		switch filepath.Base(path) {
-		case "vocab.json", "merges.txt", "tokenizer.json":
-			return tokenizer.Load(path) // a tokenizer file, not a corpus
-		}
 		if st.IsDir() {
-			t, err := tokenizer.LoadBPE(path)
-			if err != nil {
+			if err := checkModelFiles(path); err != nil {
 				return nil, err
 			}
-			return t, nil
+			return tokenizer.LoadBPE(path)
 		}
-		corpus, err := os.ReadFile(path)
+		if !st.Mode().IsRegular() {
+			return nil, usagef("--tokenizer %s: %s is %s, not a file", spec, path, fileKind(st.Mode()))
+		}
+		switch filepath.Base(path) {
+		case "vocab.json", "merges.txt", "tokenizer.json":
+			if err := checkModelFiles(filepath.Dir(path)); err != nil {
+				return nil, err
+			}
+			return tokenizer.Load(path) // a tokenizer file, not a corpus
+		}
+		if st.Size() > maxBPECorpus {
+			return nil, usagef("--tokenizer %s: the corpus is %s; BPE training here takes at most %s", spec, humanBytes(st.Size()), humanBytes(maxBPECorpus))
+		}
+		corpus, err := readTextFile("tokenizer", path)
 		if err != nil {
 			return nil, err
 		}
-		if vocabSize <= 257 {
-			return nil, usagef("--vocab-size %d: want more than 257 (256 bytes + <|endoftext|>)", vocabSize)
-		}
-		t, err := tokenizer.TrainBPE(string(corpus), vocabSize, tokenizer.BPEOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return t, nil
+		return tokenizer.TrainBPE(corpus, vocabSize, tokenizer.BPEOptions{})
 	case hasPath && kind == "wordpiece":
 		st, err := os.Stat(path)
 		if err != nil {
 			return nil, usagef("--tokenizer %s: %v", spec, err)
 		}
 		if st.IsDir() {
+			if err := checkModelFiles(path); err != nil {
+				return nil, err
+			}
 			return tokenizer.Load(path)
 		}
-		t, err := tokenizer.LoadWordPieceVocab(path)
-		if err != nil {
-			return nil, err
+		if !st.Mode().IsRegular() {
+			return nil, usagef("--tokenizer %s: %s is %s, not a file", spec, path, fileKind(st.Mode()))
 		}
-		return t, nil
+		return tokenizer.LoadWordPieceVocab(path)
 	case hasPath:
-		return nil, usagef("--tokenizer %s: want char, bpe=FILE, wordpiece=VOCAB or a checkpoint directory", spec)
+		return nil, usagef("--tokenizer %s: want char, bpe=FILE, wordpiece=VOCAB or a model", spec)
 	}
-	st, err := os.Stat(spec)
-	if err != nil || !st.IsDir() {
-		return nil, usagef("--tokenizer %s: not char, bpe=FILE, wordpiece=VOCAB or a checkpoint directory", spec)
+	// A directory of tokenizer files, or a model: a shipped name or a downloaded id.
+	dir := spec
+	if st, err := os.Stat(spec); err != nil || !st.IsDir() {
+		if dir, err = resolveModel("tokenizer", spec); err != nil {
+			return nil, usagef("%v (or char, bpe=FILE, wordpiece=VOCAB)", err)
+		}
 	}
-	return tokenizer.Load(spec)
+	if err := checkModelFiles(dir); err != nil {
+		return nil, err
+	}
+	return tokenizer.Load(dir)
 }

@@ -13,10 +13,6 @@ import (
 	"github.com/divellm/divellm/llm/tokenizer"
 )
 
-type tokenizeJSON struct {
-	Tokens []tokenizer.Token `json:"tokens"`
-}
-
 func runTokenizeJSON(t *testing.T, args ...string) []tokenizer.Token {
 	t.Helper()
 	var out, errOut bytes.Buffer
