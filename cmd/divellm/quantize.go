@@ -146,8 +146,17 @@ func cmdQuantize(c *cmdCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g == quant.PerGroup && (cfg.DModel%group != 0 || cfg.DFF%group != 0) {
-		return nil, usagef("--granularity %s: the group size must divide every layer's input width (d_model %d, d_ff %d); try group=32 or channel", *gran, cfg.DModel, cfg.DFF)
+	if g == quant.PerGroup {
+		// Groups run along each layer's input columns: refuse a size that does not divide
+		// them all (it used to fall back to per-channel while the report said group=N).
+		for _, l := range cfg.Linears() {
+			if l.In%group != 0 {
+				return nil, usagef("--granularity %s: the group size must divide every layer's input width, and %s has %d inputs; try group=32 or channel", *gran, l.Module, l.In)
+			}
+		}
+		if cfg.DModel%group != 0 {
+			return nil, usagef("--granularity %s: the group size must divide the hidden size %d of the heads; try group=32 or channel", *gran, cfg.DModel)
+		}
 	}
 	if *calibPath != "" {
 		text, err := readTextFile("calib", *calibPath)
