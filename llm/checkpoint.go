@@ -285,6 +285,13 @@ func canonicalName(arch Arch, name string) (string, bool) {
 		case strings.HasPrefix(name, "embeddings."), strings.HasPrefix(name, "encoder."), strings.HasPrefix(name, "pooler."):
 			return "bert." + name, true
 		}
+	case BART:
+		switch {
+		case name == "lm_head.weight", strings.HasSuffix(name, "embed_tokens.weight"):
+			return "", false // tied to model.shared
+		case name != "final_logits_bias" && !strings.HasPrefix(name, "model."):
+			return "model." + name, true // saved from BartModel
+		}
 	case GPT:
 		switch {
 		case name == "lm_head.weight", strings.HasSuffix(name, ".attn.bias"), strings.HasSuffix(name, ".attn.masked_bias"):

@@ -19,6 +19,10 @@ const (
 	BERT Arch = "bert"
 	// GPT is a GPT-2-style decoder (causal attention, pre-LN, GELU-tanh, tied LM head).
 	GPT Arch = "gpt2"
+	// BART is an encoder-decoder (Lewis et al. 2019): a bidirectional encoder stack and a
+	// causal decoder stack whose blocks also attend to the encoder's output
+	// (cross-attention); post-LN, GELU, learned positions, LM head tied to the embeddings.
+	BART Arch = "bart"
 )
 
 // Config holds every hyper-parameter of a model; the model is built from it and nothing
@@ -29,7 +33,8 @@ type Config struct {
 	VocabSize  int     // number of tokens
 	DModel     int     // hidden size (HF hidden_size / n_embd)
 	Heads      int     // attention heads (num_attention_heads / n_head)
-	Layers     int     // transformer blocks (num_hidden_layers / n_layer)
+	Layers     int     // transformer blocks (num_hidden_layers / n_layer); BART: encoder layers
+	DecLayers  int     // BART: decoder layers (decoder_layers); 0 otherwise
 	DFF        int     // feed-forward width (intermediate_size / n_inner, default 4·DModel)
 	MaxPos     int     // max positions (max_position_embeddings / n_positions)
 	TypeVocab  int     // BERT token types (type_vocab_size), 0 for GPT
@@ -39,8 +44,10 @@ type Config struct {
 	PadID      int     // pad token id
 	BosID      int     // GPT: bos_token_id (-1: none)
 	EosID      int     // GPT: eos_token_id (-1: none)
-	NumLabels  int     // sequence-classification labels (0 = no classifier head)
-	ID2Label   map[string]string
+	// DecoderStartID is the token a BART decoder starts from (decoder_start_token_id).
+	DecoderStartID int
+	NumLabels      int // sequence-classification labels (0 = no classifier head)
+	ID2Label       map[string]string
 	// ProblemType is HF's problem_type for classifiers: "" or "single_label_classification"
 	// (softmax), "multi_label_classification" (sigmoid per label), "regression".
 	ProblemType string
@@ -81,8 +88,13 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
-	case c.Arch != BERT && c.Arch != GPT:
-		return fmt.Errorf("config: unknown architecture %q (want bert or gpt2)", c.Arch)
+	case c.Arch != BERT && c.Arch != GPT && c.Arch != BART:
+		return fmt.Errorf("config: unknown architecture %q (want bert, gpt2 or bart)", c.Arch)
+	case c.Arch == BART && (c.DecLayers <= 0 || c.DecLayers > MaxLayers):
+		return fmt.Errorf("config: decoder layers %d must be in [1, %d]", c.DecLayers, MaxLayers)
+	case c.Arch == BART && (c.BosID < 0 || c.BosID >= c.VocabSize || c.EosID < 0 || c.EosID >= c.VocabSize ||
+		c.DecoderStartID < 0 || c.DecoderStartID >= c.VocabSize):
+		return fmt.Errorf("config: BART's bos %d, eos %d and decoder start %d must be tokens of the vocabulary [0, %d)", c.BosID, c.EosID, c.DecoderStartID, c.VocabSize)
 	case c.DModel%c.Heads != 0:
 		return fmt.Errorf("config: d_model %d is not divisible by %d heads", c.DModel, c.Heads)
 	case c.TypeVocab < 0 || c.TypeVocab > MaxTypeVocab:
@@ -161,6 +173,19 @@ var configKeys = map[Arch][]configKey{
 		intKey("bos_token_id", func(c *Config) *int { return &c.BosID }, constDef(50256)),
 		intKey("eos_token_id", func(c *Config) *int { return &c.EosID }, constDef(50256)),
 	},
+	BART: {
+		intKey("d_model", func(c *Config) *int { return &c.DModel }, nil),
+		{key: "encoder_attention_heads", also: []string{"decoder_attention_heads"}, integer: func(c *Config) *int { return &c.Heads }},
+		intKey("encoder_layers", func(c *Config) *int { return &c.Layers }, nil),
+		intKey("decoder_layers", func(c *Config) *int { return &c.DecLayers }, nil),
+		{key: "encoder_ffn_dim", also: []string{"decoder_ffn_dim"}, integer: func(c *Config) *int { return &c.DFF }, def: func(c *Config) any { return 4 * c.DModel }},
+		intKey("max_position_embeddings", func(c *Config) *int { return &c.MaxPos }, constDef(1024)),
+		{key: "activation_function", str: func(c *Config) *string { return &c.Activation }, def: constDef("gelu")},
+		{key: "dropout", also: []string{"attention_dropout", "activation_dropout"}, float: func(c *Config) *float64 { return &c.Dropout }, def: constDef(0.0)},
+		intKey("bos_token_id", func(c *Config) *int { return &c.BosID }, constDef(0)),
+		intKey("eos_token_id", func(c *Config) *int { return &c.EosID }, constDef(2)),
+		intKey("decoder_start_token_id", func(c *Config) *int { return &c.DecoderStartID }, constDef(2)),
+	},
 }
 
 // commonKeys are read and written for every architecture.
@@ -172,6 +197,8 @@ var commonKeys = []configKey{
 // architectureName is the transformers class written in config.json's "architectures".
 func architectureName(c Config, h HeadSet) string {
 	switch {
+	case c.Arch == BART:
+		return "BartForConditionalGeneration"
 	case c.Arch == GPT && h.Classifier:
 		return "GPT2ForSequenceClassification"
 	case c.Arch == GPT:
@@ -238,6 +265,10 @@ func (c Config) marshal(h HeadSet) ([]byte, error) {
 		m["position_embedding_type"] = "absolute"
 	case GPT:
 		m["tie_word_embeddings"] = true
+	case BART:
+		m["tie_word_embeddings"] = true
+		m["scale_embedding"] = false
+		m["is_encoder_decoder"] = true
 	}
 	return json.MarshalIndent(m, "", "  ")
 }
@@ -264,10 +295,18 @@ func (c *Config) UnmarshalJSON(data []byte) error {
 		}
 	case "gpt2":
 		c.Arch = GPT
+	case "bart":
+		c.Arch = BART
+		for _, k := range []string{"scale_embedding", "normalize_before", "add_final_layer_norm"} {
+			if v, _ := m[k].(bool); v {
+				return fmt.Errorf("config.json: %s true is not supported (this is mBART-style; only BART's post-LN layout)", k)
+			}
+		}
+		c.LayerNormE = 1e-5 // BART's nn.LayerNorm default; not in config.json
 	case "":
 		return fmt.Errorf("config.json: missing model_type")
 	default:
-		return fmt.Errorf("config.json: model_type %q is not supported (bert or gpt2)", mt)
+		return fmt.Errorf("config.json: model_type %q is not supported (bert, gpt2 or bart)", mt)
 	}
 	for _, k := range append(append([]configKey(nil), commonKeys...), configKeys[c.Arch]...) {
 		if err := k.read(m, c); err != nil {
@@ -395,4 +434,12 @@ func sortedLabels(c Config) []string {
 		out = append(out, c.ID2Label[strconv.Itoa(i)])
 	}
 	return out
+}
+
+// TinyBART returns a small encoder-decoder (2 + 2 blocks of width 64) for toy
+// sequence-to-sequence tasks that train in a notebook cell. bos, eos and the decoder's
+// start token are the tokenizer's [CLS], [SEP] and [CLS] in the lessons.
+func TinyBART(vocab, pad, bos, eos int) Config {
+	return Config{Arch: BART, VocabSize: vocab, DModel: 64, Heads: 4, Layers: 2, DecLayers: 2, DFF: 256, MaxPos: 64,
+		LayerNormE: 1e-5, Activation: "gelu", PadID: pad, BosID: bos, EosID: eos, DecoderStartID: bos}
 }

@@ -97,7 +97,7 @@ func (m *Model) evalBatch(obj Objective, tb *TrainBatch, beta float64) ([4]float
 		return NewExec(be, func(in []*Node) []*Node {
 			P := len(names)
 			b, _ := takeBatch(in[P:], sig, cfg, obj)
-			out := forward(cfg, paramNodes(names, in[:P]), lora, b.ids, b.typeIDs, b.mask, nil,
+			out := forward(cfg, paramNodes(names, in[:P]), lora, b, nil,
 				fwdOptions{noLogits: obj == Classification || obj == SpanQA})
 			l := objectiveLoss(cfg, obj, out, b, beta)
 			return []*Node{l.sum, l.count, l.correct, l.margin}

@@ -37,6 +37,8 @@ type fwdOut struct {
 	qaStart    *Node   // [b, s]
 	qaEnd      *Node   // [b, s]
 	classes    *Node   // [b, labels] (BERT) or [b, s, labels] (GPT)
+	encLast    *Node   // BART: the encoder's output [b, s, m]
+	cross      []*Node // BART: decoder layers × [b, h, t, s]
 	rng        *Node   // updated RNG state (dropout)
 }
 
@@ -53,6 +55,10 @@ type graphOps struct {
 	keep  bool
 	cache *graphCache // KV-cache decoding, nil for the full forward
 	outKV [2][]*Node  // updated caches (decoding)
+
+	memory  *Node   // BART decoder: the encoder's output [b, s, m]
+	memMask *Node   // its padding mask
+	cross   []*Node // cross-attention probabilities per decoder layer, when keep
 }
 
 // graphCache is the state of one KV-cache decoding step.
@@ -178,9 +184,13 @@ func (o *graphOps) embed(ids, typeIDs, pos *Node) *Node {
 	return o.Dropout(x)
 }
 
-// forward builds the whole model. ids, typeIDs, mask are [b, s] int32 (typeIDs and mask
-// may be nil); rng may be nil when not training.
-func forward(c Config, params map[string]*Node, lora map[string]float64, ids, typeIDs, mask, rng *Node, fo fwdOptions) fwdOut {
+// forward builds the whole model on the batch b (see [batchNodes]); rng may be nil when
+// not training.
+func forward(c Config, params map[string]*Node, lora map[string]float64, b batchNodes, rng *Node, fo fwdOptions) fwdOut {
+	if c.Arch == BART {
+		return forwardBART(c, params, lora, b, rng, fo)
+	}
+	ids, mask := b.ids, b.mask
 	g := ids.Graph()
 	s := ids.Shape().Dimensions[1]
 	if s > c.MaxPos {
@@ -196,7 +206,7 @@ func forward(c Config, params map[string]*Node, lora map[string]float64, ids, ty
 		o.mask = attention.PaddingMask(mask) // [b, 1, 1, s]
 	}
 	var out fwdOut
-	x := o.embed(ids, typeIDs, positions(g, s))
+	x := o.embed(ids, b.typeIDs, positions(g, s))
 	if fo.hidden {
 		out.hidden = append(out.hidden, x)
 	}
@@ -363,21 +373,23 @@ func arrayOf(t *tensors.Tensor) *Array {
 	return a
 }
 
-// crop returns a with the axes in axes cut to length n (a view when only the outermost
-// non-unit axis is cut, a copy otherwise).
-func (a *Array) crop(n int, axes ...int) *Array {
+// cropAxes returns a with some axes cut shorter: lens holds (axis, length) pairs. It is a
+// view when only one axis is cut and every axis before it has length 1, a copy otherwise.
+func (a *Array) cropAxes(lens ...int) *Array {
 	shape := append([]int(nil), a.Shape...)
-	for _, ax := range axes {
-		shape[ax] = n
+	var cut []int
+	for i := 0; i+1 < len(lens); i += 2 {
+		if lens[i+1] < shape[lens[i]] {
+			shape[lens[i]] = lens[i+1]
+			cut = append(cut, lens[i])
+		}
 	}
-	if equalInts(shape, a.Shape) {
+	if len(cut) == 0 {
 		return a
 	}
-	// A prefix view works when every axis before the first cut one has length 1 and only
-	// that axis is cut.
-	if len(axes) == 1 {
+	if len(cut) == 1 {
 		lead := true
-		for i := 0; i < axes[0]; i++ {
+		for i := 0; i < cut[0]; i++ {
 			lead = lead && a.Shape[i] == 1
 		}
 		if lead {
@@ -403,11 +415,59 @@ func (a *Array) crop(n int, axes ...int) *Array {
 }
 
 // Batch is a rectangular batch of token ids. TypeIDs (BERT segments) and Mask
-// (1 = token, 0 = padding) may be nil.
+// (1 = token, 0 = padding) may be nil. An encoder-decoder (BART) also takes the decoder's
+// input ids (DecoderIDs, starting with Config.DecoderStartID) and their mask.
 type Batch struct {
 	IDs     [][]int
 	TypeIDs [][]int
 	Mask    [][]int
+
+	DecoderIDs  [][]int
+	DecoderMask [][]int
+}
+
+// DecoderIDs0 returns the first decoder row (nil without decoder inputs).
+func (b Batch) DecoderIDs0() []int {
+	if len(b.DecoderIDs) == 0 {
+		return nil
+	}
+	return b.DecoderIDs[0]
+}
+
+// signature names the inputs a batch feeds to a graph (one compiled graph per signature).
+func (b Batch) signature(c Config) string {
+	return fmt.Sprintf("type=%v/mask=%v/dec=%v", b.TypeIDs != nil && c.Arch == BERT, b.Mask != nil, c.Arch == BART)
+}
+
+// inputs returns the batch's tensors in graph order: ids, [type ids], [mask], and for BART
+// the decoder ids and mask.
+func (b Batch) inputs(c Config) []any {
+	args := []any{int32Tensor(b.IDs)}
+	if b.TypeIDs != nil && c.Arch == BERT {
+		args = append(args, int32Tensor(b.TypeIDs))
+	}
+	if b.Mask != nil {
+		args = append(args, int32Tensor(b.Mask))
+	}
+	if c.Arch == BART {
+		mask := b.DecoderMask
+		if mask == nil {
+			mask = onesLike(b.DecoderIDs)
+		}
+		args = append(args, int32Tensor(b.DecoderIDs), int32Tensor(mask))
+	}
+	return args
+}
+
+func onesLike(rows [][]int) [][]int {
+	out := make([][]int, len(rows))
+	for i, r := range rows {
+		out[i] = make([]int, len(r))
+		for j := range out[i] {
+			out[i][j] = 1
+		}
+	}
+	return out
 }
 
 // PadBatch right-pads sequences with padID to the longest length and builds the mask.
@@ -470,40 +530,65 @@ func (b Batch) check(c Config) (rows, cols int, err error) {
 			}
 		}
 	}
+	if c.Arch != BART {
+		if b.DecoderIDs != nil {
+			return 0, 0, fmt.Errorf("decoder ids given to a %s model (only encoder-decoders take them)", c.Arch)
+		}
+		return rows, cols, nil
+	}
+	if len(b.DecoderIDs) != rows || len(b.DecoderIDs[0]) == 0 {
+		return 0, 0, fmt.Errorf("an encoder-decoder needs decoder ids for each of the %d rows", rows)
+	}
+	t := len(b.DecoderIDs[0])
+	if t > c.MaxPos {
+		return 0, 0, fmt.Errorf("decoder sequence of %d tokens exceeds the model's %d positions", t, c.MaxPos)
+	}
+	for i, r := range b.DecoderIDs {
+		if len(r) != t || (b.DecoderMask != nil && (len(b.DecoderMask) != rows || len(b.DecoderMask[i]) != t)) {
+			return 0, 0, fmt.Errorf("decoder row %d has %d entries, want %d (pad the batch)", i, len(r), t)
+		}
+		for j, id := range r {
+			if id < 0 || id >= c.VocabSize {
+				return 0, 0, fmt.Errorf("decoder token id %d at [%d,%d] is outside the vocabulary [0,%d)", id, i, j, c.VocabSize)
+			}
+		}
+	}
 	return rows, cols, nil
 }
 
-// padTo returns the batch right-padded to n columns (padding masked out).
-func (b Batch) padTo(n, padID int) Batch {
-	cols := len(b.IDs[0])
-	if n == cols {
-		return b
-	}
-	ext := func(rows [][]int, fill int) [][]int {
-		if rows == nil {
-			return nil
+// padTo returns the batch right-padded to n columns (and its decoder rows to t), with
+// the padding masked out.
+func (b Batch) padTo(n, t, padID int) Batch {
+	ext := func(rows [][]int, to, fill int) [][]int {
+		if rows == nil || len(rows[0]) == to {
+			return rows
 		}
 		out := make([][]int, len(rows))
 		for i, r := range rows {
-			out[i] = make([]int, n)
+			out[i] = make([]int, to)
 			copy(out[i], r)
-			for j := cols; j < n; j++ {
+			for j := len(r); j < to; j++ {
 				out[i][j] = fill
 			}
 		}
 		return out
 	}
-	mask := b.Mask
-	if mask == nil {
-		mask = make([][]int, len(b.IDs))
-		for i := range mask {
-			mask[i] = make([]int, cols)
-			for j := range mask[i] {
-				mask[i][j] = 1
-			}
+	out := b
+	if n != len(b.IDs[0]) {
+		mask := b.Mask
+		if mask == nil {
+			mask = onesLike(b.IDs)
 		}
+		out.IDs, out.TypeIDs, out.Mask = ext(b.IDs, n, padID), ext(b.TypeIDs, n, 0), ext(mask, n, 0)
 	}
-	return Batch{IDs: ext(b.IDs, padID), TypeIDs: ext(b.TypeIDs, 0), Mask: ext(mask, 0)}
+	if b.DecoderIDs != nil && t != len(b.DecoderIDs[0]) {
+		mask := b.DecoderMask
+		if mask == nil {
+			mask = onesLike(b.DecoderIDs)
+		}
+		out.DecoderIDs, out.DecoderMask = ext(b.DecoderIDs, t, padID), ext(mask, t, 0)
+	}
+	return out
 }
 
 func int32Tensor(m [][]int) *tensors.Tensor {
@@ -544,6 +629,12 @@ type Output struct {
 	QAStart      *Array   // [b, s]
 	QAEnd        *Array   // [b, s]
 	Classes      *Array   // [b, labels] (BERT) or [b, s, labels] (GPT)
+
+	// Encoder-decoders (BART): the sequence axes of Logits, LastHidden and the decoder's
+	// entries of Attentions / HiddenStates are the decoder's (t); Attentions lists the
+	// encoder's self-attention first, then the decoder's.
+	EncoderLast     *Array   // [b, s, m]: the encoder's output
+	CrossAttentions []*Array // decoder layers × [b, h, t, s]: each target token over the source tokens
 }
 
 // Forward runs the model on a batch (no dropout). The batch is padded to a multiple of
@@ -559,100 +650,103 @@ func (m *Model) Forward(b Batch, o ForwardOptions) (*Output, error) {
 	}
 	run := b
 	if !o.NoBucket {
-		n := max(cols, min(m.Config.MaxPos, (cols+Bucket-1)/Bucket*Bucket))
-		run = b.padTo(n, m.Config.PadID)
+		bucket := func(n int) int { return max(n, min(m.Config.MaxPos, (n+Bucket-1)/Bucket*Bucket)) }
+		run = b.padTo(bucket(cols), bucket(len(b.DecoderIDs0())), m.Config.PadID)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	names := m.Weights.Names()
 	lora := m.loraScales()
-	hasType, hasMask := run.TypeIDs != nil, run.Mask != nil
-	key := fmt.Sprintf("fwd/%v/%v/%v/%v/%v/%d", o.Attentions, o.HiddenStates, o.SkipLogits, hasType, hasMask, m.Weights.layout())
+	c := m.Config
+	sig := run.signature(c)
+	key := fmt.Sprintf("fwd/%v/%v/%v/%s/%d", o.Attentions, o.HiddenStates, o.SkipLogits, sig, m.Weights.layout())
 	e, err := m.exec(key, func(be compute.Backend) (*Exec, error) {
 		return NewExec(be, func(in []*Node) []*Node {
-			p := paramNodes(names, in)
-			rest := in[len(names):]
-			ids := rest[0]
-			var typeIDs, mask *Node
-			k := 1
-			if hasType {
-				typeIDs, k = rest[k], k+1
-			}
-			if hasMask {
-				mask = rest[k]
-			}
-			out := forward(m.Config, p, lora, ids, typeIDs, mask, nil, fwdOptions{attentions: o.Attentions, hidden: o.HiddenStates, noLogits: o.SkipLogits})
+			b, _ := takeBatch(in[len(names):], sig, c, "")
+			out := forward(c, paramNodes(names, in), lora, b, nil, fwdOptions{attentions: o.Attentions, hidden: o.HiddenStates, noLogits: o.SkipLogits})
 			return collectOutputs(out)
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
-	args := make([]any, 0, len(names)+3)
+	args := make([]any, 0, len(names)+5)
 	for _, t := range m.Weights.tensorList(names) {
 		args = append(args, t)
 	}
-	args = append(args, int32Tensor(run.IDs))
-	if hasType {
-		args = append(args, int32Tensor(run.TypeIDs))
-	}
-	if hasMask {
-		args = append(args, int32Tensor(run.Mask))
-	}
+	args = append(args, run.inputs(c)...)
 	res, err := execute(e, args)
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
 	out := unpackOutputs(m.Config, m.Heads(), o, res)
-	if n := len(run.IDs[0]); n != cols {
-		out.cropTo(m.Config, cols)
-	}
+	out.cropTo(m.Config, cols, len(b.DecoderIDs0()))
 	return out, nil
 }
 
-// cropTo cuts every sequence axis of the outputs back to n tokens.
-func (out *Output) cropTo(c Config, n int) {
-	crop := func(a *Array, axes ...int) *Array {
+// cropTo cuts every sequence axis of the outputs back to n tokens (t for a BART decoder's
+// axes).
+func (out *Output) cropTo(c Config, n, t int) {
+	crop := func(a *Array, lens ...int) *Array { // lens: axis, length pairs
 		if a == nil {
 			return nil
 		}
-		return a.crop(n, axes...)
+		return a.cropAxes(lens...)
 	}
-	out.Logits = crop(out.Logits, 1)
-	out.LastHidden = crop(out.LastHidden, 1)
+	q := n // the query axis: the decoder's for BART
+	if c.Arch == BART {
+		q = t
+	}
+	out.Logits = crop(out.Logits, 1, q)
+	out.LastHidden = crop(out.LastHidden, 1, q)
+	out.EncoderLast = crop(out.EncoderLast, 1, n)
 	for i := range out.HiddenStates {
-		out.HiddenStates[i] = crop(out.HiddenStates[i], 1)
+		l := q
+		if c.Arch == BART && i <= c.Layers {
+			l = n
+		}
+		out.HiddenStates[i] = crop(out.HiddenStates[i], 1, l)
 	}
 	for i := range out.Attentions {
-		out.Attentions[i] = crop(out.Attentions[i], 2, 3)
+		l := n
+		if c.Arch == BART && i >= c.Layers {
+			l = t
+		}
+		out.Attentions[i] = crop(out.Attentions[i], 2, l, 3, l)
 	}
-	out.QAStart, out.QAEnd = crop(out.QAStart, 1), crop(out.QAEnd, 1)
+	for i := range out.CrossAttentions {
+		out.CrossAttentions[i] = crop(out.CrossAttentions[i], 2, t, 3, n)
+	}
+	out.QAStart, out.QAEnd = crop(out.QAStart, 1, n), crop(out.QAEnd, 1, n)
 	if c.Arch == GPT {
-		out.Classes = crop(out.Classes, 1)
+		out.Classes = crop(out.Classes, 1, n)
 	}
 }
 
 // collectOutputs flattens fwdOut into a node list in a fixed order (see unpackOutputs).
 func collectOutputs(o fwdOut) []*Node {
 	var out []*Node
-	for _, n := range []*Node{o.logits, o.last, o.pooled, o.qaStart, o.qaEnd, o.classes} {
+	for _, n := range []*Node{o.logits, o.last, o.encLast, o.pooled, o.qaStart, o.qaEnd, o.classes} {
 		if n != nil {
 			out = append(out, n)
 		}
 	}
 	out = append(out, o.hidden...)
 	out = append(out, o.attentions...)
-	return out
+	return append(out, o.cross...)
 }
 
 func unpackOutputs(c Config, h HeadSet, o ForwardOptions, res []*tensors.Tensor) *Output {
 	out := &Output{}
 	i := 0
 	next := func() *Array { a := arrayOf(res[i]); i++; return a }
-	if (c.Arch == GPT || h.MLM) && !o.SkipLogits {
+	if (c.Arch != BERT || h.MLM) && !o.SkipLogits {
 		out.Logits = next()
 	}
 	out.LastHidden = next()
+	if c.Arch == BART {
+		out.EncoderLast = next()
+	}
 	if c.Arch == BERT && (h.Pooler || h.Classifier) {
 		out.Pooled = next()
 	}
@@ -663,13 +757,20 @@ func unpackOutputs(c Config, h HeadSet, o ForwardOptions, res []*tensors.Tensor)
 		out.Classes = next()
 	}
 	if o.HiddenStates {
-		for range c.Layers + 1 {
+		n := c.Layers + 1
+		if c.Arch == BART {
+			n = c.Blocks() + 2 // each stack's embeddings, then its blocks
+		}
+		for range n {
 			out.HiddenStates = append(out.HiddenStates, next())
 		}
 	}
 	if o.Attentions {
-		for range c.Layers {
+		for range c.Blocks() {
 			out.Attentions = append(out.Attentions, next())
+		}
+		for range c.DecLayers {
+			out.CrossAttentions = append(out.CrossAttentions, next())
 		}
 	}
 	return out

@@ -19,6 +19,9 @@ func (m *Model) AddClassifier(labels []string, seed uint64) error {
 	if m.LoRA != nil {
 		return fmt.Errorf("add classifier: add the head before the LoRA adapters")
 	}
+	if m.Config.Arch == BART {
+		return fmt.Errorf("add classifier: not implemented for encoder-decoders; use a BERT or GPT model")
+	}
 	c := m.Config
 	c.NumLabels = len(labels)
 	c.ID2Label = map[string]string{}

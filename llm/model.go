@@ -57,13 +57,18 @@ type HeadSet struct {
 // a BERT block uses Q, K, V, AttnOut, AttnLN, FFNIn, FFNOut, FFNLN.
 type LayerNames struct {
 	LN1, QKV, Q, K, V, AttnOut, AttnLN, LN2, FFNIn, FFNOut, FFNLN string
+	// Cross-attention of an encoder-decoder's decoder block (BART): queries from the block,
+	// keys and values from the encoder's output, then its residual LayerNorm.
+	CrossQ, CrossK, CrossV, CrossOut, CrossLN string
 }
 
 // Names are the Hugging Face names of the modules outside the blocks (empty when the
 // architecture has no such module).
 type Names struct {
-	TokenEmb, PosEmb, TypeEmb string // embedding tables (".weight")
-	EmbLN                     string // BERT: LayerNorm after the embeddings
+	TokenEmb, PosEmb, TypeEmb string // embedding tables (".weight"); BART: the shared table and the encoder's positions
+	EmbLN                     string // BERT, BART encoder: LayerNorm after the embeddings
+	DecPosEmb, DecEmbLN       string // BART decoder: its positions and embedding LayerNorm
+	LogitsBias                string // BART: final_logits_bias [1, vocab]
 	FinalLN                   string // GPT: ln_f
 	MLMDense, MLMLN, MLMBias  string // BERT MLM head: transform dense, its LayerNorm, decoder bias
 	Pooler, QA, Classifier    string // task heads (GPT's classifier is "score", without bias)
@@ -71,6 +76,10 @@ type Names struct {
 
 // ModelNames returns the architecture's module names.
 func (c Config) ModelNames() Names {
+	if c.Arch == BART {
+		return Names{TokenEmb: "model.shared", PosEmb: "model.encoder.embed_positions", EmbLN: "model.encoder.layernorm_embedding",
+			DecPosEmb: "model.decoder.embed_positions", DecEmbLN: "model.decoder.layernorm_embedding", LogitsBias: "final_logits_bias"}
+	}
 	if c.Arch == GPT {
 		return Names{TokenEmb: "transformer.wte", PosEmb: "transformer.wpe", FinalLN: "transformer.ln_f", Classifier: "score"}
 	}
@@ -80,8 +89,28 @@ func (c Config) ModelNames() Names {
 		Pooler: "bert.pooler.dense", QA: "qa_outputs", Classifier: "classifier"}
 }
 
-// LayerNames returns the module names of block l.
+// Blocks is the number of Transformer blocks: Layers, plus DecLayers for BART (whose
+// blocks are numbered encoder first, then decoder).
+func (c Config) Blocks() int { return c.Layers + c.DecLayers }
+
+// LayerNames returns the module names of block l (for BART, l ≥ Layers is decoder block
+// l − Layers).
 func (c Config) LayerNames(l int) LayerNames {
+	if c.Arch == BART {
+		stack, i := "encoder", l
+		if l >= c.Layers {
+			stack, i = "decoder", l-c.Layers
+		}
+		p := fmt.Sprintf("model.%s.layers.%d.", stack, i)
+		n := LayerNames{Q: p + "self_attn.q_proj", K: p + "self_attn.k_proj", V: p + "self_attn.v_proj",
+			AttnOut: p + "self_attn.out_proj", AttnLN: p + "self_attn_layer_norm",
+			FFNIn: p + "fc1", FFNOut: p + "fc2", FFNLN: p + "final_layer_norm"}
+		if stack == "decoder" {
+			n.CrossQ, n.CrossK, n.CrossV = p+"encoder_attn.q_proj", p+"encoder_attn.k_proj", p+"encoder_attn.v_proj"
+			n.CrossOut, n.CrossLN = p+"encoder_attn.out_proj", p+"encoder_attn_layer_norm"
+		}
+		return n
+	}
 	if c.Arch == GPT {
 		p := fmt.Sprintf("transformer.h.%d.", l)
 		return LayerNames{LN1: p + "ln_1", QKV: p + "attn.c_attn", AttnOut: p + "attn.c_proj",
@@ -98,7 +127,7 @@ func (c Config) LayerNames(l int) LayerNames {
 type Linear struct {
 	Module  string // e.g. "transformer.h.0.attn.c_attn"
 	Layer   int
-	Role    string // "qkv", "q", "k", "v", "attn_out", "ffn_in", "ffn_out"
+	Role    string // "qkv", "q", "k", "v", "attn_out", "cross_q", "cross_k", "cross_v", "cross_out", "ffn_in", "ffn_out"
 	In, Out int
 	Conv1D  bool
 }
@@ -111,8 +140,18 @@ func (l Linear) IsAttention() bool { return l.Role != "ffn_in" && l.Role != "ffn
 func (c Config) Linears() []Linear {
 	m, f := c.DModel, c.DFF
 	var out []Linear
-	for l := range c.Layers {
+	for l := range c.Blocks() {
 		n := c.LayerNames(l)
+		if c.Arch == BART {
+			out = append(out, Linear{n.Q, l, "q", m, m, false}, Linear{n.K, l, "k", m, m, false}, Linear{n.V, l, "v", m, m, false},
+				Linear{n.AttnOut, l, "attn_out", m, m, false})
+			if n.CrossQ != "" {
+				out = append(out, Linear{n.CrossQ, l, "cross_q", m, m, false}, Linear{n.CrossK, l, "cross_k", m, m, false},
+					Linear{n.CrossV, l, "cross_v", m, m, false}, Linear{n.CrossOut, l, "cross_out", m, m, false})
+			}
+			out = append(out, Linear{n.FFNIn, l, "ffn_in", m, f, false}, Linear{n.FFNOut, l, "ffn_out", f, m, false})
+			continue
+		}
 		if c.Arch == GPT {
 			out = append(out,
 				Linear{n.QKV, l, "qkv", m, 3 * m, true}, Linear{n.AttnOut, l, "attn_out", m, m, true},
@@ -144,6 +183,10 @@ func paramSpecs(c Config, heads HeadSet) []spec {
 		add(prefix+".bias", "zeros", m)
 	}
 	n := c.ModelNames()
+	if c.Arch == BART {
+		bartSpecs(c, add, ln)
+		return s
+	}
 	add(n.TokenEmb+".weight", "normal", v, m)
 	add(n.PosEmb+".weight", "normal", c.MaxPos, m)
 	if c.Arch == BERT {
@@ -204,6 +247,41 @@ func paramSpecs(c Config, heads HeadSet) []spec {
 	return s
 }
 
+// bartSpecs lists BART's parameters: the shared embedding, each stack's positions
+// (max_position_embeddings + 2 rows: BART's learned positions start at offset 2) and
+// embedding LayerNorm, every block's linears and LayerNorms, and final_logits_bias.
+func bartSpecs(c Config, add func(name, init string, shape ...int), ln func(string)) {
+	n := c.ModelNames()
+	add(n.TokenEmb+".weight", "normal", c.VocabSize, c.DModel)
+	add(n.PosEmb+".weight", "normal", c.MaxPos+bartPosOffset, c.DModel)
+	ln(n.EmbLN)
+	add(n.DecPosEmb+".weight", "normal", c.MaxPos+bartPosOffset, c.DModel)
+	ln(n.DecEmbLN)
+	lins := c.Linears()
+	for l := range c.Blocks() {
+		ln1 := c.LayerNames(l)
+		for _, lin := range lins {
+			if lin.Layer != l {
+				continue
+			}
+			add(lin.Module+".weight", "normal", lin.Out, lin.In)
+			add(lin.Module+".bias", "zeros", lin.Out)
+			switch lin.Role {
+			case "attn_out":
+				ln(ln1.AttnLN)
+			case "cross_out":
+				ln(ln1.CrossLN)
+			case "ffn_out":
+				ln(ln1.FFNLN)
+			}
+		}
+	}
+	add(n.LogitsBias, "zeros", 1, c.VocabSize)
+}
+
+// bartPosOffset is BART's position offset: position i uses row i + 2 of embed_positions.
+const bartPosOffset = 2
+
 // perLayer is the number of linear layers in one block.
 func perLayer(c Config) int {
 	if c.Arch == GPT {
@@ -230,6 +308,9 @@ func (c Config) paramCount(h HeadSet) int {
 		n += m*m + m + 2*m + 2 + float64(c.NumLabels)*(m+1)
 	}
 	n += float64(c.Layers) * block
+	if c.Arch == BART { // decoder blocks add cross-attention; two position tables
+		n += float64(c.DecLayers)*(block+4*m*m+6*m) + float64(c.MaxPos+2)*m + v
+	}
 	if n >= math.MaxInt/2 {
 		return math.MaxInt
 	}
@@ -362,6 +443,10 @@ type BlockOps[X any] interface {
 	// values v of block layer (masks and KV caches are the implementation's), returning the
 	// merged heads [.., m].
 	Attention(q, k, v X, layer int) X
+	// CrossAttention is attention of queries q over the encoder's output, whose keys and
+	// values the implementation projects with the modules kModule and vModule (BART's
+	// decoder blocks only).
+	CrossAttention(q X, kModule, vModule string, layer int) X
 }
 
 // Block is one Transformer block, the only definition of it in divellm.
@@ -371,9 +456,10 @@ type BlockOps[X any] interface {
 //	h = x + Dropout(AttnOut(Attention(split(QKV(LN₁(x))))))
 //	y = h + Dropout(FFNOut(Act(FFNIn(LN₂(h)))))
 //
-// BERT (post-LN):
+// BERT and BART (post-LN):
 //
 //	h = AttnLN(x + Dropout(AttnOut(Attention(Q(x), K(x), V(x)))))
+//	h = CrossLN(h + Dropout(CrossOut(CrossAttention(CrossQ(h), K, V of the encoder))))   BART decoder only
 //	y = FFNLN(h + Dropout(FFNOut(Act(FFNIn(h)))))
 func Block[X any](c Config, o BlockOps[X], x X, layer int) X {
 	n := c.LayerNames(layer)
@@ -385,6 +471,10 @@ func Block[X any](c Config, o BlockOps[X], x X, layer int) X {
 	}
 	ctx := o.Attention(o.Linear(x, n.Q), o.Linear(x, n.K), o.Linear(x, n.V), layer)
 	x = o.LayerNorm(o.Add(x, o.Dropout(o.Linear(ctx, n.AttnOut))), n.AttnLN)
+	if n.CrossQ != "" {
+		ctx = o.CrossAttention(o.Linear(x, n.CrossQ), n.CrossK, n.CrossV, layer)
+		x = o.LayerNorm(o.Add(x, o.Dropout(o.Linear(ctx, n.CrossOut))), n.CrossLN)
+	}
 	f := o.Act(o.Linear(x, n.FFNIn))
 	return o.LayerNorm(o.Add(x, o.Dropout(o.Linear(f, n.FFNOut))), n.FFNLN)
 }

@@ -37,6 +37,11 @@ const (
 	//
 	//	L = −log σ(β·[(log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l))])
 	DPO Objective = "dpo"
+	// Seq2SeqLM trains an encoder-decoder (BART): the encoder reads Batch.IDs, the decoder
+	// reads Batch.DecoderIDs (the target shifted right after Config.DecoderStartID) and
+	// Labels[i][t] is the target token at decoder position t (−100 on padding). See
+	// [Seq2SeqBatch].
+	Seq2SeqLM Objective = "seq2seq"
 )
 
 // TrainBatch is one batch of training (or evaluation) data: the inputs and the targets
@@ -65,6 +70,9 @@ func (tb *TrainBatch) check(c Config, obj Objective) error {
 		if len(tb.Labels) != rows {
 			return fmt.Errorf("labels have %d rows, ids %d", len(tb.Labels), rows)
 		}
+		if c.Arch == BART {
+			cols = len(tb.DecoderIDs[0]) // labels follow the decoder's positions
+		}
 		for i, r := range tb.Labels {
 			if len(r) != cols {
 				return fmt.Errorf("labels row %d has %d entries, want %d", i, len(r), cols)
@@ -89,7 +97,7 @@ func (tb *TrainBatch) check(c Config, obj Objective) error {
 		return nil
 	}
 	switch obj {
-	case CausalLM, MaskedLM:
+	case CausalLM, MaskedLM, Seq2SeqLM:
 		return okLabels()
 	case Classification:
 		if c.NumLabels <= 0 {
@@ -119,21 +127,13 @@ func (tb *TrainBatch) check(c Config, obj Objective) error {
 }
 
 // signature names the inputs a batch feeds to a graph (compiled once per signature).
-func (tb *TrainBatch) signature(c Config) string {
-	return fmt.Sprintf("type=%v/mask=%v", tb.TypeIDs != nil && c.Arch == BERT, tb.Mask != nil)
-}
+func (tb *TrainBatch) signature(c Config) string { return tb.Batch.signature(c) }
 
-// inputs returns the batch's tensors in graph order: ids, [type ids], [mask], targets.
+// inputs returns the batch's tensors in graph order: the Batch's, then the targets.
 func (tb *TrainBatch) inputs(c Config, obj Objective) []any {
-	args := []any{int32Tensor(tb.IDs)}
-	if tb.TypeIDs != nil && c.Arch == BERT {
-		args = append(args, int32Tensor(tb.TypeIDs))
-	}
-	if tb.Mask != nil {
-		args = append(args, int32Tensor(tb.Mask))
-	}
+	args := tb.Batch.inputs(c)
 	switch obj {
-	case CausalLM, MaskedLM:
+	case CausalLM, MaskedLM, Seq2SeqLM:
 		args = append(args, int32Tensor(tb.Labels))
 	case Classification:
 		args = append(args, int32Tensor([][]int{tb.Classes}))
@@ -152,6 +152,7 @@ func (tb *TrainBatch) inputs(c Config, obj Objective) []any {
 // batchNodes are the graph inputs of one batch.
 type batchNodes struct {
 	ids, typeIDs, mask *Node
+	decIDs, decMask    *Node // BART: decoder inputs [b, t]
 	labels             *Node // [b, s]: CausalLM, MaskedLM, DPO
 	classes            *Node // [1, b]
 	starts, ends       *Node // [1, b]
@@ -165,16 +166,19 @@ func takeBatch(in []*Node, sig string, c Config, obj Objective) (batchNodes, int
 	k := 0
 	next := func() *Node { n := in[k]; k++; return n }
 	b.ids = next()
-	var hasType, hasMask bool
-	fmt.Sscanf(sig, "type=%t/mask=%t", &hasType, &hasMask)
+	var hasType, hasMask, hasDec bool
+	fmt.Sscanf(sig, "type=%t/mask=%t/dec=%t", &hasType, &hasMask, &hasDec)
 	if hasType {
 		b.typeIDs = next()
 	}
 	if hasMask {
 		b.mask = next()
 	}
+	if hasDec {
+		b.decIDs, b.decMask = next(), next()
+	}
 	switch obj {
-	case CausalLM, MaskedLM:
+	case CausalLM, MaskedLM, Seq2SeqLM:
 		b.labels = next()
 	case Classification:
 		b.classes = next()
@@ -201,7 +205,7 @@ func objectiveLoss(c Config, obj Objective, out fwdOut, b batchNodes, beta float
 	zero := ScalarZero(g, dtypes.Float32)
 	var r lossNodes
 	switch obj {
-	case CausalLM, MaskedLM:
+	case CausalLM, MaskedLM, Seq2SeqLM:
 		nll, valid := tokenNLL(out.logits, b.labels)
 		r.sum, r.count = ReduceAllSum(nll), ReduceAllSum(valid)
 		r.correct = zero
@@ -413,8 +417,11 @@ func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed,
 
 // pretrainObjective is the objective of the model's own pretraining head.
 func (c Config) pretrainObjective() Objective {
-	if c.Arch == BERT {
+	switch c.Arch {
+	case BERT:
 		return MaskedLM
+	case BART:
+		return Seq2SeqLM
 	}
 	return CausalLM
 }

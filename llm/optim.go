@@ -177,8 +177,9 @@ func FreezeLayers(c Config, n int) func(name string) bool {
 	var prefixes []string
 	for l := range min(n, c.Layers) {
 		ln := c.LayerNames(l)
-		prefixes = append(prefixes, strings.TrimSuffix(ln.AttnOut, "attn.c_proj")) // GPT "transformer.h.l."
-		prefixes = append(prefixes, strings.TrimSuffix(ln.AttnOut, "attention.output.dense"))
+		for _, suffix := range []string{"attn.c_proj", "attention.output.dense", "self_attn.out_proj"} {
+			prefixes = append(prefixes, strings.TrimSuffix(ln.AttnOut, suffix)) // "transformer.h.l.", …
+		}
 	}
 	return func(name string) bool {
 		if frozen[name] {
@@ -249,6 +250,10 @@ func (m *Model) NewTrainer(tc TrainConfig, train Source, val []*TrainBatch) (*Tr
 	case SpanQA:
 		if m.Config.Arch != BERT || !m.Heads().QA {
 			return nil, fmt.Errorf("train: span QA needs a BERT model with a qa_outputs head")
+		}
+	case Seq2SeqLM:
+		if m.Config.Arch != BART {
+			return nil, fmt.Errorf("train: seq2seq training needs an encoder-decoder (bart) model")
 		}
 	default:
 		return nil, fmt.Errorf("train: unknown objective %q", tc.Objective)
@@ -590,7 +595,7 @@ func (tr *Trainer) compileStep(sig string, host bool) (*Exec, error) {
 			b, _ := takeBatch(rest[3:], sig, cfg, obj)
 			all := paramNodes(names, append(append([]*Node(nil), params...), frozen...))
 			fo := fwdOptions{dropout: cfg.Dropout, noLogits: obj == Classification || obj == SpanQA}
-			out := forward(cfg, all, lora, b.ids, b.typeIDs, b.mask, rng, fo)
+			out := forward(cfg, all, lora, b, rng, fo)
 			l := objectiveLoss(cfg, obj, out, b, tc.DPOBeta)
 			grads := Gradient(l.loss, params...)
 			var sq *Node

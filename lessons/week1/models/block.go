@@ -247,6 +247,13 @@ func (o *walkOps) Attention(q, k, v [][]float64, layer int) [][]float64 {
 	return o.record(fmt.Sprintf("%d 个头的注意力 (attention, heads concatenated)", o.m.Config.Heads), note, ctx)
 }
 
+// CrossAttention implements llm.BlockOps. The walk runs GPT and BERT blocks, which have
+// no cross-attention; an encoder-decoder's decoder block reports an error here.
+func (o *walkOps) CrossAttention(q [][]float64, kModule, vModule string, layer int) [][]float64 {
+	o.err = fmt.Errorf("block walk: block %d has cross-attention (an encoder-decoder), which the walk does not show", layer)
+	return q
+}
+
 // stageNames labels block l's modules for the walk's table.
 func stageNames(c llm.Config, l int) map[string]string {
 	n := c.LayerNames(l)
