@@ -43,24 +43,31 @@ func (f Format) Scheme() quant.Scheme {
 	return quant.Scheme{}
 }
 
-// linearNames are GPT-2's linear layers inside block l, with their Conv1D weights [in, out].
-func linearNames(l int) []string {
-	p := fmt.Sprintf("transformer.h.%d.", l)
-	return []string{p + "attn.c_attn", p + "attn.c_proj", p + "mlp.c_fc", p + "mlp.c_proj"}
+// linearNames are GPT-2's linear layers inside block l (llm's name table), with their
+// Conv1D weights [in, out].
+func linearNames(c llm.Config, l int) []string {
+	var out []string
+	for _, lin := range c.Linears() {
+		if lin.Layer == l {
+			out = append(out, lin.Module)
+		}
+	}
+	return out
 }
 
-type block struct {
-	ln1w, ln1b, ln2w, ln2b []float32
-	attn, proj, fc, out    quant.Linear
-	names                  []string // module names of attn, proj, fc, out
+// layer is one linear layer in the model's format, with its shape.
+type layer struct {
+	q       quant.Linear
+	in, out int
 }
 
 // GPT is a GPT-2 decoder in plain Go whose linear layers run on the gemm kernels.
 type GPT struct {
 	Config   llm.Config
 	Format   Format
-	wte, wpe []float32 // [v, m], [maxPos, m]
-	blocks   []block
+	wte, wpe []float32               // [v, m], [maxPos, m]
+	linears  map[string]layer        // every block's linear layers, by module name
+	norms    map[string][2][]float32 // every LayerNorm's weight and bias, by module name
 	lnfW     []float32
 	lnfB     []float32
 	head     quant.Linear // logits = x·wteᵀ, in the model's format
@@ -193,7 +200,7 @@ func buildGPT(c llm.Config, w *weights) (*GPT, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	m, f, v := c.DModel, c.DFF, c.VocabSize
+	m, v := c.DModel, c.VocabSize
 	g := &GPT{Config: c, Format: w.format}
 	var err error
 	if g.wte, err = w.vec("transformer.wte.weight", v*m); err != nil {
@@ -202,27 +209,26 @@ func buildGPT(c llm.Config, w *weights) (*GPT, error) {
 	if g.wpe, err = w.vec("transformer.wpe.weight", c.MaxPos*m); err != nil {
 		return nil, err
 	}
+	g.linears, g.norms = map[string]layer{}, map[string][2][]float32{}
 	for l := range c.Layers {
-		p := fmt.Sprintf("transformer.h.%d.", l)
-		var b block
-		for _, t := range []struct {
-			dst  *[]float32
-			name string
-		}{{&b.ln1w, "ln_1.weight"}, {&b.ln1b, "ln_1.bias"}, {&b.ln2w, "ln_2.weight"}, {&b.ln2b, "ln_2.bias"}} {
-			if *t.dst, err = w.vec(p+t.name, m); err != nil {
+		n := c.LayerNames(l)
+		for _, ln := range []string{n.LN1, n.LN2} {
+			var wb [2][]float32
+			if wb[0], err = w.vec(ln+".weight", m); err != nil {
 				return nil, err
 			}
-		}
-		names := linearNames(l)
-		b.names = names
-		dims := [][2]int{{3 * m, m}, {m, m}, {f, m}, {m, f}} // [out, in]
-		dst := []*quant.Linear{&b.attn, &b.proj, &b.fc, &b.out}
-		for i, name := range names {
-			if *dst[i], err = w.linear(name, dims[i][0], dims[i][1], true); err != nil {
+			if wb[1], err = w.vec(ln+".bias", m); err != nil {
 				return nil, err
 			}
+			g.norms[ln] = wb
 		}
-		g.blocks = append(g.blocks, b)
+	}
+	for _, lin := range c.Linears() {
+		q, err := w.linear(lin.Module, lin.Out, lin.In, lin.Conv1D)
+		if err != nil {
+			return nil, err
+		}
+		g.linears[lin.Module] = layer{q, lin.In, lin.Out}
 	}
 	if g.lnfW, err = w.vec("transformer.ln_f.weight", m); err != nil {
 		return nil, err
@@ -239,8 +245,8 @@ func buildGPT(c llm.Config, w *weights) (*GPT, error) {
 // Bytes is the memory of the linear layers and LM head as the kernels hold them.
 func (g *GPT) Bytes() int {
 	n := g.head.Bytes()
-	for _, b := range g.blocks {
-		n += b.attn.Bytes() + b.proj.Bytes() + b.fc.Bytes() + b.out.Bytes()
+	for _, l := range g.linears {
+		n += l.q.Bytes()
 	}
 	return n
 }
@@ -352,36 +358,19 @@ func (g *GPT) forward(steps []Step, lastOnly bool) ([][]float32, error) {
 			}
 		}
 	}
-	a := vec(t * m)
-	qkv := vec(t * 3 * m)
-	ctx := vec(t * m)
-	tmp := vec(t * m)
-	hid := vec(t * c.DFF)
-	eps := float32(c.LayerNormE)
-	for l, b := range g.blocks {
-		layerNorm(a, x, b.ln1w, b.ln1b, t, m, eps)
-		g.see(b.names[0], a, t)
-		if err := linear(b.attn, qkv, a, t, m, 3*m); err != nil { // [t, 3m]
-			return nil, err
+	ops := &goOps{g: g, steps: steps, row0: row0, t: t}
+	for l := range c.Layers {
+		ops.arena.reset()
+		out := llm.Block(c, llm.BlockOps[rows](ops), rows{x, m, m}, l)
+		if ops.err != nil {
+			return nil, ops.err
 		}
-		g.attend(l, steps, row0, qkv, ctx)
-		g.see(b.names[1], ctx, t)
-		if err := linear(b.proj, tmp, ctx, t, m, m); err != nil {
-			return nil, err
+		if &out.d[0] != &x[0] { // keep the residual stream in x across blocks
+			out.copyTo(x)
 		}
-		add(x, tmp)
-		layerNorm(a, x, b.ln2w, b.ln2b, t, m, eps)
-		g.see(b.names[2], a, t)
-		if err := linear(b.fc, hid, a, t, m, c.DFF); err != nil { // [t, f]
-			return nil, err
-		}
-		geluTanh(hid)
-		g.see(b.names[3], hid, t)
-		if err := linear(b.out, tmp, hid, t, c.DFF, m); err != nil {
-			return nil, err
-		}
-		add(x, tmp)
 	}
+	a := vec(t * m)
+	eps := float32(c.LayerNormE)
 	for _, st := range steps {
 		st.Session.pos += len(st.Tokens)
 	}
@@ -422,11 +411,12 @@ func (g *GPT) see(module string, x []float32, t int) {
 }
 
 // attend stores the new keys and values of layer l in each step's cache and computes causal
-// multi-head attention of the step's new queries over all of its cached positions. qkv
-// [t, 3m] and ctx [t, m] hold the stacked rows of all steps; step i starts at row0[i].
-// Keys are cached transposed, [m, maxLen] (feature-major), so that gemm.Attend scores 16
-// positions per vector instruction; values stay [maxLen, m].
-func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
+// multi-head attention of the step's new queries over all of its cached positions. q, k, v
+// and ctx hold the stacked rows of all steps (q, k, v may be strided views of the fused
+// c_attn output); step i starts at row0[i]. Keys are cached transposed, [m, maxLen]
+// (feature-major), so that gemm.Attend scores 16 positions per vector instruction; values
+// stay [maxLen, m].
+func (g *GPT) attend(l int, steps []Step, row0 []int, q, k, v rows, ctx []float32) {
 	c := g.Config
 	m, h := c.DModel, c.Heads
 	d := m / h
@@ -437,10 +427,10 @@ func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
 		kt, vc := s.k[l], s.v[l]
 		for j := 0; j < n; j++ {
 			r, pos := row0[i]+j, s.pos+j
-			for f, x := range qkv[r*3*m+m : r*3*m+2*m] {
+			for f, x := range k.row(r) {
 				kt[f*s.maxLen+pos] = x
 			}
-			copy(vc[pos*m:(pos+1)*m], qkv[r*3*m+2*m:r*3*m+3*m])
+			copy(vc[pos*m:(pos+1)*m], v.row(r))
 			owner = append(owner, i)
 		}
 		work += n * h * (s.pos + n) * d * 2
@@ -454,10 +444,135 @@ func (g *GPT) attend(l int, steps []Step, row0 []int, qkv, ctx []float32) {
 			r, hd := it/h, it%h
 			s := steps[owner[r]].Session
 			n := s.pos + (r - row0[owner[r]]) + 1 // causal: keys 0..pos+j
-			gemm.Attend(ctx[r*m+hd*d:r*m+(hd+1)*d], qkv[r*3*m+hd*d:r*3*m+(hd+1)*d],
+			gemm.Attend(ctx[r*m+hd*d:r*m+(hd+1)*d], q.row(r)[hd*d:(hd+1)*d],
 				s.k[l][hd*d*s.maxLen:], s.v[l][hd*d:], n, s.maxLen, m, scale, scores)
 		}
 	})
+}
+
+// rows is the plain-Go activation of the decoder's BlockOps: row-major rows of width w,
+// stride apart in d (stride > w for the q, k, v views of the fused c_attn output).
+type rows struct {
+	d         []float32
+	w, stride int
+}
+
+// row returns row r.
+func (x rows) row(r int) []float32 { return x.d[r*x.stride : r*x.stride+x.w] }
+
+// contiguous reports whether the rows are packed.
+func (x rows) contiguous() bool { return x.stride == x.w }
+
+// copyTo copies t packed rows into dst.
+func (x rows) copyTo(dst []float32) {
+	for r := 0; r*x.w < len(dst); r++ {
+		copy(dst[r*x.w:(r+1)*x.w], x.row(r))
+	}
+}
+
+// arena hands out the buffers of one block and takes them all back at reset, so a decode
+// step allocates nothing once warm.
+type arena struct {
+	bufs [][]float32
+	used int
+}
+
+func (a *arena) get(n int) []float32 {
+	if a.used < len(a.bufs) && cap(a.bufs[a.used]) >= n+16 {
+		b := a.bufs[a.used][:n]
+		a.used++
+		return b
+	}
+	b := vec(n)
+	if a.used < len(a.bufs) {
+		a.bufs[a.used] = b
+	} else {
+		a.bufs = append(a.bufs, b)
+	}
+	a.used++
+	return b
+}
+
+func (a *arena) reset() { a.used = 0 }
+
+// goOps runs llm.Block in plain Go on the quantized kernels: llm's one definition of the
+// block, with this package's linear layers, LayerNorm, GELU and cached attention.
+type goOps struct {
+	g     *GPT
+	steps []Step
+	row0  []int
+	t     int // rows of the stacked batch
+	arena arena
+	err   error
+}
+
+func (o *goOps) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+// LayerNorm implements llm.BlockOps.
+func (o *goOps) LayerNorm(x rows, module string) rows {
+	wb, ok := o.g.norms[module]
+	if !ok {
+		o.fail(fmt.Errorf("qmodel: no LayerNorm %q", module))
+		return x
+	}
+	out := rows{o.arena.get(o.t * x.w), x.w, x.w}
+	layerNorm(out.d, x.d, wb[0], wb[1], o.t, x.w, float32(o.g.Config.LayerNormE))
+	return out
+}
+
+// Linear implements llm.BlockOps on the model's format (capturing its input for
+// calibration when asked).
+func (o *goOps) Linear(x rows, module string) rows {
+	l, ok := o.g.linears[module]
+	if !ok || !x.contiguous() || x.w != l.in {
+		o.fail(fmt.Errorf("qmodel: linear %q missing or fed [%d] rows", module, x.w))
+		return x
+	}
+	o.g.see(module, x.d[:o.t*x.w], o.t)
+	out := rows{o.arena.get(o.t * l.out), l.out, l.out}
+	if err := linear(l.q, out.d, x.d, o.t, l.in, l.out); err != nil {
+		o.fail(err)
+	}
+	return out
+}
+
+// Act implements llm.BlockOps: GELU (tanh form, GPT-2's gelu_new) in place.
+func (o *goOps) Act(x rows) rows {
+	geluTanh(x.d[:o.t*x.w])
+	return x
+}
+
+// Add implements llm.BlockOps: the residual sum, in place on x.
+func (o *goOps) Add(x, y rows) rows {
+	add(x.d[:o.t*x.w], y.d[:o.t*y.w])
+	return x
+}
+
+// Dropout implements llm.BlockOps (inference: identity).
+func (o *goOps) Dropout(x rows) rows { return x }
+
+// SplitQKV implements llm.BlockOps: strided views of the fused output, no copy.
+func (o *goOps) SplitQKV(qkv rows) (q, k, v rows) {
+	m := qkv.w / 3
+	return rows{qkv.d, m, qkv.w}, rows{qkv.d[m:], m, qkv.w}, rows{qkv.d[2*m:], m, qkv.w}
+}
+
+// Attention implements llm.BlockOps with each session's KV cache.
+func (o *goOps) Attention(q, k, v rows, layer int) rows {
+	m := o.g.Config.DModel
+	ctx := rows{o.arena.get(o.t * m), m, m}
+	o.g.attend(layer, o.steps, o.row0, q, k, v, ctx.d)
+	return ctx
+}
+
+// CrossAttention implements llm.BlockOps; a GPT-2 decoder has none.
+func (o *goOps) CrossAttention(q rows, kModule, vModule string, layer int) rows {
+	o.fail(fmt.Errorf("qmodel: block %d asks for cross-attention, which a GPT-2 decoder has no encoder for", layer))
+	return q
 }
 
 // layerNorm writes (x − mean)/√(var + eps)·w + b for each of the t rows of x into dst.

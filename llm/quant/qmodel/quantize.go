@@ -63,7 +63,7 @@ func linearWeights(m *llm.Model, ps params) (map[string][]float32, map[string][2
 	switch m.Config.Arch {
 	case llm.GPT:
 		for l := range m.Config.Layers {
-			for _, name := range linearNames(l) {
+			for _, name := range linearNames(m.Config, l) {
 				p, ok := ps[name+".weight"]
 				if !ok || len(p.Shape) != 2 {
 					return nil, nil, fmt.Errorf("qmodel: %s.weight missing or not 2-D", name)
@@ -130,7 +130,7 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 	var names []string
 	if m.Config.Arch == llm.GPT {
 		for l := range m.Config.Layers { // model order, for sequential calibration
-			names = append(names, linearNames(l)...)
+			names = append(names, linearNames(m.Config, l)...)
 		}
 	} else {
 		for n := range ws {
