@@ -2,6 +2,7 @@ package attention
 
 import (
 	"fmt"
+	"github.com/divellm/divellm/llm/sample"
 	"math"
 )
 
@@ -59,28 +60,7 @@ func Reference(q, k, v [][]float64, mask [][]bool) (*Steps, error) {
 // Softmax returns exp(x_i - max) / Σ exp(x_j - max). Entries of -Inf get probability 0;
 // a row that is all -Inf gets a uniform distribution (as Hugging Face's models do when
 // masking with the lowest float).
-func Softmax(x []float64) []float64 {
-	out := make([]float64, len(x))
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = max(m, v)
-	}
-	if math.IsInf(m, -1) {
-		for i := range out {
-			out[i] = 1 / float64(len(x))
-		}
-		return out
-	}
-	var sum float64
-	for i, v := range x {
-		out[i] = math.Exp(v - m)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
+func Softmax(x []float64) []float64 { return sample.Probs(x) }
 
 // MatMul returns a·b for a [n, k] and b [k, m].
 func MatMul(a, b [][]float64) [][]float64 {
