@@ -2,8 +2,9 @@ package attention
 
 import (
 	"fmt"
-	"github.com/divellm/divellm/llm/sample"
 	"math"
+
+	"github.com/divellm/divellm/llm/sample"
 )
 
 // Steps holds every intermediate value of one attention head computed in plain Go, so a
