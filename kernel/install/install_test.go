@@ -198,8 +198,8 @@ func TestFindJupyter(t *testing.T) {
 	}
 	t.Setenv("PATH", dir)
 	_, err := FindJupyter(context.Background())
-	if !errors.Is(err, ErrNoJupyter) {
-		t.Fatalf("empty PATH: err %v, want ErrNoJupyter", err)
+	if !errors.Is(err, ErrNoJupyter) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("empty PATH: err %q, want one line wrapping ErrNoJupyter", err)
 	}
 	for _, want := range []string{"pip install jupyterlab", "apt-get install jupyter-notebook", "docker compose"} {
 		if !strings.Contains(err.Error(), want) {
