@@ -273,3 +273,22 @@ func TestCellLDFlags(t *testing.T) {
 		t.Errorf("panic trace lost its function or line:\n%s", out)
 	}
 }
+
+// TestInstallerDoesNotLinkGoMLX: the installer (and so `divellm kernel install`'s code
+// path) depends on no divellm llm package and no GoMLX package: it used to import
+// llm/backend for one constant, which pulled the whole GoMLX Go backend in.
+func TestInstallerDoesNotLinkGoMLX(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	out, err := exec.Command(goCmd, "list", "-deps", ModulePath+"/kernel/install").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, ModulePath+"/llm") || strings.HasPrefix(p, "github.com/gomlx/") {
+			t.Errorf("kernel/install depends on %s", p)
+		}
+	}
+}
