@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/divellm/divellm/internal/testlock"
 )
 
 // The real-browser tests load chart pages in headless Chromium, dump the DOM to read the
@@ -65,12 +67,25 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// browserTimeout bounds one Chromium run: it is only a guard against a hung browser, so
+// it is sized for a slow shared machine, and ends before the test binary's -timeout so a
+// hang fails with Chromium's stderr rather than a goroutine dump.
+func browserTimeout(t *testing.T) time.Duration {
+	const guard = 15 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		return min(guard, max(time.Minute, time.Until(d)-30*time.Second))
+	}
+	return guard
+}
+
 // runChromium runs headless Chromium with a fresh profile and no network side traffic.
 // budget is Chromium's virtual time: timers and animation frames run without real waiting,
-// but every frame is still painted, so it is kept short.
+// but every frame is still painted, so it is kept short. Virtual time only advances when
+// the page is idle, so what the page has done when the budget ends does not depend on how
+// fast the machine is; only the wall-clock duration does.
 func runChromium(t *testing.T, budget time.Duration, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout(t))
 	defer cancel()
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
@@ -173,6 +188,11 @@ func needChromium(t *testing.T) {
 	}
 }
 
+// holdBrowser makes the real-browser tests run one at a time, across test binaries
+// (`go test ./...` runs packages in parallel) and checkouts: two Chromiums painting
+// 7200-pixel pages on a 2-core machine starve each other and everything else.
+func holdBrowser(t *testing.T) { testlock.Hold(t, "chromium") }
+
 func ecChartCount(charts []*Chart) int {
 	n := 0
 	for _, c := range charts {
@@ -187,6 +207,7 @@ func ecChartCount(charts []*Chart) int {
 func TestBrowserStandalonePage(t *testing.T) {
 	needChromium(t)
 	t.Parallel()
+	holdBrowser(t)
 	dir := artifactsDir(t)
 	charts := allViews()
 	page := Page("divellm viz: all views", charts...)
@@ -220,6 +241,7 @@ const fakeRequireJS = `<script>window.__defineCalls=0;window.define=function(){w
 func TestBrowserNotebookOutputs(t *testing.T) {
 	needChromium(t)
 	t.Parallel()
+	holdBrowser(t)
 	dir := artifactsDir(t)
 	charts := allViews()
 	frags := []string{charts[1].HTML(), LibraryHTML()}
