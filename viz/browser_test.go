@@ -29,26 +29,39 @@ const captureJS = `<script>window.__jsErrors=[];` +
 	`window.onerror=function(m,s,l,c){window.__jsErrors.push(String(m)+" at "+l+":"+c)};` +
 	`window.addEventListener("unhandledrejection",function(e){window.__jsErrors.push("unhandled rejection: "+e.reason)});</script>`
 
-// resultJS writes the page's status into the DOM once the page is done: every chart
-// element has a data-rendered status, the page's own condition window.__waitFor (if any)
-// holds, and every ECharts instance has finished its entry animation. Waiting is for
-// these events, not for a time: only if they never come (a broken chart) does it write
-// the status after two minutes, so the test fails with "not drawn" instead of hanging.
-const resultJS = `<script>(function(){var t0=Date.now();
+// whenDoneJS defines window.__divellmWhenDone(f): f runs once the page is done, that is
+// when every chart element has a data-rendered status, the page's own condition
+// window.__waitFor (if any) holds and every ECharts instance has finished its entry
+// animation, and two frames later (so that the last frame is painted). Waiting is for
+// these events, not for a time: only if they never come (a broken chart) does f run after
+// two minutes anyway, so that a test fails with "not drawn" instead of hanging.
+const whenDoneJS = `<script>window.__divellmWhenDone=function(f){var t0=Date.now();
 function ready(){var els=document.querySelectorAll(".divellm-viz"),V=window.divellmViz||{};if(!els.length)return false;
 for(var i=0;i<els.length;i++)if(!els[i].getAttribute("data-rendered"))return false;
 if(window.__waitFor&&!window.__waitFor())return false;
 return (V.charts||[]).every(function(c){return c.isDisposed()||c.getZr().animation.isFinished()})}
-function write(){
+function poll(){if(ready()||Date.now()-t0>120000)requestAnimationFrame(function(){requestAnimationFrame(f)});else setTimeout(poll,50)}
+if(document.readyState==="complete")poll();else window.addEventListener("load",poll)};</script>`
+
+// clickThumbnailJS clicks the first thumbnail of the first chart (a model view) once the
+// page's outputs are all in (window.__outputsIn, if the page defines it) and that chart has
+// drawn, and makes the page wait until the enlarged head view has drawn.
+const clickThumbnailJS = `<script>(function(){var clicked=false;
+(function click(){var el=document.querySelector(".divellm-viz"),c=el&&window.echarts&&window.echarts.getInstanceByDom(el);
+if((window.__outputsIn&&!window.__outputsIn())||!c||el.getAttribute("data-rendered")!=="1"||!c.getZr().animation.isFinished()){setTimeout(click,50);return}
+var cv=el.querySelector("canvas"),r=cv.getBoundingClientRect();
+["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))});clicked=true})();
+window.__waitFor=function(){return clicked&&!!document.querySelector(".divellm-viz-zoom[data-rendered]")}})();</script>`
+
+// resultJS writes the page's status into the DOM (#divellm-result) once it is done.
+const resultJS = whenDoneJS + `<script>window.__divellmWhenDone(function(){
 var els=document.querySelectorAll(".divellm-viz"),st=[],V=window.divellmViz||{},tb=0;
 for(var i=0;i<els.length;i++)st.push(els[i].getAttribute("data-rendered")||"not drawn");
 (V.charts||[]).forEach(function(c){var t=c.getOption().toolbox;if(t&&t[0]&&t[0].feature&&t[0].feature.saveAsImage)tb++});
 var r={charts:st,jsErrors:window.__jsErrors,vizErrors:V.errors||[],instances:(V.charts||[]).length,saveAsImage:tb,
 echarts:window.echarts?window.echarts.version:"missing",zoomed:document.querySelectorAll(".divellm-viz-zoom[data-rendered='1']").length,xss:document.title==="XSS",defineCalls:window.__defineCalls||0,
 decoded:window.__packTest&&V.decode?Array.from(V.decode(window.__packTest)):null};
-var p=document.createElement("pre");p.id="divellm-result";p.textContent=JSON.stringify(r);document.body.appendChild(p)}
-function poll(){if(ready()||Date.now()-t0>120000)requestAnimationFrame(function(){requestAnimationFrame(write)});else setTimeout(poll,50)}
-window.addEventListener("load",poll)})();</script>`
+var p=document.createElement("pre");p.id="divellm-result";p.textContent=JSON.stringify(r);document.body.appendChild(p)});</script>`
 
 type pageResult struct {
 	Charts      []string  `json:"charts"`
@@ -93,7 +106,7 @@ func loadPage(t *testing.T, path, shot string, width, height int) (pageResult, i
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout(t))
 	defer cancel()
-	p, err := renderPage(ctx, t, "file://"+path, width, height)
+	p, err := renderPage(ctx, t, "file://"+path, width, height, "divellm-result")
 	if err != nil {
 		t.Fatalf("chromium on %s: %v", path, err)
 	}
@@ -242,15 +255,9 @@ host.querySelectorAll("script").forEach(function(s){var c=document.createElement
 document.getElementById("notebook").appendChild(host)}
 function next(){if(i<frags.length){addOutput(frags[i++]);setTimeout(next,30)}}
 next();
-// Once every output is in and the model view (the first output) has drawn, click its
-// first thumbnail to enlarge it; the page is done when the enlarged view has drawn.
-var clicked=false;
-(function click(){var el=document.querySelector(".divellm-viz"),c=el&&window.echarts&&window.echarts.getInstanceByDom(el);
-if(i<frags.length||!c||el.getAttribute("data-rendered")!=="1"||!c.getZr().animation.isFinished()){setTimeout(click,50);return}
-var cv=el.querySelector("canvas"),r=cv.getBoundingClientRect();
-["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))});clicked=true})();
-window.__waitFor=function(){return clicked&&!!document.querySelector(".divellm-viz-zoom[data-rendered]")};
-</script>` + resultJS + `</body></html>`
+// Once every output is in, click the model view's first thumbnail to enlarge it.
+window.__outputsIn=function(){return i>=frags.length};
+</script>` + clickThumbnailJS + resultJS + `</body></html>`
 	path := filepath.Join(dir, "notebook.html")
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 )
 
@@ -141,15 +142,15 @@ func (c *cdpClient) close() {
 
 // renderedPage is what [renderPage] got from the page.
 type renderedPage struct {
-	Result string // the text of the page's #divellm-result element
+	Result string // the text of the page's marker element
 	DOM    string // document.documentElement.outerHTML at that moment
 	PNG    []byte // screenshot of the width×height viewport
 }
 
-// renderPage loads url in a width×height viewport, waits until the page has written its
-// #divellm-result element (the page decides when it is done: see resultJS), then reads
-// it and the DOM and takes a screenshot. ctx bounds the whole run.
-func renderPage(ctx context.Context, t *testing.T, url string, width, height int) (*renderedPage, error) {
+// renderPage loads url in a width×height viewport, waits until the page has written an
+// element with id marker (the page decides when it is done: see whenDoneJS), then reads
+// its text and the DOM and takes a screenshot. ctx bounds the whole run.
+func renderPage(ctx context.Context, t *testing.T, url string, width, height int, marker string) (*renderedPage, error) {
 	c, err := startChromium(ctx, t)
 	if err != nil {
 		return nil, err
@@ -203,7 +204,7 @@ func renderPage(ctx context.Context, t *testing.T, url string, width, height int
 	}
 	out := &renderedPage{}
 	// The page's own event: resolves when resultJS has written its marker.
-	if out.Result, err = eval(`new Promise(function(done){(function poll(){var e=document.getElementById("divellm-result");` +
+	if out.Result, err = eval(`new Promise(function(done){(function poll(){var e=document.getElementById(` + strconv.Quote(marker) + `);` +
 		`if(e)done(e.textContent);else setTimeout(poll,50)})()})`); err != nil {
 		return fail(err)
 	}
