@@ -4,21 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"html"
 	"image"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/divellm/divellm/internal/testlock"
 )
 
-// The real-browser tests load chart pages in headless Chromium, dump the DOM to read the
-// status the runtime records (every chart marked data-rendered="1", no JS errors) and take
-// a screenshot that must not be blank. Screenshots and pages are kept under
+// The real-browser tests load chart pages in headless Chromium (driven over the DevTools
+// protocol, cdp_test.go), read the status the runtime records (every chart marked
+// data-rendered="1", no JS errors) once the page says it is done, and take a screenshot
+// that must not be blank. Screenshots and pages are kept under
 // $DIVELLM_ARTIFACTS (default: the test's temp dir) so CI can keep them on failure.
 
 const chromium = "/usr/bin/chromium"
@@ -29,16 +29,39 @@ const captureJS = `<script>window.__jsErrors=[];` +
 	`window.onerror=function(m,s,l,c){window.__jsErrors.push(String(m)+" at "+l+":"+c)};` +
 	`window.addEventListener("unhandledrejection",function(e){window.__jsErrors.push("unhandled rejection: "+e.reason)});</script>`
 
-// resultJS writes the page's status into the DOM once charts had time to draw.
-const resultJS = `<script>window.addEventListener("load",function(){setTimeout(function(){
+// whenDoneJS defines window.__divellmWhenDone(f): f runs once the page is done, that is
+// when every chart element has a data-rendered status, the page's own condition
+// window.__waitFor (if any) holds and every ECharts instance has finished its entry
+// animation, and two frames later (so that the last frame is painted). Waiting is for
+// these events, not for a time: only if they never come (a broken chart) does f run after
+// two minutes anyway, so that a test fails with "not drawn" instead of hanging.
+const whenDoneJS = `<script>window.__divellmWhenDone=function(f){var t0=Date.now();
+function ready(){var els=document.querySelectorAll(".divellm-viz"),V=window.divellmViz||{};if(!els.length)return false;
+for(var i=0;i<els.length;i++)if(!els[i].getAttribute("data-rendered"))return false;
+if(window.__waitFor&&!window.__waitFor())return false;
+return (V.charts||[]).every(function(c){return c.isDisposed()||c.getZr().animation.isFinished()})}
+function poll(){if(ready()||Date.now()-t0>120000)requestAnimationFrame(function(){requestAnimationFrame(f)});else setTimeout(poll,50)}
+if(document.readyState==="complete")poll();else window.addEventListener("load",poll)};</script>`
+
+// clickThumbnailJS clicks the first thumbnail of the first chart (a model view) once the
+// page's outputs are all in (window.__outputsIn, if the page defines it) and that chart has
+// drawn, and makes the page wait until the enlarged head view has drawn.
+const clickThumbnailJS = `<script>(function(){var clicked=false;
+(function click(){var el=document.querySelector(".divellm-viz"),c=el&&window.echarts&&window.echarts.getInstanceByDom(el);
+if((window.__outputsIn&&!window.__outputsIn())||!c||el.getAttribute("data-rendered")!=="1"||!c.getZr().animation.isFinished()){setTimeout(click,50);return}
+var cv=el.querySelector("canvas"),r=cv.getBoundingClientRect();
+["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))});clicked=true})();
+window.__waitFor=function(){return clicked&&!!document.querySelector(".divellm-viz-zoom[data-rendered]")}})();</script>`
+
+// resultJS writes the page's status into the DOM (#divellm-result) once it is done.
+const resultJS = whenDoneJS + `<script>window.__divellmWhenDone(function(){
 var els=document.querySelectorAll(".divellm-viz"),st=[],V=window.divellmViz||{},tb=0;
 for(var i=0;i<els.length;i++)st.push(els[i].getAttribute("data-rendered")||"not drawn");
 (V.charts||[]).forEach(function(c){var t=c.getOption().toolbox;if(t&&t[0]&&t[0].feature&&t[0].feature.saveAsImage)tb++});
 var r={charts:st,jsErrors:window.__jsErrors,vizErrors:V.errors||[],instances:(V.charts||[]).length,saveAsImage:tb,
 echarts:window.echarts?window.echarts.version:"missing",zoomed:document.querySelectorAll(".divellm-viz-zoom[data-rendered='1']").length,xss:document.title==="XSS",defineCalls:window.__defineCalls||0,
 decoded:window.__packTest&&V.decode?Array.from(V.decode(window.__packTest)):null};
-var p=document.createElement("pre");p.id="divellm-result";p.textContent=JSON.stringify(r);document.body.appendChild(p);
-},3000)});</script>`
+var p=document.createElement("pre");p.id="divellm-result";p.textContent=JSON.stringify(r);document.body.appendChild(p)});</script>`
 
 type pageResult struct {
 	Charts      []string  `json:"charts"`
@@ -65,60 +88,43 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// runChromium runs headless Chromium with a fresh profile and no network side traffic.
-// budget is Chromium's virtual time: timers and animation frames run without real waiting,
-// but every frame is still painted, so it is kept short.
-func runChromium(t *testing.T, budget time.Duration, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic",
-		"--user-data-dir=" + t.TempDir(), "--hide-scrollbars", fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds())}
-	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+// browserTimeout bounds one Chromium run: it is only a guard against a hung browser, so
+// it is sized for a slow shared machine, and ends before the test binary's -timeout so a
+// hang fails with Chromium's stderr rather than a goroutine dump.
+func browserTimeout(t *testing.T) time.Duration {
+	const guard = 15 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		return min(guard, max(time.Minute, time.Until(d)-30*time.Second))
 	}
-	return stdout.Bytes()
+	return guard
 }
 
-// loadPage dumps the DOM of page and returns the status written by resultJS.
-func loadPage(t *testing.T, path string) pageResult {
+// loadPage renders the page at path in a width×height viewport, keeps its DOM (as
+// path.dom.html) and screenshot (as shot), and returns the status written by resultJS
+// and the decoded screenshot.
+func loadPage(t *testing.T, path, shot string, width, height int) (pageResult, image.Image) {
 	t.Helper()
-	// The page writes its result 3 s after load (queued charts retry every 100 ms).
-	dom := string(runChromium(t, 5*time.Second, "--dump-dom", "file://"+path))
-	const open = `<pre id="divellm-result">`
-	i, j := strings.Index(dom, open), strings.LastIndex(dom, "</pre>")
-	if err := os.WriteFile(path+".dom.html", []byte(dom), 0o644); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout(t))
+	defer cancel()
+	p, err := renderPage(ctx, t, "file://"+path, width, height, "divellm-result")
+	if err != nil {
+		t.Fatalf("chromium on %s: %v", path, err)
+	}
+	if err := os.WriteFile(path+".dom.html", []byte(p.DOM), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if i < 0 || j < i {
-		t.Fatalf("no result marker in the DOM of %s (page script did not finish)", path)
+	if err := os.WriteFile(shot, p.PNG, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	var r pageResult
-	if err := json.Unmarshal([]byte(html.UnescapeString(dom[i+len(open):j])), &r); err != nil {
-		t.Fatalf("result: %v", err)
+	if err := json.Unmarshal([]byte(p.Result), &r); err != nil {
+		t.Fatalf("result of %s: %v\n%s", path, err, p.Result)
 	}
-	return r
-}
-
-// screenshot renders path at width×height and returns the decoded PNG.
-func screenshot(t *testing.T, path, out string, width, height int) image.Image {
-	t.Helper()
-	// ECharts' entry animations take 1 s.
-	runChromium(t, 2*time.Second, fmt.Sprintf("--window-size=%d,%d", width, height), "--screenshot="+out, "file://"+path)
-	f, err := os.Open(out)
+	img, err := png.Decode(bytes.NewReader(p.PNG))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("screenshot %s: %v", shot, err)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", out, err)
-	}
-	return img
+	return r, img
 }
 
 // inkFraction is the fraction of pixels in r that are not (near) white.
@@ -173,6 +179,11 @@ func needChromium(t *testing.T) {
 	}
 }
 
+// holdBrowser makes the real-browser tests run one at a time, across test binaries
+// (`go test ./...` runs packages in parallel) and checkouts: two Chromiums painting
+// 7200-pixel pages on a 2-core machine starve each other and everything else.
+func holdBrowser(t *testing.T) { testlock.Hold(t, "chromium") }
+
 func ecChartCount(charts []*Chart) int {
 	n := 0
 	for _, c := range charts {
@@ -187,6 +198,7 @@ func ecChartCount(charts []*Chart) int {
 func TestBrowserStandalonePage(t *testing.T) {
 	needChromium(t)
 	t.Parallel()
+	holdBrowser(t)
 	dir := artifactsDir(t)
 	charts := allViews()
 	page := Page("divellm viz: all views", charts...)
@@ -197,9 +209,8 @@ func TestBrowserStandalonePage(t *testing.T) {
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := loadPage(t, path)
+	r, img := loadPage(t, path, filepath.Join(dir, "standalone.png"), 1400, 7200)
 	checkResult(t, "standalone", r, ecChartCount(charts))
-	img := screenshot(t, path, filepath.Join(dir, "standalone.png"), 1400, 7200)
 	if f := inkFraction(img, img.Bounds()); f < 0.03 {
 		t.Errorf("standalone screenshot is %.1f%% ink: blank?", 100*f)
 	}
@@ -220,6 +231,7 @@ const fakeRequireJS = `<script>window.__defineCalls=0;window.define=function(){w
 func TestBrowserNotebookOutputs(t *testing.T) {
 	needChromium(t)
 	t.Parallel()
+	holdBrowser(t)
 	dir := artifactsDir(t)
 	charts := allViews()
 	frags := []string{charts[1].HTML(), LibraryHTML()}
@@ -243,15 +255,14 @@ host.querySelectorAll("script").forEach(function(s){var c=document.createElement
 document.getElementById("notebook").appendChild(host)}
 function next(){if(i<frags.length){addOutput(frags[i++]);setTimeout(next,30)}}
 next();
-// Click the first thumbnail of the model view (the first output) to enlarge it.
-setTimeout(function(){var cv=document.querySelector(".divellm-viz canvas"),r=cv.getBoundingClientRect();
-["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))})},1500);
-</script>` + resultJS + `</body></html>`
+// Once every output is in, click the model view's first thumbnail to enlarge it.
+window.__outputsIn=function(){return i>=frags.length};
+</script>` + clickThumbnailJS + resultJS + `</body></html>`
 	path := filepath.Join(dir, "notebook.html")
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := loadPage(t, path)
+	r, img := loadPage(t, path, filepath.Join(dir, "notebook.png"), 1400, 7200)
 	checkResult(t, "notebook", r, ecChartCount(charts))
 	if r.DefineCalls != 0 {
 		t.Errorf("the ECharts bundle called the page's AMD define %d times", r.DefineCalls)
@@ -268,7 +279,6 @@ setTimeout(function(){var cv=document.querySelector(".divellm-viz canvas"),r=cv.
 			t.Errorf("runtime decode[%d] = %v, Go unpack = %v", i, r.Decoded[i], want[i])
 		}
 	}
-	img := screenshot(t, path, filepath.Join(dir, "notebook.png"), 1400, 7200)
 	if f := inkFraction(img, img.Bounds()); f < 0.03 {
 		t.Errorf("notebook screenshot is %.1f%% ink: blank?", 100*f)
 	}

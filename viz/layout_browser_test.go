@@ -1,15 +1,14 @@
 package viz
 
 import (
+	"context"
 	"encoding/json"
-	"html"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/divellm/divellm/lessons/exercise"
 )
@@ -23,8 +22,9 @@ const OutputWidth = 1098
 // canvas (nothing cut off), the x-axis labels of bar and line charts must not overlap, and
 // the chart must not be wider than the output area. It also reports, for every chart, the
 // texts it drew (to find how a token label was laid out) and whether glyphs render or show
-// as the missing-glyph box.
-const layoutJS = `<script>window.addEventListener("load",function(){setTimeout(function(){
+// as the missing-glyph box. It runs when the page is done (whenDoneJS: every chart drawn,
+// the thumbnail clicked and the enlarged view drawn, animations finished).
+const layoutJS = whenDoneJS + `<script>window.__divellmWhenDone(function(){
 var V=window.divellmViz||{},out={charts:[],glyphs:{}};
 function box(el){var r=el.getBoundingRect().clone(),m=el.getComputedTransform&&el.getComputedTransform();if(m)r.applyTransform(m);return r}
 document.querySelectorAll(".divellm-viz,.divellm-viz-zoom").forEach(function(div){
@@ -50,7 +50,7 @@ var cv=document.createElement("canvas");cv.width=40;cv.height=40;var g=cv.getCon
 function ink(ch,font){g.clearRect(0,0,40,40);g.fillStyle="#000";g.font=font;g.textBaseline="top";g.fillText(ch,4,4);return Array.from(g.getImageData(0,0,40,40).data).join(",")}
 (window.__glyphs||[]).forEach(function(ch){out.glyphs[ch]={};(window.__fonts||[]).forEach(function(f){out.glyphs[ch][f]=ink(ch,"24px "+f)===ink("\uE000","24px "+f)?"missing":"ok"})});
 var p=document.createElement("pre");p.id="divellm-layout";p.textContent=JSON.stringify(out);document.body.appendChild(p);
-},3500)});</script>`
+});</script>`
 
 type layoutReport struct {
 	Charts []struct {
@@ -80,6 +80,7 @@ func bertTokens(n int) []string {
 func TestBrowserLayout(t *testing.T) {
 	needChromium(t)
 	t.Parallel()
+	holdBrowser(t)
 	dir := artifactsDir(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	story := []string{"我", "昨", "天", "去", "银", "行", "钓", "鱼"}
@@ -128,23 +129,21 @@ func TestBrowserLayout(t *testing.T) {
 frags.forEach(function(h){var host=document.createElement("div");host.className="jp-OutputArea-output";host.innerHTML=h;
 host.querySelectorAll("script").forEach(function(s){var c=document.createElement("script");c.textContent=s.textContent;s.parentNode.replaceChild(c,s)});
 document.getElementById("nb").appendChild(host)});
-setTimeout(function(){var cv=document.querySelector(".divellm-viz canvas"),r=cv.getBoundingClientRect();
-["mousemove","mousedown","mouseup","click"].forEach(function(t){cv.dispatchEvent(new MouseEvent(t,{clientX:r.left+100,clientY:r.top+90,bubbles:true}))})},1500);
-</script>` + layoutJS + `</body></html>`
+</script>` + clickThumbnailJS + layoutJS + `</body></html>`
 	path := filepath.Join(dir, "layout.html")
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dom := string(runChromium(t, 6*time.Second, "--window-size=1400,3000", "--dump-dom", "file://"+path))
-	_ = os.WriteFile(path+".dom.html", []byte(dom), 0o644)
-	const open = `<pre id="divellm-layout">`
-	i := strings.Index(dom, open)
-	j := strings.Index(dom[max(i, 0):], "</pre>")
-	if i < 0 || j < 0 {
-		t.Fatalf("no layout report in the DOM of %s", path)
+	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout(t))
+	defer cancel()
+	p, err := renderPage(ctx, t, "file://"+path, 1400, 3000, "divellm-layout")
+	if err != nil {
+		t.Fatalf("chromium on %s: %v", path, err)
 	}
+	_ = os.WriteFile(path+".dom.html", []byte(p.DOM), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "layout.png"), p.PNG, 0o644)
 	var rep layoutReport
-	if err := json.Unmarshal([]byte(html.UnescapeString(dom[i+len(open):i+j])), &rep); err != nil {
+	if err := json.Unmarshal([]byte(p.Result), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Charts) != len(charts)+1 { // + the enlarged head view

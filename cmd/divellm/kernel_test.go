@@ -55,6 +55,13 @@ func TestLabWithoutJupyter(t *testing.T) {
 			t.Errorf("stderr lacks %q: %s", want, errb.String())
 		}
 	}
+	// The three-way instructions keep their line breaks (on stdout); the error is one line.
+	if !strings.Contains(out.String(), install.HowToGetJupyter) || strings.Count(install.HowToGetJupyter, "\n") < 3 {
+		t.Errorf("stdout lacks the instructions with their line breaks:\n%s", out.String())
+	}
+	if strings.Count(errb.String(), "\n") != 1 {
+		t.Errorf("stderr is not one line: %q", errb.String())
+	}
 }
 
 // TestKernelInstallCommand installs into a temporary Jupyter dir when the pinned tools

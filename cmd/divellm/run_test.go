@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/kernel/install"
+	"github.com/divellm/divellm/kernel/nbrun"
 )
 
 func TestRunUsage(t *testing.T) {
@@ -37,5 +41,48 @@ func TestRunMissingKernel(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"run", "--kernel", "no-such-kernel", nb}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "divellm kernel install") {
 		t.Errorf("exit %d stderr %q", code, errb.String())
+	}
+}
+
+// TestRunMalformedNotebooks: each file that is not a notebook gets one line on stdout,
+// the run still covers the others, and stderr holds one line (it held an 1,800-character
+// flattened Python traceback, and the first bad notebook stopped the batch).
+func TestRunMalformedNotebooks(t *testing.T) {
+	if _, err := nbrun.FindPython(context.Background()); err != nil {
+		t.Skipf("needs Jupyter's Python: %v", err)
+	}
+	data := t.TempDir()
+	spec := &install.Kernelspec{Argv: []string{"/bin/false"}, DisplayName: "fake", Language: "go", InterruptMode: "message"}
+	if _, err := install.WriteSpec(filepath.Join(data, "kernels", "fake"), spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JUPYTER_PATH", data)
+	dir := t.TempDir()
+	var nbs []string
+	for name, body := range map[string]string{
+		"truncated.ipynb": `{"cells": [ {"cell_type": "code", `,
+		"python.ipynb":    "import json\nprint(json.dumps({}))\n",
+		"schema.ipynb":    `{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`,
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		nbs = append(nbs, p)
+	}
+	var out, errb bytes.Buffer
+	code := run(append([]string{"run", "--kernel", "fake", "--no-warm", "--out", t.TempDir()}, nbs...), &out, &errb)
+	if code != 1 || strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "3 of 3 notebook(s) failed") {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying 3 of 3 failed", code, errb.String())
+	}
+	for _, p := range nbs {
+		name := filepath.Base(p)
+		var lines []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, name+": ") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 || !strings.Contains(lines[0], "not a notebook") || len(lines[0]) > 600 {
+			t.Errorf("%s: want one short line saying it is not a notebook, got %q", name, lines)
+		}
 	}
 }

@@ -17,7 +17,8 @@
 //
 // Why the kernelspec is written here and not by `gonb --install`: GoNB writes an empty
 // env, but a cell needs PATH (go, goimports, gopls), GOEXPERIMENT=simd (GoMLX's SIMD
-// matmul kernels on amd64) and GOMLX_BACKEND (llm/backend.DefaultConfig; see llm/backend for why).
+// matmul kernels on amd64) and GOMLX_BACKEND (internal/backendenv.Default, the default
+// llm/backend uses too; see llm/backend for why).
 // It also sets GOFLAGS='-ldflags=-s -w' ([CellLDFlags]): every cell is linked into a new
 // program, and skipping DWARF (which only a debugger reads) nearly halves the link, the
 // bulk of a warm cell; -s drops the ELF symbol table too (panic traces keep their function

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/divellm/divellm/llm/backend"
+	"github.com/divellm/divellm/internal/backendenv"
 )
 
 // ModulePath is the project's module path; [FindRoot] looks for a go.mod declaring it.
@@ -30,8 +30,10 @@ const KernelName = "gonb-divellm"
 // DisplayName is the kernel's name in the Jupyter launcher.
 const DisplayName = "Go (divellm)"
 
-// DefaultBackend is the GOMLX_BACKEND written into the kernelspec (see llm/backend).
-const DefaultBackend = backend.DefaultConfig
+// DefaultBackend is the GOMLX_BACKEND written into the kernelspec: the same default as
+// llm/backend's, shared through internal/backendenv so that the installer does not link
+// GoMLX.
+const DefaultBackend = backendenv.Default
 
 // CellLDFlags is the GOFLAGS entry the kernelspec gives cell programs: no DWARF (-w) and
 // no symbol table (-s), quoted so that GOFLAGS reads it as one flag.
@@ -282,8 +284,8 @@ func (r *resolved) spec() *Kernelspec {
 		argv = append(argv, "--raw_error")
 	}
 	env := map[string]string{
-		"PATH":          r.kernelPath(),
-		"GOMLX_BACKEND": r.Backend,
+		"PATH":         r.kernelPath(),
+		backendenv.Var: r.Backend,
 	}
 	if r.env.GOARCH == "amd64" {
 		// GoMLX's AVX2/AVX-512 matmul kernels are behind this experiment (see Makefile).

@@ -20,7 +20,8 @@ type Frontend struct {
 	Version string
 }
 
-// HowToGetJupyter is the message shown when no Jupyter front end is installed.
+// HowToGetJupyter is the message shown when no Jupyter front end is installed: several
+// lines, printed as normal output (errors stay on one line, see [FindJupyter]).
 const HowToGetJupyter = `Jupyter is not installed (neither jupyter-lab nor jupyter-notebook runs). Get it one of these ways, then run 'make lab' again:
   pip install jupyterlab                              # JupyterLab, any OS with Python 3
   sudo apt-get install jupyter-notebook               # Debian/Ubuntu: the classic notebook
@@ -29,7 +30,8 @@ const HowToGetJupyter = `Jupyter is not installed (neither jupyter-lab nor jupyt
 // FindJupyter returns JupyterLab if it runs, else the classic notebook. It runs each
 // candidate with --version rather than trusting PATH, because version managers (pyenv)
 // put shims on PATH for programs the active Python lacks. The error wraps [ErrNoJupyter]
-// and carries [HowToGetJupyter].
+// and names the three ways to get Jupyter on one line; show [HowToGetJupyter] beside it
+// for the same advice laid out on several lines.
 func FindJupyter(ctx context.Context) (*Frontend, error) {
 	for _, c := range []struct{ name, prog string }{
 		{"JupyterLab", "jupyter-lab"},
@@ -47,7 +49,7 @@ func FindJupyter(ctx context.Context) (*Frontend, error) {
 		}
 		return &Frontend{Name: c.name, Path: path, Version: strings.TrimSpace(string(out))}, nil
 	}
-	return nil, fmt.Errorf("%w\n%s", ErrNoJupyter, HowToGetJupyter)
+	return nil, fmt.Errorf("%w: neither jupyter-lab nor jupyter-notebook runs; get it with `pip install jupyterlab` or `sudo apt-get install jupyter-notebook`, or run everything with `docker compose -f docker/compose.yaml up`", ErrNoJupyter)
 }
 
 // JupyterOnPath reports whether jupyter-lab or jupyter-notebook is on PATH, without

@@ -6,6 +6,8 @@
 // raises-exception (the Jupyter convention for "this cell is meant to fail", used to show a
 // panic or a shape error). Cells run on a fresh kernel, top to bottom, with no hidden state;
 // GoNB compiles each cell into a new program, so a panicking cell leaves the kernel alive.
+// A file that is not a notebook (not JSON, no cells, another nbformat, or one nbformat
+// refuses) fails with one line ([CheckNotebook]) and the rest of the batch still runs.
 //
 // Why drive nbclient instead of speaking the Jupyter protocol from Go. A Go client would
 // need ZeroMQ sockets (shell, iopub, control, stdin, heartbeat), HMAC-signed messages, and

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/kernel/install"
 )
 
@@ -53,9 +55,12 @@ func KernelDirs(env []string) []string {
 func FindSpec(name string, env []string) (*install.Kernelspec, string, error) {
 	dirs := KernelDirs(env)
 	for _, d := range dirs {
-		data, err := os.ReadFile(filepath.Join(d, name, "kernel.json"))
-		if err != nil {
+		data, err := fileio.ReadFile(filepath.Join(d, name, "kernel.json"), fileio.MaxJSON)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("kernelspec: %w", err)
 		}
 		var spec install.Kernelspec
 		if err := json.Unmarshal(data, &spec); err != nil {
@@ -136,7 +141,7 @@ var importRE = regexp.MustCompile(`"(` + regexp.QuoteMeta(install.ModulePath) + 
 func NotebookImports(notebooks []string) ([]string, error) {
 	set := map[string]bool{}
 	for _, p := range notebooks {
-		data, err := os.ReadFile(p)
+		data, err := fileio.ReadFile(p, MaxNotebookBytes)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/kernel/install"
 )
 
@@ -213,7 +215,9 @@ func OutName(notebook string) string {
 
 // Run executes each notebook on a fresh kernel and returns what happened. The error is
 // for failures to run at all (no Python with nbclient, kernel not installed); a failing
-// cell is reported in the Summary (Summary.OK false), not as an error.
+// cell is reported in the Summary (Summary.OK false), not as an error, and so is a file
+// that is not a notebook (its Notebook.Fatal says why, in one line): the other notebooks
+// still run.
 func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error) {
 	start := time.Now()
 	if len(notebooks) == 0 {
@@ -245,6 +249,8 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 		Out  string `json:"out"`
 	}
 	var args []nbArg
+	var index []int   // Python's notebook i is sum.Notebooks[index[i]]
+	var good []string // the notebooks passed to Python
 	for _, p := range notebooks {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -264,12 +270,24 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 		if out == abs {
 			return nil, fmt.Errorf("output %s would overwrite the source notebook: choose another --out", out)
 		}
-		args = append(args, nbArg{abs, out})
-		sum.Notebooks = append(sum.Notebooks, Notebook{Path: abs, Out: out})
+		nb := Notebook{Path: abs, Out: out}
+		if err := CheckNotebook(abs); err != nil {
+			nb.Fatal = err.Error()
+			fmt.Fprintln(progress, notebookLine(&nb))
+		} else {
+			args = append(args, nbArg{abs, out})
+			index = append(index, len(sum.Notebooks))
+			good = append(good, abs)
+		}
+		sum.Notebooks = append(sum.Notebooks, nb)
+	}
+	if len(args) == 0 { // nothing that is a notebook: no kernel to start
+		sum.Seconds = time.Since(start).Seconds()
+		return sum, nil
 	}
 	if !opts.NoWarm {
 		t0 := time.Now()
-		if err := WarmBuildCache(ctx, spec, notebooks, env, progress); err != nil {
+		if err := WarmBuildCache(ctx, spec, good, env, progress); err != nil {
 			fmt.Fprintf(progress, "warning: warming the build cache: %v\n", err)
 		}
 		sum.WarmSeconds = time.Since(t0).Seconds()
@@ -277,7 +295,7 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 	cfg, _ := json.Marshal(map[string]any{
 		"kernel":          opts.Kernel,
 		"timeout":         int(opts.CellTimeout.Seconds()),
-		"startup_timeout": 120,
+		"startup_timeout": 600, // a kernel starting on a busy machine: minutes, not seconds
 		"notebooks":       args,
 	})
 	cmd := exec.CommandContext(ctx, opts.Python, "-c", script, string(cfg))
@@ -303,10 +321,10 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			continue // not ours (a library printing to stdout)
 		}
-		if ev.Notebook < 0 || ev.Notebook >= len(sum.Notebooks) {
+		if ev.Notebook < 0 || ev.Notebook >= len(index) {
 			continue
 		}
-		nb := &sum.Notebooks[ev.Notebook]
+		nb := &sum.Notebooks[index[ev.Notebook]]
 		name := filepath.Base(nb.Path)
 		switch ev.Event {
 		case "start":
@@ -321,7 +339,7 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 			fmt.Fprintln(progress, cellLine(&ev.Cell))
 		case "end":
 			ended++
-			nb.Seconds, nb.Fatal = ev.Seconds, ev.Fatal
+			nb.Seconds, nb.Fatal = ev.Seconds, oneLine(ev.Fatal, 300)
 			nb.MedianCell, nb.P90Cell = nb.MedianCellSeconds(), nb.P90CellSeconds()
 			cpu := make([]float64, len(nb.Cells))
 			for i, c := range nb.Cells {
@@ -338,7 +356,7 @@ func Run(ctx context.Context, notebooks []string, opts Options) (*Summary, error
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if ended < len(sum.Notebooks) {
+	if ended < len(args) {
 		return nil, fmt.Errorf("notebook runner stopped early (%v):\n%s", waitErr, tail(stderr.String(), 4000))
 	}
 	sum.OK = true
@@ -377,6 +395,61 @@ func notebookLine(n *Notebook) string {
 	}
 	return fmt.Sprintf("%s: %d code cells in %.1fs, median cell %.2fs, p90 %.2fs (cpu: median %.2fs, p90 %.2fs), %s → %s",
 		filepath.Base(n.Path), len(n.Cells), n.Seconds, n.MedianCellSeconds(), n.P90CellSeconds(), n.MedianCellCPU, n.P90CellCPU, verdict, n.Out)
+}
+
+// MaxNotebookBytes is the largest notebook file [Run] reads (notebooks with many
+// embedded charts reach tens of MB).
+const MaxNotebookBytes = 512 << 20
+
+// CheckNotebook reports, in one line, why the file at path is not a Jupyter notebook
+// that nbformat 4 can read: not a regular file, too large, not JSON, no "cells" list, a
+// cell that is not an object with a cell_type, or another major nbformat version.
+func CheckNotebook(path string) error {
+	data, err := fileio.ReadFile(path, MaxNotebookBytes)
+	if err != nil {
+		return fmt.Errorf("not a notebook: %w", err)
+	}
+	var nb struct {
+		Cells    *[]json.RawMessage `json:"cells"`
+		NBFormat *int               `json:"nbformat"`
+	}
+	if err := json.Unmarshal(data, &nb); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + bytes.Count(data[:se.Offset], []byte("\n"))
+			return fmt.Errorf("not a notebook: invalid JSON on line %d: %v", line, err)
+		}
+		return fmt.Errorf("not a notebook: %v", oneLine(err.Error(), 200))
+	}
+	switch {
+	case nb.Cells == nil:
+		return errors.New(`not a notebook: no "cells" list`)
+	case nb.NBFormat == nil:
+		return errors.New(`not a notebook: no "nbformat" version`)
+	case *nb.NBFormat != 4:
+		return fmt.Errorf("not a notebook this runner reads: nbformat %d (want 4; convert with jupyter nbconvert --to notebook)", *nb.NBFormat)
+	}
+	for i, raw := range *nb.Cells {
+		var c struct {
+			CellType string `json:"cell_type"`
+		}
+		if json.Unmarshal(raw, &c) != nil || c.CellType == "" {
+			return fmt.Errorf("not a notebook: cell %d is not an object with a cell_type", i)
+		}
+	}
+	return nil
+}
+
+// oneLine keeps the first line of s, at most n bytes (cut at a rune boundary).
+func oneLine(s string, n int) string {
+	s = firstLine(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func firstLine(s string) string {

@@ -100,9 +100,19 @@ def display_text(outputs):
     return "\n".join(p for p in parts if p)
 
 
+def one_line(e):
+    """The exception as one short line: its type and the first line of its message."""
+    msg = (str(e).strip().splitlines() or [""])[0]
+    return ("%s: %s" % (type(e).__name__, msg))[:300]
+
+
 def run_one(i, spec, cfg):
     path, out = spec["path"], spec["out"]
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:  # not a notebook nbformat can read: report it, run the others
+        emit({"event": "end", "notebook": i, "seconds": 0, "fatal": "not a notebook: " + one_line(e)})
+        return
     client = NotebookClient(
         nb,
         kernel_name=cfg["kernel"],
@@ -152,8 +162,8 @@ def run_one(i, spec, cfg):
                 })
                 if fatal:
                     break
-    except Exception as e:  # kernel failed to start, notebook unreadable, ...
-        fatal = fatal or "%s: %s" % (type(e).__name__, e)
+    except Exception as e:  # kernel failed to start, died, ...
+        fatal = fatal or one_line(e)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     nbformat.write(nb, out)
     emit({"event": "end", "notebook": i, "seconds": time.monotonic() - start, "fatal": fatal})

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -208,6 +209,117 @@ func TestOutName(t *testing.T) {
 	} {
 		if got := OutName(nb); got != want {
 			t.Errorf("OutName(%s) = %s, want %s", nb, got, want)
+		}
+	}
+}
+
+func TestCheckNotebook(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct{ name, data, want string }{
+		{"truncated.ipynb", "{\n \"cells\": [\n  {\"cell_type\": \"code\", ", "invalid JSON on line 3"},
+		{"text.ipynb", "print('hello')\n", "invalid JSON on line 1"},
+		{"list.ipynb", `["cells"]`, "not a notebook"},
+		{"nocells.ipynb", `{"metadata": {}, "nbformat": 4}`, `no "cells"`},
+		{"v3.ipynb", `{"cells": [], "nbformat": 3}`, "nbformat 3"},
+		{"noversion.ipynb", `{"cells": []}`, `no "nbformat"`},
+		{"badcell.ipynb", `{"cells": [{"source": "x"}], "nbformat": 4}`, "cell 0"},
+	} {
+		err := CheckNotebook(write(c.name, c.data))
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") || len(err.Error()) > 300 {
+			t.Errorf("%s: %v, want one short line mentioning %q", c.name, err, c.want)
+		}
+	}
+	if err := CheckNotebook("/dev/zero"); err == nil || !strings.Contains(err.Error(), "regular file") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+	good, _ := filepath.Glob("../../notebooks/*.ipynb")
+	for _, p := range append(good, "testdata/imports.ipynb") {
+		if err := CheckNotebook(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// TestRunSkipsMalformedNotebooks: a file that is not a notebook fails with one line and
+// the other notebooks of the batch still run (it used to stop the whole run with a
+// Python traceback).
+func TestRunSkipsMalformedNotebooks(t *testing.T) {
+	data := t.TempDir()
+	writeSpec(t, data, "fake")
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.ipynb")
+	os.WriteFile(bad, []byte(`{"cells": [ {"cell_type": "code", `), 0o644)
+	good := filepath.Join(dir, "good.ipynb")
+	os.WriteFile(good, []byte(`{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`), 0o644)
+	// The runner is given only the good notebook: it is its notebook 0.
+	py := fakePython(t,
+		`{"event": "start", "notebook": 0, "kernel_seconds": 0.5}`,
+		`{"event": "cell", "notebook": 0, "index": 0, "seconds": 0.25, "first_line": "%noautoget", "errors": []}`,
+		`{"event": "end", "notebook": 0, "seconds": 1.0, "fatal": ""}`,
+	)
+	var log strings.Builder
+	sum, err := Run(context.Background(), []string{bad, good}, Options{Kernel: "fake", Python: py, OutDir: t.TempDir(),
+		Env: []string{"JUPYTER_PATH=" + data}, NoWarm: true, Progress: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, g := sum.Notebooks[0], sum.Notebooks[1]
+	if !strings.HasPrefix(b.Fatal, "not a notebook") || strings.Contains(b.Fatal, "\n") || len(b.Fatal) > 300 || len(b.Cells) != 0 {
+		t.Errorf("bad notebook: fatal %q, %d cells", b.Fatal, len(b.Cells))
+	}
+	if !g.OK() || len(g.Cells) != 1 || g.KernelSeconds != 0.5 {
+		t.Errorf("good notebook after a bad one: %+v", g)
+	}
+	if sum.OK {
+		t.Error("summary OK with a malformed notebook")
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "bad.ipynb: ") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("want exactly one progress line for bad.ipynb:\n%s", log.String())
+	}
+}
+
+// TestRunnerScriptReportsUnreadableNotebook runs the real nbrun.py (with Jupyter's Python
+// when there is one) on notebooks that are JSON with a notebook's outline but that
+// nbformat refuses: each is reported in one line and the runner goes on to the next.
+func TestRunnerScriptReportsUnreadableNotebook(t *testing.T) {
+	py, err := FindPython(context.Background())
+	if err != nil {
+		t.Skipf("no Python with nbformat and nbclient: %v", err)
+	}
+	data := t.TempDir()
+	writeSpec(t, data, "fake")
+	dir := t.TempDir()
+	var paths []string
+	for i, body := range []string{
+		`{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}`,
+		"{\"cells\": [{\"cell_type\": \"markdown\", \"source\": \"\xff\", \"metadata\": {}}], \"metadata\": {}, \"nbformat\": 4, \"nbformat_minor\": 4}", // not UTF-8
+	} {
+		p := filepath.Join(dir, "schema"+strconv.Itoa(i)+".ipynb")
+		os.WriteFile(p, []byte(body), 0o644)
+		paths = append(paths, p)
+	}
+	sum, err := Run(context.Background(), paths, Options{Kernel: "fake", Python: py, OutDir: t.TempDir(),
+		Env: []string{"JUPYTER_PATH=" + data}, NoWarm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nb := range sum.Notebooks {
+		if !strings.HasPrefix(nb.Fatal, "not a notebook: ") || strings.Contains(nb.Fatal, "\n") || len(nb.Fatal) > 300 {
+			t.Errorf("%s: fatal %q, want one line starting \"not a notebook: \"", filepath.Base(nb.Path), nb.Fatal)
 		}
 	}
 }

@@ -20,6 +20,13 @@
 // install`); without them they are skipped with a message saying what to install — unless
 // DIVELLM_REQUIRE_NOTEBOOKS=1 (set by .ci/run), which turns the skip into a failure.
 //
+// No test here depends on the machine's speed: the conformance suite first runs a warm-up
+// cell that compiles what its samples import and waits for every reply and for the
+// kernel's idle status (guards of minutes, not jupyter_kernel_test's 15 s). To check that
+// on a fast machine, give the kernel an empty build cache, so that its first compile is
+// as slow as on a busy 2-core one: DIVELLM_TEST_GOCACHE=$(mktemp -d) go test -run
+// Conformance ./kernel/notebooktest.
+//
 // To add a notebook to the tests, add its source to notebooks/src and run
 // `go run ./lessons/nbgen`: every *.ipynb in notebooks/ and notebooks/solutions/ is run.
 package notebooktest

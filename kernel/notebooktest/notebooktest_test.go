@@ -70,7 +70,7 @@ func (e *env) run(t *testing.T, notebooks []string) *nbrun.Summary {
 	var log bytes.Buffer
 	sum, err := nbrun.Run(context.Background(), notebooks, nbrun.Options{
 		Kernel: testKernel, OutDir: t.TempDir(), Python: e.python, Env: e.extra,
-		CellTimeout: 5 * time.Minute, Progress: &log,
+		CellTimeout: 10 * time.Minute, Progress: &log, // a guard against a hung cell, not a speed limit
 	})
 	t.Logf("runner output:\n%s", log.String())
 	if err != nil {
@@ -244,11 +244,14 @@ func TestKernelConformance(t *testing.T) {
 	if err := exec.Command(e.python, "-c", "import jupyter_kernel_test").Run(); err != nil {
 		skipf(t, "%s cannot import jupyter_kernel_test (apt-get install python3-jupyter-kernel-test)", e.python)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), guard(t))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.python, "test_gonb_kernel.py")
 	cmd.Dir = "testdata"
 	cmd.Env = append(append(os.Environ(), e.extra...), "DIVELLM_KERNEL="+testKernel, "PYTHONDONTWRITEBYTECODE=1")
+	if c := os.Getenv("DIVELLM_TEST_GOCACHE"); c != "" {
+		cmd.Env = append(cmd.Env, "GOCACHE="+c)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr // report on stdout; GoNB's logs on stderr
 	err := cmd.Run()
@@ -272,6 +275,16 @@ func TestKernelConformance(t *testing.T) {
 	if !strings.Contains(report, "test_is_complete (__main__.GoNBDivellmKernelTests.test_is_complete) ... skipped") {
 		t.Error("test_is_complete must stay disabled: GoNB ignores is_complete_request and the test hangs")
 	}
+}
+
+// guard bounds a child process that should never hang: minutes on a busy machine, ending
+// before the test binary's -timeout so that a hang fails with the child's logs.
+func guard(t *testing.T) time.Duration {
+	const most = 20 * time.Minute
+	if d, ok := t.Deadline(); ok {
+		return min(most, max(time.Minute, time.Until(d)-30*time.Second))
+	}
+	return most
 }
 
 func tailString(s string, n int) string {

@@ -25,15 +25,18 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/divellm/divellm/internal/backendenv"
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend" // the pure-Go backend, always available.
 )
 
-// DefaultConfig is the backend configuration used when GOMLX_BACKEND is unset.
-const DefaultConfig = "go:parallelism=-1"
+// DefaultConfig is the backend configuration used when GOMLX_BACKEND is unset. It lives
+// in internal/backendenv, which the kernel installer shares without importing GoMLX.
+const DefaultConfig = backendenv.Default
 
-// EnvVar is the environment variable GoMLX reads for the backend configuration.
-const EnvVar = compute.ConfigEnvVar
+// EnvVar is the environment variable GoMLX reads for the backend configuration
+// (compute.ConfigEnvVar; the tests check they agree).
+const EnvVar = backendenv.Var
 
 func init() {
 	// Never let GoMLX fall back to "xla" (its DefaultConfig): offline, XLA tries to download

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/compute"
 )
 
 // TestMain creates the backend first, with stdout captured: creating it must print
@@ -56,5 +58,13 @@ func TestCatchTurnsPanicIntoError(t *testing.T) {
 	}
 	if err := Catch(func() error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEnvVarIsGoMLXs: the name shared with the kernel installer through
+// internal/backendenv is the variable GoMLX actually reads.
+func TestEnvVarIsGoMLXs(t *testing.T) {
+	if EnvVar != compute.ConfigEnvVar {
+		t.Fatalf("EnvVar %q, GoMLX reads %q", EnvVar, compute.ConfigEnvVar)
 	}
 }

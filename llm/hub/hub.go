@@ -11,8 +11,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/llm/safetensors"
-	ghub "github.com/gomlx/go-huggingface/hub"
 )
 
 // DefaultEndpoint is the Hugging Face hub.
@@ -39,7 +39,7 @@ var ModelFiles = []string{"config.json", WeightsFile, "vocab.txt", "tokenizer.js
 // Options control [Download]. The zero value downloads revision "main" from
 // $HF_ENDPOINT (or huggingface.co) into the standard cache.
 type Options struct {
-	Revision string    // branch, tag or commit (default "main")
+	Revision string    // branch, tag or commit (default "main"); see [CheckRevision]
 	Dir      string    // also place the files in this plain directory (e.g. models/bert-base-chinese)
 	CacheDir string    // cache root (default [CacheDir]: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)
 	Endpoint string    // hub URL (default $HF_ENDPOINT or https://huggingface.co; a mirror works too)
@@ -109,6 +109,9 @@ func Download(modelID string, o Options) (*Result, error) {
 	if o.Revision == "" {
 		o.Revision = "main"
 	}
+	if err := CheckRevision(o.Revision); err != nil {
+		return nil, fmt.Errorf("download %s: %w", modelID, err)
+	}
 	if o.CacheDir == "" {
 		o.CacheDir = CacheDir()
 	}
@@ -168,56 +171,11 @@ func Download(modelID string, o Options) (*Result, error) {
 	return res, nil
 }
 
-// fetch downloads the wanted files with go-huggingface's hub client.
-func fetch(modelID string, o Options, logf func(string, ...any)) (*Result, error) {
-	repo := ghub.New(modelID).WithEndpoint(o.Endpoint).WithCacheDir(o.CacheDir).WithRevision(o.Revision).
-		WithAuth(o.Token).WithProgressBar(false)
-	repo.Verbosity = 0 // go-huggingface prints progress on stdout; we log to o.Log
-	logf("asking %s for %s (revision %s)", o.Endpoint, modelID, o.Revision)
-	if err := repo.DownloadInfo(true); err != nil {
-		return nil, err
-	}
-	info := repo.Info()
-	if info == nil || info.CommitHash == "" {
-		return nil, fmt.Errorf("the hub returned no commit for revision %q", o.Revision)
-	}
-	files, err := chooseFiles(modelID, info.Siblings)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range info.Siblings {
-		if f.Name == WeightsFile && f.Size > 0 {
-			logf("fetching %d files (%s: %.1f MB) into %s", len(files), WeightsFile, float64(f.Size)/1e6, o.CacheDir)
-		}
-	}
-	// One file per call: go-huggingface's DownloadFiles counts files from several
-	// goroutines without a lock (a data race under -race); one at a time has a single
-	// goroutine, and lets us log each file.
-	var snap string
-	for _, f := range files {
-		path, err := repo.DownloadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		snap = filepath.Dir(path)
-		logf("  %s", f)
-	}
-	// Python's huggingface_hub finds snapshots through refs/REVISION; go-huggingface does
-	// not write it, so write it here and the cache stays usable from both sides (and offline).
-	if o.Revision != info.CommitHash {
-		refs := filepath.Join(RepoDir(o.CacheDir, modelID), "refs", filepath.FromSlash(o.Revision))
-		if err := os.MkdirAll(filepath.Dir(refs), 0o755); err == nil {
-			_ = os.WriteFile(refs, []byte(info.CommitHash), 0o644)
-		}
-	}
-	return &Result{Dir: snap, Snapshot: snap, Commit: info.CommitHash, Files: files}, nil
-}
-
 // chooseFiles picks the files divellm needs from the repository listing.
-func chooseFiles(modelID string, siblings []*ghub.FileInfo) ([]string, error) {
+func chooseFiles(modelID string, siblings []string) ([]string, error) {
 	have := map[string]bool{}
 	for _, s := range siblings {
-		have[s.Name] = true
+		have[s] = true
 	}
 	if !have["config.json"] {
 		return nil, fmt.Errorf("%w: the repository has no config.json (is %q a model repository?)", ErrUnsupported, modelID)
@@ -246,13 +204,34 @@ func chooseFiles(modelID string, siblings []*ghub.FileInfo) ([]string, error) {
 // CachedSnapshot finds a complete snapshot (config.json and model.safetensors) of
 // modelID at revision in a Hugging Face cache, following refs/REVISION as Python does;
 // revision may also be a commit hash. It returns the snapshot directory and the commit.
+// The model id and the revision are validated ([CheckModelID], [CheckRevision]) and so is
+// the commit read from refs/, so the answer is always a folder inside the cache.
 func CachedSnapshot(cacheDir, modelID, revision string) (dir, commit string, err error) {
-	repo := RepoDir(cacheDir, modelID)
-	commit = revision
-	if b, err := os.ReadFile(filepath.Join(repo, "refs", filepath.FromSlash(revision))); err == nil {
-		commit = strings.TrimSpace(string(b))
+	if err := CheckModelID(modelID); err != nil {
+		return "", "", err
 	}
-	dir = filepath.Join(repo, "snapshots", commit)
+	if err := CheckRevision(revision); err != nil {
+		return "", "", err
+	}
+	repo := RepoDir(cacheDir, modelID)
+	ref, err := inside(repo, "refs", filepath.FromSlash(revision))
+	if err != nil {
+		return "", "", err
+	}
+	switch b, err := fileio.ReadFile(ref, 4096); {
+	case err == nil:
+		commit = strings.TrimSpace(string(b))
+		if !commitRE.MatchString(commit) {
+			return "", "", fmt.Errorf("the cache file %s holds %q, not a 40-hex commit sha: delete it and download again", ref, commit)
+		}
+	case commitRE.MatchString(revision):
+		commit = revision
+	default:
+		return "", "", fmt.Errorf("no snapshot of %s@%s in %s (no refs/%s)", modelID, revision, cacheDir, revision)
+	}
+	if dir, err = inside(repo, "snapshots", commit); err != nil {
+		return "", "", err
+	}
 	if !exists(dir) {
 		return "", "", fmt.Errorf("no snapshot of %s@%s in %s", modelID, revision, cacheDir)
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/sample"
@@ -218,21 +217,4 @@ func decodeSkip(tok tokenizer.Tokenizer, ids []int) string {
 		}
 	}
 	return tok.Decode(kept)
-}
-
-// runeOffsets maps every byte offset of s (0..len(s)) to the number of runes before it,
-// turning the tokenizer's byte offsets into Python-style character offsets.
-func runeOffsets(s string) []int {
-	out := make([]int, len(s)+1)
-	n := 0
-	for i := 0; i < len(s); {
-		_, size := utf8.DecodeRuneInString(s[i:])
-		for j := range size {
-			out[i+j] = n
-		}
-		i += size
-		n++
-	}
-	out[len(s)] = n
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/sample"
@@ -76,40 +77,46 @@ func QuestionAnsweringTopK(m *llm.Model, question, context string, o QAOptions) 
 	if len(cToks) == 0 {
 		return nil, fmt.Errorf("question-answering: the context has no tokens")
 	}
-	windows, err := QAWindows(tok, qToks, cToks, o)
-	if err != nil {
-		return nil, err
-	}
-	// One window at a time, each padded to its bucket: shapes stay few (see Bucket).
-	outs := make([]*llm.Output, len(windows))
-	for w, win := range windows {
-		if outs[w], err = forwardOne(m, win.IDs, win.TypeIDs, false); err != nil {
-			return nil, fmt.Errorf("question-answering: %w", err)
-		}
-	}
 	words := wordIDs(tok, cToks)
-	chars := runeOffsets(context)
-	ctxRunes := []rune(context)
-	var answers []Answer
-	for w, win := range windows {
+	// One window at a time (Forward pads each to its bucket: shapes stay few), and only
+	// the TopK best answers so far are kept: memory does not grow with the number of
+	// windows. Start and End hold byte offsets until the end.
+	var best []Answer
+	w := 0
+	err = eachQAWindow(tok, qToks, cToks, o, func(win QAWindow) error {
+		out, err := forwardOne(m, win.IDs, win.TypeIDs, false)
+		if err != nil {
+			return fmt.Errorf("question-answering: %w", err)
+		}
 		n := len(win.IDs)
 		desired := make([]bool, n)
 		desired[0] = true // [CLS] stays in the softmax, as transformers keeps it unmasked
 		for i := win.Offset; i < win.Offset+win.ContextEnd-win.ContextStart; i++ {
 			desired[i] = true
 		}
-		spans := BestSpans(outs[w].QAStart.Row(0)[:n], outs[w].QAEnd.Row(0)[:n], desired, o.TopK, o.MaxAnswerLen)
-		for _, sp := range spans {
+		for _, sp := range BestSpans(out.QAStart.Row(0)[:n], out.QAEnd.Row(0)[:n], desired, o.TopK, o.MaxAnswerLen) {
 			// Token → word → characters, within this window (align_to_words).
 			ts, te := win.ContextStart+sp.Start-win.Offset, win.ContextStart+sp.End-win.Offset
 			start, end := alignToWords(cToks, words, win.ContextStart, win.ContextEnd, ts, te)
-			cs, ce := chars[start], chars[end]
-			answers = append(answers, Answer{Score: sp.Score, Answer: string(ctxRunes[cs:ce]), Start: cs, End: ce,
-				Window: w, StartToken: sp.Start, EndToken: sp.End})
+			best = append(best, Answer{Score: sp.Score, Start: start, End: end, Window: w, StartToken: sp.Start, EndToken: sp.End})
 		}
+		// Stable: on equal scores the earlier window (then the earlier span) stays first,
+		// exactly as one sort of every window's spans would order them.
+		sort.SliceStable(best, func(a, b int) bool { return best[a].Score > best[b].Score })
+		best = best[:min(o.TopK, len(best))]
+		w++
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	sort.SliceStable(answers, func(a, b int) bool { return answers[a].Score > answers[b].Score })
-	return answers[:min(o.TopK, len(answers))], nil
+	for i := range best {
+		a := &best[i]
+		a.Answer = context[a.Start:a.End]
+		a.Start = utf8.RuneCountInString(context[:a.Start])
+		a.End = a.Start + utf8.RuneCountInString(a.Answer)
+	}
+	return best, nil
 }
 
 // qaDefaults fills transformers' defaults and checks the options.
@@ -137,22 +144,32 @@ func qaDefaults(o QAOptions, maxPos int) (QAOptions, error) {
 // most o.MaxSeqLen tokens, consecutive windows sharing o.DocStride context tokens (the
 // Rust tokenizer's overflow rule; see the package documentation).
 func QAWindows(tok tokenizer.Tokenizer, question, context []tokenizer.Token, o QAOptions) ([]QAWindow, error) {
+	var out []QAWindow
+	err := eachQAWindow(tok, question, context, o, func(w QAWindow) error {
+		out = append(out, w)
+		return nil
+	})
+	return out, err
+}
+
+// eachQAWindow calls yield with the windows of [QAWindows] one at a time, building each
+// only when it is needed; it stops at yield's first error.
+func eachQAWindow(tok tokenizer.Tokenizer, question, context []tokenizer.Token, o QAOptions, yield func(QAWindow) error) error {
 	sp := tok.Specials()
 	if sp.CLS < 0 || sp.SEP < 0 {
-		return nil, fmt.Errorf("question-answering: the tokenizer has no [CLS]/[SEP] tokens")
+		return fmt.Errorf("question-answering: the tokenizer has no [CLS]/[SEP] tokens")
 	}
 	L := o.MaxSeqLen - len(question) - 3
 	if L <= 0 {
-		return nil, fmt.Errorf("question-answering: the question has %d tokens, too many for windows of %d tokens", len(question), o.MaxSeqLen)
+		return fmt.Errorf("question-answering: the question has %d tokens, too many for windows of %d tokens", len(question), o.MaxSeqLen)
 	}
 	if o.DocStride >= L {
-		return nil, fmt.Errorf("question-answering: doc stride %d must be smaller than the %d context tokens a window holds (max sequence length %d − %d question tokens − 3)",
+		return fmt.Errorf("question-answering: doc stride %d must be smaller than the %d context tokens a window holds (max sequence length %d − %d question tokens − 3)",
 			o.DocStride, L, o.MaxSeqLen, len(question))
 	}
 	head := []int{sp.CLS}
 	head = append(head, tokenizer.IDs(question)...)
 	head = append(head, sp.SEP)
-	var out []QAWindow
 	for start := 0; ; start += L - o.DocStride {
 		stop := min(start+L, len(context))
 		w := QAWindow{ContextStart: start, ContextEnd: stop, Offset: len(head)}
@@ -162,9 +179,11 @@ func QAWindows(tok tokenizer.Tokenizer, question, context []tokenizer.Token, o Q
 		for i := len(head); i < len(w.IDs); i++ {
 			w.TypeIDs[i] = 1
 		}
-		out = append(out, w)
+		if err := yield(w); err != nil {
+			return err
+		}
 		if stop == len(context) {
-			return out, nil
+			return nil
 		}
 	}
 }

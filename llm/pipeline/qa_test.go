@@ -2,6 +2,14 @@ package pipeline
 
 import (
 	"math"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/divellm/divellm/llm/tokenizer"
@@ -79,12 +87,122 @@ func TestAlignToWords(t *testing.T) {
 	}
 }
 
-func TestRuneOffsets(t *testing.T) {
-	s := "磁盘a已"
-	r := runeOffsets(s)
-	for byteOff, want := range map[int]int{0: 0, 3: 1, 6: 2, 7: 3, 10: 4} {
-		if r[byteOff] != want {
-			t.Errorf("byte %d → char %d, want %d", byteOff, r[byteOff], want)
+// longContext repeats a Chinese paragraph to n characters.
+func longContext(n int) string {
+	const para = "磁盘已满会导致服务写入失败，日志显示磁盘空间不足。运维人员清理了旧日志，服务恢复正常。内存不足时进程会被系统杀掉。"
+	r := []rune(strings.Repeat(para, n/len([]rune(para))+1))
+	return string(r[:n])
+}
+
+// TestQATopKAcrossWindows: keeping only the best spans while the windows stream by gives
+// exactly the answers of scoring every window first and sorting all their spans
+// (transformers' order: score, then window, then span), for a context of many windows.
+func TestQATopKAcrossWindows(t *testing.T) {
+	m := loadModel(t, "tiny-bert-qa-zh")
+	q, ctx := "磁盘已满会导致什么？", longContext(700)
+	o, err := qaDefaults(QAOptions{TopK: 7, MaxAnswerLen: 6}, m.Config.MaxPos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := QuestionAnsweringTopK(m, q, ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reference: every window's output kept, one stable sort at the end.
+	cToks := m.Tokenizer.Encode(ctx)
+	wins, err := QAWindows(m.Tokenizer, m.Tokenizer.Encode(q), cToks, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wins) < 20 {
+		t.Fatalf("only %d windows: the context is too short for this test", len(wins))
+	}
+	words := wordIDs(m.Tokenizer, cToks)
+	var all []Answer
+	for w, win := range wins {
+		out, err := forwardOne(m, win.IDs, win.TypeIDs, false)
+		if err != nil {
+			t.Fatal(err)
 		}
+		n := len(win.IDs)
+		desired := make([]bool, n)
+		desired[0] = true
+		for i := win.Offset; i < win.Offset+win.ContextEnd-win.ContextStart; i++ {
+			desired[i] = true
+		}
+		for _, sp := range BestSpans(out.QAStart.Row(0)[:n], out.QAEnd.Row(0)[:n], desired, o.TopK, o.MaxAnswerLen) {
+			s, e := alignToWords(cToks, words, win.ContextStart, win.ContextEnd, win.ContextStart+sp.Start-win.Offset, win.ContextStart+sp.End-win.Offset)
+			cs := len([]rune(ctx[:s]))
+			all = append(all, Answer{Score: sp.Score, Answer: ctx[s:e], Start: cs, End: cs + len([]rune(ctx[s:e])), Window: w, StartToken: sp.Start, EndToken: sp.End})
+		}
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].Score > all[b].Score })
+	want := all[:o.TopK]
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("streamed top %d:\n%+v\nscoring all %d windows first:\n%+v", o.TopK, got, len(wins), want)
+	}
+	for _, a := range got {
+		if string([]rune(ctx)[a.Start:a.End]) != a.Answer {
+			t.Errorf("answer %q is not context[%d:%d] in characters", a.Answer, a.Start, a.End)
+		}
+	}
+}
+
+// peakHeap runs f while sampling the bytes of live heap objects, with the collector
+// kept eager, and returns the largest sample above the level before f.
+func peakHeap(f func()) uint64 {
+	defer debug.SetGCPercent(debug.SetGCPercent(5))
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	base := read()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	})
+	f()
+	close(done)
+	wg.Wait()
+	if p := peak.Load(); p > base {
+		return p - base
+	}
+	return 0
+}
+
+// TestQAMemoryFlatInContextLength: question answering over a context 16 times longer
+// must not need much more memory: per window only the best spans survive (it kept every
+// window's model output, 1.1 GB for 60k characters). The allowance covers what is
+// linear in the input itself: the context's tokens (≈ 50 bytes per character here).
+func TestQAMemoryFlatInContextLength(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long context")
+	}
+	m := loadModel(t, "tiny-bert-qa-zh")
+	q := "磁盘已满会导致什么？"
+	run := func(n int) uint64 {
+		return peakHeap(func() {
+			if _, err := QuestionAnswering(m, q, longContext(n), QAOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	run(500) // compile the bucket shapes once
+	short, long := run(1000), run(16000)
+	allow := uint64(16000*64) + 4<<20
+	t.Logf("peak live heap: %.1f MB for 1k characters, %.1f MB for 16k (allowed %.1f MB)", float64(short)/1e6, float64(long)/1e6, float64(short+allow)/1e6)
+	if long > short+allow {
+		t.Errorf("peak live heap %.1f MB for 16k characters vs %.1f MB for 1k: memory grows with the number of windows", float64(long)/1e6, float64(short)/1e6)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/edsrzf/mmap-go"
 )
 
@@ -49,21 +50,19 @@ func Open(path string) (*File, error) {
 	if isPickleName(path) {
 		return nil, pickleError(path)
 	}
-	f, err := os.Open(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, dirError(path)
+	}
+	// Regular files only: /dev/urandom would be read until memory runs out, a FIFO would
+	// block. The header is then validated in full before anything is allocated from it.
+	f, size, err := fileio.Open(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	if st.IsDir() {
-		return nil, dirError(path)
-	}
 	var data []byte
 	var mm mmap.MMap
-	if st.Size() >= 8 {
+	if size >= 8 {
 		mm, err = mmap.Map(f, mmap.RDONLY, 0)
 		if err == nil {
 			data = mm

@@ -10,7 +10,10 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/divellm/divellm/internal/fileio"
 )
 
 // sampleTensors covers every dtype family, a scalar, an empty tensor and special floats.
@@ -362,5 +365,33 @@ func TestWriteDirAtomic(t *testing.T) {
 	}
 	if v := readValue(); v != 2 {
 		t.Errorf("backup not restored: w = %v", v)
+	}
+}
+
+// TestRefusesSpecialFiles: a model.safetensors that is (or links to) a device or a FIFO
+// fails at once with one line naming it, instead of reading /dev/urandom until memory
+// runs out or blocking on the FIFO.
+func TestRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.safetensors")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "model.safetensors")
+	if err := os.Symlink("/dev/urandom", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", "/dev/urandom", link, fifo} {
+		f, err := Open(path)
+		if err == nil {
+			f.Close()
+			t.Fatalf("Open(%s) succeeded", path)
+		}
+		if !errors.Is(err, fileio.ErrNotRegular) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Open(%s): %q, want one line naming the path, wrapping fileio.ErrNotRegular", path, err)
+		}
+		if _, _, err := ReadAll(path); !errors.Is(err, fileio.ErrNotRegular) {
+			t.Errorf("ReadAll(%s): %v", path, err)
+		}
 	}
 }

@@ -354,16 +354,15 @@ func newBPE(tokens []string, merges [][2]string, specialNames []string, cfg *hfC
 // is in the vocabulary, as in Hugging Face's GPT2Tokenizer.
 func LoadBPE(dir string) (*BPE, error) {
 	vocabPath, mergesPath := filepath.Join(dir, "vocab.json"), filepath.Join(dir, "merges.txt")
-	vf, err := os.Open(vocabPath)
+	vdata, err := readFile(vocabPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: load BPE: %w", err)
 	}
-	vocab, err := readVocabJSON(vf)
-	vf.Close()
+	vocab, err := readVocabJSON(bytes.NewReader(vdata))
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", vocabPath, err)
 	}
-	mdata, err := os.ReadFile(mergesPath)
+	mdata, err := readFile(mergesPath)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: load BPE: %w", err)
 	}

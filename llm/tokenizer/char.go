@@ -243,7 +243,7 @@ func loadChar(dir string, _ *hfConfig) (*Char, error) {
 // readVocabTxt reads a BERT vocab.txt: one token per line, the line number (from 0) is
 // the id. It rejects empty files, empty lines and duplicate tokens.
 func readVocabTxt(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}

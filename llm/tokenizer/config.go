@@ -74,7 +74,7 @@ func (t *tokenField) UnmarshalJSON(b []byte) error {
 // readConfig reads dir/tokenizer_config.json; a missing file gives an empty config.
 func readConfig(dir string) (*hfConfig, error) {
 	path := filepath.Join(dir, "tokenizer_config.json")
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &hfConfig{}, nil
 	}

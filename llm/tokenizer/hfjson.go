@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 )
 
@@ -52,7 +51,7 @@ type preTokenizerJSON struct {
 // flags are turned into a [*WordPiece] or [*BPE]; other pipelines are rejected with an
 // error rather than tokenized differently from Hugging Face.
 func LoadTokenizerJSON(path string) (Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}

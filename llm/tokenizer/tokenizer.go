@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/divellm/divellm/internal/fileio"
 )
 
 // Token is one token with the byte span [Start, End) of the input text it covers.
@@ -55,9 +57,12 @@ type Tokenizer interface {
 //   - vocab.txt (+ tokenizer_config.json): WordPiece (BERT), or [*Char] when the config
 //     says "divellm_tokenizer": "char";
 //   - vocab.json + merges.txt (+ tokenizer_config.json): byte-level BPE (GPT-2);
-//   - tokenizer.json (Hugging Face tokenizers library) of model type WordPiece or BPE.
+//   - tokenizer.json (Hugging Face tokenizers library) of model type WordPiece or BPE,
+//     also when only one of vocab.json and merges.txt is beside it.
 //
-// path may also name one of those files directly.
+// path may also name one of those files directly. Only regular files are read, each at
+// most [MaxFileBytes] long (see internal/fileio): a tokenizer file that is a device or a
+// FIFO fails at once.
 func Load(path string) (Tokenizer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -75,7 +80,7 @@ func Load(path string) (Tokenizer, error) {
 		}
 	}
 	has := func(name string) bool {
-		_, err := os.Stat(filepath.Join(dir, name))
+		_, err := os.Lstat(filepath.Join(dir, name))
 		return err == nil
 	}
 	switch {
@@ -88,12 +93,26 @@ func Load(path string) (Tokenizer, error) {
 			return loadChar(dir, cfg)
 		}
 		return loadWordPiece(dir, cfg)
-	case has("vocab.json") || has("merges.txt"):
+	case has("vocab.json") && has("merges.txt"):
 		return LoadBPE(dir)
 	case has("tokenizer.json"):
 		return LoadTokenizerJSON(filepath.Join(dir, "tokenizer.json"))
+	case has("vocab.json"):
+		return nil, fmt.Errorf("tokenizer: load %s: vocab.json but no merges.txt (a GPT-2 BPE needs both) and no tokenizer.json", dir)
+	case has("merges.txt"):
+		return nil, fmt.Errorf("tokenizer: load %s: merges.txt but no vocab.json (a GPT-2 BPE needs both) and no tokenizer.json", dir)
 	}
 	return nil, fmt.Errorf("tokenizer: load %s: no vocab.txt, vocab.json+merges.txt or tokenizer.json", dir)
+}
+
+// MaxFileBytes is the largest tokenizer file read (vocab.txt, vocab.json, merges.txt,
+// tokenizer.json, tokenizer_config.json). Real ones are far smaller: GPT-2's vocab.json is
+// 1 MB, the tokenizer.json of a 256k-token vocabulary about 35 MB.
+const MaxFileBytes = 256 << 20
+
+// readFile reads one tokenizer file: a regular file of at most MaxFileBytes.
+func readFile(path string) ([]byte, error) {
+	return fileio.ReadFile(path, MaxFileBytes)
 }
 
 // EncodeSingle encodes one text for a model.

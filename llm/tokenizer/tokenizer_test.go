@@ -1,12 +1,15 @@
 package tokenizer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/internal/fileio"
 )
 
 // testWordPiece is a small BERT vocabulary for hand-worked examples.
@@ -199,5 +202,57 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing dir: no error")
+	}
+}
+
+// TestLoadHalfGPT2FilesUsesTokenizerJSON: a directory with tokenizer.json and only one of
+// vocab.json / merges.txt is read from tokenizer.json (Hugging Face repositories often
+// ship merges.txt beside tokenizer.json without vocab.json). With neither the pair nor
+// tokenizer.json, the error names the missing file.
+func TestLoadHalfGPT2FilesUsesTokenizerJSON(t *testing.T) {
+	_, gpt2 := trainBPEOnce()
+	for _, drop := range []string{"vocab.json", "merges.txt"} {
+		dir := t.TempDir()
+		if err := gpt2.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, drop)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(dir)
+		if err != nil {
+			t.Fatalf("without %s: %v", drop, err)
+		}
+		text := "今天天气很好, hello world's 😀"
+		if got.Kind() != "bpe" || !reflect.DeepEqual(got.Encode(text), gpt2.Encode(text)) {
+			t.Errorf("without %s: %s tokenizer encodes %q as %v, want %v", drop, got.Kind(), text, got.Encode(text), gpt2.Encode(text))
+		}
+		os.Remove(filepath.Join(dir, "tokenizer.json"))
+		keep := map[string]string{"vocab.json": "merges.txt", "merges.txt": "vocab.json"}[drop]
+		_, err = Load(dir)
+		if err == nil || !strings.Contains(err.Error(), keep+" but no "+drop) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("only %s: error %v, want one line saying %s is missing", keep, err, drop)
+		}
+	}
+}
+
+// TestLoadRefusesSpecialFiles: a tokenizer file that is a device or a FIFO fails at once
+// with one line (reading /dev/zero as vocab.txt would never end).
+func TestLoadRefusesSpecialFiles(t *testing.T) {
+	for _, name := range []string{"vocab.txt", "tokenizer.json", "vocab.json", "tokenizer_config.json"} {
+		dir := t.TempDir()
+		if name == "vocab.json" {
+			os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"), 0o644)
+		}
+		if name == "tokenizer_config.json" {
+			os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte("[UNK]\na\n"), 0o644)
+		}
+		if err := os.Symlink("/dev/zero", filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(dir)
+		if !errors.Is(err, fileio.ErrNotRegular) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s → /dev/zero: %v, want a not-a-regular-file error naming it", name, err)
+		}
 	}
 }

@@ -12,6 +12,14 @@ Deliberately NOT enabled:
   - execute_result / history: GoNB never sends execute_result (cells print or display).
 Every code sample starts with %noautoget: GoNB would otherwise run `go get` for the cell,
 which needs the network; versions come from the project's go.mod through go.work.
+
+No test may depend on how fast the machine is. jupyter_kernel_test waits TIMEOUT (15 s)
+for each reply, and its execute_helper binds that default when the module is imported,
+so on a busy 2-core machine the first cell (a cold compile of fmt, os and gonbui: 20 s
+there) got no reply in time and test_display_data saw 0 messages. So: setUpClass runs one
+warm-up cell that compiles what the samples import and waits for its reply (an event, with
+a guard of minutes), and execute_helper is overridden to wait for the reply and for the
+kernel's "idle" status with guards of minutes instead of 15 s and 0.1 s.
 """
 
 import os
@@ -19,13 +27,19 @@ import sys
 import unittest
 
 import jupyter_kernel_test as jkt
+from jupyter_client.utils import run_sync
+from jupyter_kernel_test.msgspec_v5 import validate_message
 
 NOAUTOGET = "%noautoget\n"
 
-# jupyter_kernel_test waits 15 s for a reply (read at call time for completion and
-# inspect). The first completion starts gopls on the whole checkout, which takes ~13 s
-# here; setUpClass pays that once with a long timeout, and this limit is the safety margin.
-jkt.TIMEOUT = 60
+# Guards, not budgets: how long to wait for a reply before calling the kernel hung. Read
+# at call time by jupyter_kernel_test's completion and inspect tests; execute_helper below.
+jkt.TIMEOUT = 600
+# How long a message on iopub may take to follow the reply (they travel on different
+# sockets; the kernel sends the outputs before the reply, the idle status after).
+IOPUB_TIMEOUT = 120
+# The warm-up cell: compiles everything the code samples import, once.
+WARMUP = NOAUTOGET + 'import (\n"fmt"\n"os"\n"github.com/janpfeifer/gonb/gonbui"\n)\n%%\nfmt.Fprint(os.Stderr, "")\ngonbui.DisplayHTML("")\nfmt.Println("warm")'
 
 
 class GoNBDivellmKernelTests(jkt.KernelTests):
@@ -51,10 +65,36 @@ class GoNBDivellmKernelTests(jkt.KernelTests):
     def setUpClass(cls):
         super().setUpClass()
         # Turn off GoNB's per-cell `go get` (needs the network) for completion and inspect,
-        # which run before any sample cell does, and start gopls before the timed tests.
-        cls.kc.execute_interactive("%noautoget", timeout=120)
+        # which run before any sample cell does, compile once what the samples import, and
+        # start gopls, each waited for until it answers.
+        cls.kc.execute_interactive("%noautoget", timeout=jkt.TIMEOUT)
+        reply = cls.kc.execute_interactive(WARMUP, timeout=jkt.TIMEOUT)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError("warm-up cell failed: %s" % reply["content"])
         cls.kc.complete("%%\nfmt.Prin")
-        cls.kc.get_shell_msg(timeout=300)
+        cls.kc.get_shell_msg(timeout=jkt.TIMEOUT)
+
+    def execute_helper(self, code, timeout=None, silent=False, store_history=True, stop_on_error=True):
+        """jupyter_kernel_test's execute_helper with guards of minutes: it waits for the
+        execute_reply, then reads iopub until the kernel reports idle."""
+        msg_id = self.kc.execute(code=code, silent=silent, store_history=store_history, stop_on_error=stop_on_error)
+        reply = self.get_non_kernel_info_reply(timeout=timeout or jkt.TIMEOUT)
+        validate_message(reply, "execute_reply", msg_id)
+        busy = run_sync(self.kc.iopub_channel.get_msg)(timeout=IOPUB_TIMEOUT)
+        validate_message(busy, "status", msg_id)
+        self.assertEqual(busy["content"]["execution_state"], "busy")
+        output_msgs = []
+        while True:
+            msg = run_sync(self.kc.iopub_channel.get_msg)(timeout=IOPUB_TIMEOUT)
+            validate_message(msg, msg["msg_type"], msg_id)
+            if msg["msg_type"] == "status":
+                self.assertEqual(msg["content"]["execution_state"], "idle")
+                break
+            if msg["msg_type"] == "execute_input":
+                self.assertEqual(msg["content"]["code"], code)
+                continue
+            output_msgs.append(msg)
+        return reply, output_msgs
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // Package hubtest is a fake Hugging Face hub for tests: an httptest server that answers
-// the API paths go-huggingface's client calls, serving files from memory, so download
-// code is tested without network.
+// the API paths a hub client calls (the repository info and /resolve/), serving files
+// from memory, so download code is tested without network.
 package hubtest
 
 import (
@@ -21,6 +21,18 @@ import (
 type Repo struct {
 	Commit string
 	Files  map[string][]byte
+	// AnyRevision answers every revision name with Commit, as a permissive mirror might
+	// (default: only "main" and Commit exist).
+	AnyRevision bool
+	// ETags overrides the ETag header served for a file (default: the hex sha256 of its
+	// contents, what the hub sends for LFS files), to test what a client does with a
+	// wrong or hostile one.
+	ETags map[string]string
+}
+
+// hasRevision reports whether the repository answers to rev.
+func (r *Repo) hasRevision(rev string) bool {
+	return r.AnyRevision || rev == "main" || rev == r.Commit
 }
 
 // Server is a running fake hub. URL is its endpoint (for Options.Endpoint / HF_ENDPOINT).
@@ -89,7 +101,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	id := strings.TrimPrefix(p[:i], "/")
 	commit, file, _ := strings.Cut(p[i+len("/resolve/"):], "/")
 	repo, ok := s.Repos[id]
-	if !ok || (commit != repo.Commit && commit != "main") {
+	if !ok || !repo.hasRevision(commit) {
 		writeError(w, http.StatusNotFound, "Repository Not Found")
 		return
 	}
@@ -99,7 +111,11 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	sum := sha256.Sum256(data)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:])+`"`)
+	etag := hex.EncodeToString(sum[:])
+	if e, ok := repo.ETags[file]; ok {
+		etag = e
+	}
+	w.Header().Set("ETag", `"`+etag+`"`)
 	w.Header().Set("X-Repo-Commit", repo.Commit)
 	w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 	if req.Method == http.MethodHead {
@@ -110,7 +126,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 
 func (s *Server) info(w http.ResponseWriter, id, revision string) {
 	repo, ok := s.Repos[id]
-	if !ok || (revision != "main" && revision != repo.Commit) {
+	if !ok || !repo.hasRevision(revision) {
 		writeError(w, http.StatusNotFound, "Repository not found")
 		return
 	}

@@ -40,6 +40,14 @@ type Options struct {
 	Sequential bool
 }
 
+// ErrGroupSize is wrapped by [QuantizeDir]'s error when a per-group scheme's group size
+// does not divide the input size of every linear layer (the kernels need whole groups).
+var ErrGroupSize = errors.New("group size does not divide the layers")
+
+// MaxCalibBytes bounds the layer inputs GPTQ calibration keeps in memory (float32, every
+// linear layer's input for every calibration token; one layer at a time when Sequential).
+const MaxCalibBytes = 4 << 30
+
 // LayerReport describes one quantized weight.
 type LayerReport struct {
 	Name       string
@@ -89,6 +97,9 @@ func linearWeights(m *llm.Model, ps params) (map[string][]float32, map[string][2
 // QuantizeDir reads the checkpoint directory src, quantizes every linear weight and writes
 // the directory dst (config.json, model.safetensors in quant's layout, tokenizer files).
 // Embeddings, LayerNorm parameters and biases stay float32. dst is replaced atomically.
+// Every layer gets exactly o.Scheme: a per-group scheme whose group size does not divide
+// some layer's input size is refused ([ErrGroupSize]) before anything is written, and GPTQ
+// calibration larger than [MaxCalibBytes] of layer inputs is refused with the estimate.
 func QuantizeDir(src, dst string, o Options) (*Report, error) {
 	if err := o.Scheme.Validate(); err != nil {
 		return nil, err
@@ -111,6 +122,9 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGroups(o.Scheme, dims); err != nil {
+		return nil, err
+	}
 	rep := &Report{}
 	var calib map[string][]float32
 	if o.Method == GPTQ {
@@ -119,6 +133,9 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		}
 		if len(o.Calib) == 0 {
 			return nil, errors.New("qmodel: GPTQ needs calibration tokens (Options.Calib)")
+		}
+		if err := checkCalibMemory(len(o.Calib), dims, o.Sequential); err != nil {
+			return nil, err
 		}
 		if !o.Sequential {
 			if calib, err = collectInputs(m, o.Calib, ""); err != nil {
@@ -155,10 +172,7 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		}
 		w, d := ws[name], dims[name]
 		var q *quant.Tensor
-		s := o.Scheme
-		if s.Granularity == quant.PerGroup && d[1]%s.GroupSize != 0 {
-			s = quant.Scheme{Bits: s.Bits, Asymmetric: s.Asymmetric, Clipping: s.Clipping, Percentile: s.Percentile}
-		}
+		s := o.Scheme // checkGroups: a group size divides every layer
 		if o.Method == GPTQ {
 			x := calib[name]
 			q, err = quant.GPTQ(w, d[0], d[1], x, len(x)/d[1], s, o.GPTQ)
@@ -211,6 +225,81 @@ func QuantizeDir(src, dst string, o Options) (*Report, error) {
 		return nil, fmt.Errorf("qmodel: write %s: %w", dst, err)
 	}
 	return rep, nil
+}
+
+// checkGroups refuses a per-group scheme whose group size does not divide the input size
+// of every layer, listing the layers it does not divide.
+func checkGroups(s quant.Scheme, dims map[string][2]int) error {
+	if s.Granularity != quant.PerGroup {
+		return nil
+	}
+	byCols := map[int][]string{}
+	var all []int
+	for name, d := range dims {
+		all = append(all, d[1])
+		if d[1]%s.GroupSize != 0 {
+			byCols[d[1]] = append(byCols[d[1]], name)
+		}
+	}
+	if len(byCols) == 0 {
+		return nil
+	}
+	var cols []int
+	for c := range byCols {
+		cols = append(cols, c)
+	}
+	sort.Ints(cols)
+	var parts []string
+	n := 0
+	for _, c := range cols {
+		names := byCols[c]
+		sort.Strings(names)
+		n += len(names)
+		more := ""
+		if len(names) > 1 {
+			more = fmt.Sprintf(" and %d more", len(names)-1)
+		}
+		parts = append(parts, fmt.Sprintf("%d input columns in %s%s", c, names[0], more))
+	}
+	return fmt.Errorf("qmodel: %w: group size %d does not divide the inputs of %d layers (%s); choose a divisor of %d (e.g. group=%d) or per-channel scales",
+		ErrGroupSize, s.GroupSize, n, strings.Join(parts, "; "), gcdAll(all), largestPow2Divisor(gcdAll(all)))
+}
+
+func gcdAll(xs []int) int {
+	g := 0
+	for _, x := range xs {
+		for x != 0 {
+			g, x = x, g%x
+		}
+	}
+	return g
+}
+
+// largestPow2Divisor is the largest power of two dividing n, at most 128.
+func largestPow2Divisor(n int) int {
+	p := 1
+	for p < 128 && n%(2*p) == 0 {
+		p *= 2
+	}
+	return p
+}
+
+// checkCalibMemory refuses calibration whose layer inputs would exceed MaxCalibBytes.
+func checkCalibMemory(tokens int, dims map[string][2]int, sequential bool) error {
+	per := 0
+	for _, d := range dims {
+		if sequential {
+			per = max(per, d[1])
+		} else {
+			per += d[1]
+		}
+	}
+	need := float64(tokens) * float64(per) * 4
+	if need > MaxCalibBytes {
+		return fmt.Errorf("qmodel: GPTQ calibration on %d tokens would keep %.1f GB of layer inputs (limit %.1f GB): use fewer calibration tokens",
+			tokens, need/1e9, float64(MaxCalibBytes)/1e9)
+	}
+	return nil
 }
 
 // collectInputs runs the float32 decoder over tokens (in windows of the model's maximum

@@ -1,10 +1,12 @@
 package qmodel
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/divellm/divellm/llm/quant"
@@ -124,5 +126,51 @@ func TestPerplexity(t *testing.T) {
 	want := math.Exp(nll / float64(len(ids)-1))
 	if math.Abs(got-want) > 1e-4*want {
 		t.Fatalf("perplexity %g, want %g", got, want)
+	}
+}
+
+// TestGroupSizeMustDivideEveryLayer: a group size that does not divide a layer's input
+// size is refused, naming the layers, and nothing is written. (It fell back to
+// per-channel for those layers while the report said group=N.) A size that divides
+// every layer is used by every layer, as the saved checkpoint shows.
+func TestGroupSizeMustDivideEveryLayer(t *testing.T) {
+	src := filepath.Join(fixtures, "tiny-gpt2") // inputs of 32 (attn, c_fc) and 128 (mlp.c_proj) columns
+	for _, g := range []int{7, 64} {
+		dst := filepath.Join(t.TempDir(), "q")
+		_, err := QuantizeDir(src, dst, Options{Scheme: quant.Scheme{Bits: 4, Granularity: quant.PerGroup, GroupSize: g}})
+		if !errors.Is(err, ErrGroupSize) || !strings.Contains(err.Error(), "transformer.h.0.attn.c_attn") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("group %d: err %v, want one line wrapping ErrGroupSize naming the layers", g, err)
+		}
+		if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("group %d: %s written despite the error", g, dst)
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "q")
+	if _, err := QuantizeDir(src, dst, Options{Scheme: quant.Scheme{Bits: 4, Granularity: quant.PerGroup, GroupSize: 16}}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := quant.Load(filepath.Join(dst, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.Weights) != 8 {
+		t.Fatalf("%d quantized weights, want 8", len(ck.Weights))
+	}
+	for name, w := range ck.Weights {
+		if w.Scheme.Granularity != quant.PerGroup || w.Scheme.GroupSize != 16 {
+			t.Errorf("%s saved as %v, asked for group 16", name, w.Scheme)
+		}
+	}
+}
+
+// TestCalibrationMemoryBound: GPTQ refuses calibration whose layer inputs would not fit
+// in MaxCalibBytes, with the estimate, before collecting anything.
+func TestCalibrationMemoryBound(t *testing.T) {
+	src := filepath.Join(fixtures, "tiny-gpt2")
+	// 2 layers × (32 + 32 + 32 + 128) input floats per token = 1792 bytes per token.
+	n := MaxCalibBytes/1792 + 1
+	_, err := QuantizeDir(src, filepath.Join(t.TempDir(), "q"), Options{Scheme: quant.Int8, Method: GPTQ, Calib: make([]int, n)})
+	if err == nil || !strings.Contains(err.Error(), "calibration") || !strings.Contains(err.Error(), "GB") {
+		t.Fatalf("%d calibration tokens: err %v, want a refusal with the memory estimate", n, err)
 	}
 }
