@@ -1,0 +1,113 @@
+package computecheck
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/divellm/divellm/llm/backend"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph code reads best unqualified, as in GoMLX.
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// randomFloat64s returns n values uniform in [-1, 1).
+func randomFloat64s(r *rand.Rand, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 2*r.Float64() - 1
+	}
+	return out
+}
+
+// weightedLoss returns Σ f(xs)·w for the constant weights w (same shape as f's output).
+func weightedLoss(f func(xs []*Node) *Node, xs []*Node, r *rand.Rand) *Node {
+	y := f(xs)
+	w := randomFloat64s(r, y.Shape().Size())
+	wNode := Const(y.Graph(), tensors.FromFlatDataAndDimensions(w, y.Shape().Dimensions...))
+	return ReduceAllSum(Mul(y, ConvertDType(wNode, y.DType())))
+}
+
+// checkGradient compares graph.Gradient of Σ f(xs)·w with central finite differences,
+// in float64, for every element of every input.
+func checkGradient(t *testing.T, inputDims [][]int, f func(xs []*Node) *Node) {
+	t.Helper()
+	be, err := backend.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(7, uint64(len(inputDims))))
+	seed := r.Uint64()
+	inputs := make([]*tensors.Tensor, len(inputDims))
+	flats := make([][]float64, len(inputDims))
+	for i, dims := range inputDims {
+		flats[i] = randomFloat64s(r, shapes.Make(dtypes.Float64, dims...).Size())
+		inputs[i] = tensors.FromFlatDataAndDimensions(flats[i], dims...)
+	}
+	build := func(withGrad bool) *Exec {
+		exec, err := NewExec(be, func(xs []*Node) []*Node {
+			loss := weightedLoss(f, xs, rand.New(rand.NewPCG(seed, 0)))
+			if !withGrad {
+				return []*Node{loss}
+			}
+			return append([]*Node{loss}, Gradient(loss, xs...)...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exec
+	}
+	args := func(ts []*tensors.Tensor) []any {
+		out := make([]any, len(ts))
+		for i, x := range ts {
+			out[i] = x
+		}
+		return out
+	}
+	res, err := build(true).Exec(args(inputs)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossOnly := build(false)
+	const h = 1e-5
+	for i := range inputs {
+		grad := tensors.MustCopyFlatData[float64](res[1+i])
+		for j := range flats[i] {
+			eval := func(delta float64) float64 {
+				perturbed := append([]float64(nil), flats[i]...)
+				perturbed[j] += delta
+				ts := append([]*tensors.Tensor(nil), inputs...)
+				ts[i] = tensors.FromFlatDataAndDimensions(perturbed, inputDims[i]...)
+				out, err := lossOnly.Exec(args(ts)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return tensors.MustCopyFlatData[float64](out[0])[0]
+			}
+			numeric := (eval(h) - eval(-h)) / (2 * h)
+			if math.Abs(numeric-grad[j]) > 1e-6*max(1, math.Abs(numeric)) {
+				t.Fatalf("input %d %v, element %d: gradient %.10g, finite difference %.10g", i, inputDims[i], j, grad[j], numeric)
+			}
+		}
+	}
+}
+
+func TestTransposeGradient(t *testing.T) {
+	for _, c := range []struct{ dims, perm []int }{
+		{[]int{5, 7}, []int{1, 0}},             // 2-D, tiled path.
+		{[]int{3, 17, 5}, []int{0, 2, 1}},      // batched 2-D.
+		{[]int{2, 3, 5, 4}, []int{0, 2, 1, 3}}, // [b,s,h,d] -> [b,h,s,d]: row copies.
+		{[]int{3, 1, 4}, []int{1, 0, 2}},       // identity after dropping the 1.
+		{[]int{2, 3, 4, 5}, []int{3, 1, 0, 2}}, // generic.
+	} {
+		t.Run(fmt.Sprintf("%v_%v", c.dims, c.perm), func(t *testing.T) {
+			checkGradient(t, [][]int{c.dims}, func(xs []*Node) *Node {
+				// Mul by x keeps the loss non-linear, so the gradient depends on x.
+				y := TransposeAllDims(Mul(xs[0], xs[0]), c.perm...)
+				return y
+			})
+		})
+	}
+}
