@@ -111,3 +111,26 @@ func TestTransposeGradient(t *testing.T) {
 		})
 	}
 }
+
+func TestReduceGradient(t *testing.T) {
+	for _, c := range []struct {
+		dims, axes []int
+	}{
+		{[]int{3, 5, 31}, []int{2}},    // last axis.
+		{[]int{3, 5, 7}, []int{0, 1}},  // leading axes.
+		{[]int{3, 5, 7}, []int{1}},     // middle axis.
+		{[]int{3, 5, 7}, []int{0, 2}},  // not contiguous (iterator path).
+		{[]int{2, 1, 17}, []int{0, 2}}, // contiguous once the 1 is dropped.
+	} {
+		t.Run(fmt.Sprintf("sum_%v_%v", c.dims, c.axes), func(t *testing.T) {
+			checkGradient(t, [][]int{c.dims}, func(xs []*Node) *Node {
+				return ReduceSum(Mul(xs[0], xs[0]), c.axes...)
+			})
+		})
+		t.Run(fmt.Sprintf("max_%v_%v", c.dims, c.axes), func(t *testing.T) {
+			checkGradient(t, [][]int{c.dims}, func(xs []*Node) *Node {
+				return ReduceMax(xs[0], c.axes...)
+			})
+		})
+	}
+}

@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"math"
 	"slices"
 
 	"github.com/gomlx/compute"
@@ -145,6 +146,9 @@ func execReduce(backend *gobackend.Backend, node *gobackend.Node, inputs []*goba
 	output, err := backend.GetBuffer(outputShape)
 	if err != nil {
 		return nil, err
+	}
+	if reduceFastPath(node.OpType, operand.Flat, output.Flat, operand.RawShape.Dimensions, reduceAxes) {
+		return output, nil
 	}
 	it := NewReduceOutputIterator(operand.RawShape.Dimensions, reduceAxes)
 	dtype := output.RawShape.DType
@@ -595,4 +599,239 @@ func execReduceLogicalXor(operand, output *gobackend.Buffer, it *ReduceOutputIte
 		outputFlat[outputIdx] = outputFlat[outputIdx] != value
 	}
 	return nil
+}
+
+// reduceBlockShape describes the reduction of dims over axes as [outer, reduced, inner]:
+// dimensions of size 1 are dropped and adjacent axes of the same kind (reduced or kept)
+// merged. It returns ok=false when the reduced axes are not one contiguous block once
+// simplified (e.g. [reduced, kept, reduced]), or when the operand is empty.
+func reduceBlockShape(dims, axes []int) (outer, reduced, inner int, ok bool) {
+	isReduced := make([]bool, len(dims))
+	for _, axis := range axes {
+		isReduced[axis] = true
+	}
+	outer, reduced, inner = 1, 1, 1
+	const (
+		inOuter = iota
+		inReduced
+		inInner
+	)
+	state := inOuter
+	for axis, dim := range dims {
+		switch {
+		case dim == 0:
+			return 0, 0, 0, false
+		case dim == 1:
+			continue
+		case isReduced[axis]:
+			if state == inInner {
+				return 0, 0, 0, false
+			}
+			state = inReduced
+			reduced *= dim
+		case state == inOuter:
+			outer *= dim
+		default:
+			state = inInner
+			inner *= dim
+		}
+	}
+	return outer, reduced, inner, true
+}
+
+// reduceFastPath reduces operandFlat into outputFlat with plain loops when the reduced axes
+// form one contiguous block ([outer, reduced, inner] after simplification): over the last
+// axes each output is a reduction of a contiguous run; over leading or middle axes whole
+// contiguous rows are combined element-wise. It handles Sum, Max, Min and Product of the
+// POD numeric dtypes and returns false for anything else (the caller then uses the
+// ReduceOutputIterator path).
+func reduceFastPath(opType compute.OpType, operandFlat, outputFlat any, dims, axes []int) bool {
+	outer, reduced, inner, ok := reduceBlockShape(dims, axes)
+	if !ok {
+		return false
+	}
+	switch src := operandFlat.(type) {
+	case []float32:
+		return reduceBlocks(opType, src, outputFlat.([]float32), outer, reduced, inner)
+	case []float64:
+		return reduceBlocks(opType, src, outputFlat.([]float64), outer, reduced, inner)
+	case []int8:
+		return reduceBlocks(opType, src, outputFlat.([]int8), outer, reduced, inner)
+	case []int16:
+		return reduceBlocks(opType, src, outputFlat.([]int16), outer, reduced, inner)
+	case []int32:
+		return reduceBlocks(opType, src, outputFlat.([]int32), outer, reduced, inner)
+	case []int64:
+		return reduceBlocks(opType, src, outputFlat.([]int64), outer, reduced, inner)
+	case []uint8:
+		return reduceBlocks(opType, src, outputFlat.([]uint8), outer, reduced, inner)
+	case []uint16:
+		return reduceBlocks(opType, src, outputFlat.([]uint16), outer, reduced, inner)
+	case []uint32:
+		return reduceBlocks(opType, src, outputFlat.([]uint32), outer, reduced, inner)
+	case []uint64:
+		return reduceBlocks(opType, src, outputFlat.([]uint64), outer, reduced, inner)
+	}
+	return false
+}
+
+func reduceBlocks[T gobackend.PODNumericConstraints](opType compute.OpType, src, dst []T, outer, reduced, inner int) bool {
+	switch opType { //nolint:exhaustive
+	case compute.OpTypeReduceSum:
+		if inner == 1 {
+			for o := range dst {
+				dst[o] = sumRun(src[o*reduced : (o+1)*reduced])
+			}
+			return true
+		}
+		for o := range outer {
+			out := dst[o*inner : (o+1)*inner]
+			copy(out, src[o*reduced*inner:])
+			for r := 1; r < reduced; r++ {
+				row := src[(o*reduced+r)*inner : (o*reduced+r+1)*inner]
+				for i, v := range row {
+					out[i] += v
+				}
+			}
+		}
+	case compute.OpTypeReduceProduct:
+		for o := range outer {
+			out := dst[o*inner : (o+1)*inner]
+			copy(out, src[o*reduced*inner:])
+			for r := 1; r < reduced; r++ {
+				row := src[(o*reduced+r)*inner : (o*reduced+r+1)*inner]
+				for i, v := range row {
+					out[i] *= v
+				}
+			}
+		}
+	case compute.OpTypeReduceMax:
+		if inner == 1 {
+			for o := range dst {
+				dst[o] = maxRun(src[o*reduced : (o+1)*reduced])
+			}
+			return true
+		}
+		for o := range outer {
+			out := dst[o*inner : (o+1)*inner]
+			copy(out, src[o*reduced*inner:])
+			for r := 1; r < reduced; r++ {
+				row := src[(o*reduced+r)*inner : (o*reduced+r+1)*inner]
+				for i, v := range row {
+					if v > out[i] || v != v { // v != v: NaN propagates.
+						out[i] = v
+					}
+				}
+			}
+			fixZeros(out, src[o*reduced*inner:(o+1)*reduced*inner], inner, false)
+		}
+	case compute.OpTypeReduceMin:
+		if inner == 1 {
+			for o := range dst {
+				dst[o] = minRun(src[o*reduced : (o+1)*reduced])
+			}
+			return true
+		}
+		for o := range outer {
+			out := dst[o*inner : (o+1)*inner]
+			copy(out, src[o*reduced*inner:])
+			for r := 1; r < reduced; r++ {
+				row := src[(o*reduced+r)*inner : (o*reduced+r+1)*inner]
+				for i, v := range row {
+					if v < out[i] || v != v {
+						out[i] = v
+					}
+				}
+			}
+			fixZeros(out, src[o*reduced*inner:(o+1)*reduced*inner], inner, true)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// sumRun sums a contiguous run with four independent accumulators, which lets the CPU
+// overlap the additions (a single accumulator is bound by the add latency).
+func sumRun[T gobackend.PODNumericConstraints](run []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(run); i += 4 {
+		s0 += run[i]
+		s1 += run[i+1]
+		s2 += run[i+2]
+		s3 += run[i+3]
+	}
+	for ; i < len(run); i++ {
+		s0 += run[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// maxRun returns the maximum of a non-empty run, like folding it with the builtin max
+// (NaN propagates; +0 beats -0). The builtin is a branchy runtime call for floats, several
+// times slower than a comparison.
+func maxRun[T gobackend.PODNumericConstraints](run []T) T {
+	m := run[0]
+	for _, v := range run[1:] {
+		if v > m {
+			m = v
+		} else if v != v { // NaN
+			return v
+		}
+	}
+	if m == 0 && isNegativeZero(m) {
+		return settleZero(m, run, 1)
+	}
+	return m
+}
+
+// minRun is the minimum counterpart of maxRun (-0 beats +0).
+func minRun[T gobackend.PODNumericConstraints](run []T) T {
+	m := run[0]
+	for _, v := range run[1:] {
+		if v < m {
+			m = v
+		} else if v != v { // NaN
+			return v
+		}
+	}
+	if m == 0 && !isNegativeZero(m) {
+		return settleZero(m, run, 1)
+	}
+	return m
+}
+
+// isNegativeZero reports whether v is a floating-point -0.
+func isNegativeZero[T gobackend.PODNumericConstraints](v T) bool {
+	switch x := any(v).(type) {
+	case float32:
+		return x == 0 && math.Signbit(float64(x))
+	case float64:
+		return x == 0 && math.Signbit(x)
+	}
+	return false
+}
+
+// settleZero returns the zero of the other sign than m if one occurs in column (every
+// stride-th element of column), and m otherwise: the comparisons in maxRun/minRun treat
+// -0 and +0 as equal and keep the first one seen.
+func settleZero[T gobackend.PODNumericConstraints](m T, column []T, stride int) T {
+	mIsNegative := isNegativeZero(m)
+	for i := 0; i < len(column); i += stride {
+		if v := column[i]; v == 0 && isNegativeZero(v) != mIsNegative {
+			return v
+		}
+	}
+	return m
+}
+
+// fixZeros settles the sign of the zero outputs of a max (wantNegative=false) or min
+// (wantNegative=true) over the leading axis of block ([reduced, inner]), see settleZero.
+func fixZeros[T gobackend.PODNumericConstraints](out, block []T, inner int, wantNegative bool) {
+	for i, m := range out {
+		if m == 0 && isNegativeZero(m) != wantNegative {
+			out[i] = settleZero(m, block[i:], inner)
+		}
+	}
 }
