@@ -134,3 +134,28 @@ func TestReduceGradient(t *testing.T) {
 		})
 	}
 }
+
+func TestBroadcastBinaryGradient(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		lhs, rhs []int
+		op       func(a, b *Node) *Node
+	}{
+		{"sub", []int{3, 5, 31}, []int{3, 5, 1}, Sub},     // x - max(x): softmax.
+		{"div", []int{3, 5, 7}, []int{3, 5, 1}, Div},      // x / Σx.
+		{"mul", []int{3, 5, 1}, []int{3, 5, 7}, Mul},      // column scale.
+		{"add", []int{4, 1, 6}, []int{4, 2, 1}, Add},      // both broadcast.
+		{"add_bias", []int{2, 3, 5}, []int{1, 1, 5}, Add}, // bias.
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkGradient(t, [][]int{c.lhs, c.rhs}, func(xs []*Node) *Node {
+				// Keep Div's denominator away from 0: 2 + x² ≥ 2.
+				b := xs[1]
+				if c.name == "div" {
+					b = AddScalar(Mul(b, b), 2)
+				}
+				return Mul(c.op(xs[0], b), xs[0]) // non-linear in the lhs too.
+			})
+		})
+	}
+}

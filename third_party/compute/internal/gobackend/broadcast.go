@@ -175,3 +175,110 @@ func (zi *ZipIterator) IterFlatIndices() iter.Seq[ZippedIndices] {
 		}
 	}
 }
+
+// BroadcastRuns splits the implicit broadcasting of two operands (lhs and rhs) to a target
+// shape into runs: contiguous ranges of RunLen target elements along which each operand
+// either advances element by element (stride 1) or repeats one value (stride 0). Binary
+// ops then apply their operator with a plain loop per run, instead of one iterator step
+// per element (see ZipIterator).
+//
+// Axes of dimension 1 in the target are dropped, and adjacent axes that the two operands
+// broadcast the same way are merged, so e.g. [b, s, v] op [b, s, 1] is 1 run of v per
+// (b, s), and [b, s, m] op [1, 1, m] is b·s runs of m.
+type BroadcastRuns struct {
+	// RunLen is the number of target elements in each run.
+	RunLen int
+
+	// LHSStride and RHSStride are 1 if the operand advances along a run and 0 if it
+	// repeats a single value.
+	LHSStride, RHSStride int
+
+	numRuns                int
+	outerDims              []int // Target dimensions of the merged axes outside the run.
+	lhsStrides, rhsStrides []int // Per outer axis, in elements; 0 where broadcast.
+}
+
+// NewBroadcastRuns returns the runs of broadcasting lhsShape and rhsShape to tgtShape.
+//
+// Pre-requisite: lhsShape.Rank() == tgtShape.Rank() && rhsShape.Rank() == tgtShape.Rank().
+func NewBroadcastRuns(lhsShape, rhsShape, tgtShape shapes.Shape) *BroadcastRuns {
+	rank := tgtShape.Rank()
+	if lhsShape.Rank() != rank || rhsShape.Rank() != rank {
+		exceptions.Panicf("NewBroadcastRuns: rank mismatch lhsShape=%s, rhsShape=%s, tgtShape=%s", lhsShape, rhsShape, tgtShape)
+	}
+	// Merge the target axes (of dimension > 1) into groups broadcast the same way.
+	type group struct {
+		dim                        int
+		lhsBroadcast, rhsBroadcast bool
+	}
+	var groups []group
+	for axis, dim := range tgtShape.Dimensions {
+		if dim == 1 {
+			continue
+		}
+		g := group{dim: dim, lhsBroadcast: lhsShape.Dimensions[axis] != dim, rhsBroadcast: rhsShape.Dimensions[axis] != dim}
+		if n := len(groups); n > 0 && groups[n-1].lhsBroadcast == g.lhsBroadcast && groups[n-1].rhsBroadcast == g.rhsBroadcast {
+			groups[n-1].dim *= dim
+			continue
+		}
+		groups = append(groups, g)
+	}
+	br := &BroadcastRuns{RunLen: 1, LHSStride: 1, RHSStride: 1, numRuns: 1}
+	if len(groups) == 0 {
+		return br
+	}
+	inner := groups[len(groups)-1]
+	br.RunLen = inner.dim
+	if inner.lhsBroadcast {
+		br.LHSStride = 0
+	}
+	if inner.rhsBroadcast {
+		br.RHSStride = 0
+	}
+	outer := groups[:len(groups)-1]
+	br.outerDims = make([]int, len(outer))
+	br.lhsStrides = make([]int, len(outer))
+	br.rhsStrides = make([]int, len(outer))
+	// Operand strides of the outer groups: the operands' own (unbroadcast) layouts.
+	lhsStride, rhsStride := max(1, br.RunLen*br.LHSStride), max(1, br.RunLen*br.RHSStride)
+	for i := len(outer) - 1; i >= 0; i-- {
+		g := outer[i]
+		br.outerDims[i] = g.dim
+		br.numRuns *= g.dim
+		if !g.lhsBroadcast {
+			br.lhsStrides[i] = lhsStride
+			lhsStride *= g.dim
+		}
+		if !g.rhsBroadcast {
+			br.rhsStrides[i] = rhsStride
+			rhsStride *= g.dim
+		}
+	}
+	return br
+}
+
+// Starts iterates over the runs in target order, yielding the flat index in lhs and in rhs
+// of each run's first element. The n-th run starts at target flat index n·RunLen.
+func (br *BroadcastRuns) Starts() iter.Seq2[int, int] {
+	return func(yield func(lhsStart, rhsStart int) bool) {
+		rank := len(br.outerDims)
+		perAxisIdx := make([]int, rank)
+		lhsStart, rhsStart := 0, 0
+		for range br.numRuns {
+			if !yield(lhsStart, rhsStart) {
+				return
+			}
+			for axis := rank - 1; axis >= 0; axis-- {
+				perAxisIdx[axis]++
+				lhsStart += br.lhsStrides[axis]
+				rhsStart += br.rhsStrides[axis]
+				if perAxisIdx[axis] < br.outerDims[axis] {
+					break
+				}
+				perAxisIdx[axis] = 0
+				lhsStart -= br.lhsStrides[axis] * br.outerDims[axis]
+				rhsStart -= br.rhsStrides[axis] * br.outerDims[axis]
+			}
+		}
+	}
+}

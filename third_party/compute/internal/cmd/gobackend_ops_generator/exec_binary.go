@@ -154,10 +154,29 @@ func exec{{$name}}{{$version}}Generic[T gobackend.POD{{$version}}Constraints](lh
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = {{ CallOp .Format "lhs[indices.LHSFlatIdx]" "rhs[indices.RHSFlatIdx]" }}
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = {{ CallOp .Format "a[ii]" "b[ii]" }}
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = {{ CallOp .Format "a[ii]" "c" }}
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = {{ CallOp .Format "c" "b[ii]" }}
+				}
+			}
 		}
 		return
 	}
@@ -211,16 +230,21 @@ func exec{{$name}}{{$version}}{{$half.DType}}(lhs, rhs []{{$half.GoType}}, outpu
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
 		{{- if $is_comparison }}
-			output[indices.TgtFlatIdx] = {{ CallOp $outer.Format "a" "b"}}
+				out[ii] = {{ CallOp $outer.Format "a" "b"}}
 		{{- else }}
-			output[indices.TgtFlatIdx] = {{$half.Converter}}({{ CallOp $outer.Format "a" "b" }})
+				out[ii] = {{$half.Converter}}({{ CallOp $outer.Format "a" "b" }})
 		{{- end }}
+			}
 		}
 		return
 	}

@@ -108,10 +108,29 @@ func execAddNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] + rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] + b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] + c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c + b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -136,12 +155,17 @@ func execAddNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(a + b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(a + b)
+			}
 		}
 		return
 	}
@@ -166,12 +190,17 @@ func execAddNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(a + b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(a + b)
+			}
 		}
 		return
 	}
@@ -247,10 +276,29 @@ func execMulNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] * rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] * b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] * c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c * b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -275,12 +323,17 @@ func execMulNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(a * b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(a * b)
+			}
 		}
 		return
 	}
@@ -305,12 +358,17 @@ func execMulNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(a * b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(a * b)
+			}
 		}
 		return
 	}
@@ -389,10 +447,29 @@ func execSubNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] - rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] - b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] - c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c - b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -425,12 +502,17 @@ func execSubNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(a - b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(a - b)
+			}
 		}
 		return
 	}
@@ -463,12 +545,17 @@ func execSubNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(a - b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(a - b)
+			}
 		}
 		return
 	}
@@ -547,10 +634,29 @@ func execDivNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] / rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] / b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] / c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c / b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -583,12 +689,17 @@ func execDivNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(a / b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(a / b)
+			}
 		}
 		return
 	}
@@ -621,12 +732,17 @@ func execDivNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(a / b)
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(a / b)
+			}
 		}
 		return
 	}
@@ -705,10 +821,29 @@ func execRemIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] % rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] % b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] % c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c % b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -738,10 +873,29 @@ func execRemFloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output [
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = T(math.Mod(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Mod(float64(a[ii]), float64(b[ii])))
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = T(math.Mod(float64(a[ii]), float64(c)))
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Mod(float64(c), float64(b[ii])))
+				}
+			}
 		}
 		return
 	}
@@ -774,12 +928,17 @@ func execRemFloatBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFloat
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(float32(math.Mod(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(float32(math.Mod(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -812,12 +971,17 @@ func execRemFloatFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(float32(math.Mod(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(float32(math.Mod(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -896,10 +1060,29 @@ func execPowIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = execScalarPowIntGeneric(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = execScalarPowIntGeneric(a[ii], b[ii])
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = execScalarPowIntGeneric(a[ii], c)
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = execScalarPowIntGeneric(c, b[ii])
+				}
+			}
 		}
 		return
 	}
@@ -929,10 +1112,29 @@ func execPowFloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output [
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = T(math.Pow(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Pow(float64(a[ii]), float64(b[ii])))
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = T(math.Pow(float64(a[ii]), float64(c)))
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Pow(float64(c), float64(b[ii])))
+				}
+			}
 		}
 		return
 	}
@@ -965,12 +1167,17 @@ func execPowFloatBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFloat
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(float32(math.Pow(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(float32(math.Pow(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -1003,12 +1210,17 @@ func execPowFloatFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(float32(math.Pow(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(float32(math.Pow(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -1063,10 +1275,29 @@ func execAtan2FloatGeneric[T gobackend.PODFloatConstraints](lhs, rhs []T, output
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = T(math.Atan2(float64(lhs[indices.LHSFlatIdx]), float64(rhs[indices.RHSFlatIdx])))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Atan2(float64(a[ii]), float64(b[ii])))
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = T(math.Atan2(float64(a[ii]), float64(c)))
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = T(math.Atan2(float64(c), float64(b[ii])))
+				}
+			}
 		}
 		return
 	}
@@ -1099,12 +1330,17 @@ func execAtan2FloatBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(float32(math.Atan2(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(float32(math.Atan2(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -1137,12 +1373,17 @@ func execAtan2FloatFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(float32(math.Atan2(float64(a), float64(b))))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(float32(math.Atan2(float64(a), float64(b))))
+			}
 		}
 		return
 	}
@@ -1218,10 +1459,29 @@ func execMaxNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = max(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = max(a[ii], b[ii])
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = max(a[ii], c)
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = max(c, b[ii])
+				}
+			}
 		}
 		return
 	}
@@ -1246,12 +1506,17 @@ func execMaxNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(max(a, b))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(max(a, b))
+			}
 		}
 		return
 	}
@@ -1276,12 +1541,17 @@ func execMaxNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(max(a, b))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(max(a, b))
+			}
 		}
 		return
 	}
@@ -1357,10 +1627,29 @@ func execMinNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, outp
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = min(lhs[indices.LHSFlatIdx], rhs[indices.RHSFlatIdx])
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = min(a[ii], b[ii])
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = min(a[ii], c)
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = min(c, b[ii])
+				}
+			}
 		}
 		return
 	}
@@ -1385,12 +1674,17 @@ func execMinNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bfloat16.BFlo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = bfloat16.FromFloat32(min(a, b))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = bfloat16.FromFloat32(min(a, b))
+			}
 		}
 		return
 	}
@@ -1415,12 +1709,17 @@ func execMinNumericFloat16(lhs, rhs []float16.Float16, output []float16.Float16,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = float16.FromFloat32(min(a, b))
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = float16.FromFloat32(min(a, b))
+			}
 		}
 		return
 	}
@@ -1487,10 +1786,29 @@ func execBitwiseAndIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] & rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] & b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] & c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c & b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1557,10 +1875,29 @@ func execBitwiseOrIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []T
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] | rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] | b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] | c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c | b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1627,10 +1964,29 @@ func execBitwiseXorIntegerGeneric[T gobackend.PODIntegerConstraints](lhs, rhs []
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] ^ rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] ^ b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] ^ c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c ^ b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1677,10 +2033,29 @@ func execLogicalAndBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] && rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] && b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] && c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c && b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1727,10 +2102,29 @@ func execLogicalOrBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []T
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] || rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] || b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] || c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c || b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1777,10 +2171,29 @@ func execLogicalXorBooleanGeneric[T gobackend.PODBooleanConstraints](lhs, rhs []
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] != rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] != b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] != c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c != b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1861,10 +2274,29 @@ func execEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T, ou
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] == rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] == b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] == c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c == b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -1889,12 +2321,17 @@ func execEqualNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a == b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a == b
+			}
 		}
 		return
 	}
@@ -1919,12 +2356,17 @@ func execEqualNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a == b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a == b
+			}
 		}
 		return
 	}
@@ -2005,10 +2447,29 @@ func execNotEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] != rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] != b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] != c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c != b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -2033,12 +2494,17 @@ func execNotEqualNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a != b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a != b
+			}
 		}
 		return
 	}
@@ -2063,12 +2529,17 @@ func execNotEqualNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a != b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a != b
+			}
 		}
 		return
 	}
@@ -2152,10 +2623,29 @@ func execGreaterOrEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rh
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] >= rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] >= b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] >= c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c >= b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -2188,12 +2678,17 @@ func execGreaterOrEqualNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bo
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a >= b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a >= b
+			}
 		}
 		return
 	}
@@ -2226,12 +2721,17 @@ func execGreaterOrEqualNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a >= b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a >= b
+			}
 		}
 		return
 	}
@@ -2315,10 +2815,29 @@ func execGreaterThanNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs [
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] > rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] > b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] > c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c > b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -2351,12 +2870,17 @@ func execGreaterThanNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a > b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a > b
+			}
 		}
 		return
 	}
@@ -2389,12 +2913,17 @@ func execGreaterThanNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a > b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a > b
+			}
 		}
 		return
 	}
@@ -2478,10 +3007,29 @@ func execLessOrEqualNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs [
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] <= rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] <= b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] <= c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c <= b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -2514,12 +3062,17 @@ func execLessOrEqualNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a <= b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a <= b
+			}
 		}
 		return
 	}
@@ -2552,12 +3105,17 @@ func execLessOrEqualNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a <= b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a <= b
+			}
 		}
 		return
 	}
@@ -2641,10 +3199,29 @@ func execLessThanNumericGeneric[T gobackend.PODNumericConstraints](lhs, rhs []T,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			output[indices.TgtFlatIdx] = lhs[indices.LHSFlatIdx] < rhs[indices.RHSFlatIdx]
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			switch {
+			case runs.LHSStride == 1 && runs.RHSStride == 1:
+				a, b := lhs[lhsStart:lhsStart+n], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = a[ii] < b[ii]
+				}
+			case runs.LHSStride == 1:
+				a, c := lhs[lhsStart:lhsStart+n], rhs[rhsStart]
+				for ii := range out {
+					out[ii] = a[ii] < c
+				}
+			default:
+				c, b := lhs[lhsStart], rhs[rhsStart:rhsStart+n]
+				for ii := range out {
+					out[ii] = c < b[ii]
+				}
+			}
 		}
 		return
 	}
@@ -2677,12 +3254,17 @@ func execLessThanNumericBFloat16(lhs, rhs []bfloat16.BFloat16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a < b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a < b
+			}
 		}
 		return
 	}
@@ -2715,12 +3297,17 @@ func execLessThanNumericFloat16(lhs, rhs []float16.Float16, output []bool,
 		}
 		return
 	default:
-		// Case 3: with broadcasting non-scalar tensors:
-		zipIter := gobackend.NewZippedBroadcastIterator(lhsShape, rhsShape, outputShape)
-		for indices := range zipIter.IterFlatIndices() {
-			a := lhs[indices.LHSFlatIdx].Float32()
-			b := rhs[indices.RHSFlatIdx].Float32()
-			output[indices.TgtFlatIdx] = a < b
+		// Case 3: with broadcasting non-scalar tensors, one contiguous run at a time.
+		runs := gobackend.NewBroadcastRuns(lhsShape, rhsShape, outputShape)
+		n, outStart := runs.RunLen, 0
+		for lhsStart, rhsStart := range runs.Starts() {
+			out := output[outStart : outStart+n]
+			outStart += n
+			for ii := range out {
+				a := lhs[lhsStart+ii*runs.LHSStride].Float32()
+				b := rhs[rhsStart+ii*runs.RHSStride].Float32()
+				out[ii] = a < b
+			}
 		}
 		return
 	}
