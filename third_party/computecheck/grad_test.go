@@ -159,3 +159,79 @@ func TestBroadcastBinaryGradient(t *testing.T) {
 		})
 	}
 }
+
+// checkFloat32MatchesFloat64 runs Σ f(x)·w and its gradient in float32 (the SIMD exp and
+// tanh) and in float64 (math.Exp, math.Tanh: the unpatched path) on the same inputs and
+// compares them.
+func checkFloat32MatchesFloat64(t *testing.T, dims []int, f func(x *Node) *Node) {
+	t.Helper()
+	be, err := backend.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 13))
+	seed := r.Uint64()
+	n := shapes.Make(dtypes.Float32, dims...).Size()
+	x32 := make([]float32, n)
+	x64 := make([]float64, n)
+	for i := range x32 {
+		x32[i] = float32(r.NormFloat64() * 3)
+		x64[i] = float64(x32[i])
+	}
+	exec, err := NewExec(be, func(x *Node) []*Node {
+		loss := weightedLoss(func(xs []*Node) *Node { return f(xs[0]) }, []*Node{x}, rand.New(rand.NewPCG(seed, 0)))
+		return []*Node{loss, Gradient(loss, x)[0]}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res32, err := exec.Exec(tensors.FromFlatDataAndDimensions(x32, dims...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res64, err := exec.Exec(tensors.FromFlatDataAndDimensions(x64, dims...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss32, loss64 := tensors.MustCopyFlatData[float32](res32[0])[0], tensors.MustCopyFlatData[float64](res64[0])[0]
+	if math.Abs(float64(loss32)-loss64) > 1e-5*max(1, math.Abs(loss64)) {
+		t.Fatalf("loss: float32 %g, float64 %g", loss32, loss64)
+	}
+	g32, g64 := tensors.MustCopyFlatData[float32](res32[1]), tensors.MustCopyFlatData[float64](res64[1])
+	var scale float64
+	for _, g := range g64 {
+		scale = max(scale, math.Abs(g))
+	}
+	for i := range g64 {
+		if math.Abs(float64(g32[i])-g64[i]) > 1e-5*max(scale, 1e-3) {
+			t.Fatalf("gradient element %d: float32 %g, float64 %g (largest |gradient| %g)", i, g32[i], g64[i], scale)
+		}
+	}
+}
+
+func TestVectorMathGradientFloat32(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dims []int
+		f    func(x *Node) *Node
+	}{
+		{"exp", []int{3, 37}, func(x *Node) *Node { return Exp(MulScalar(x, 0.5)) }},
+		{"tanh", []int{5, 33}, Tanh},
+		{"log_softmax", []int{4, 301}, func(x *Node) *Node { return LogSoftmax(x, -1) }},
+		{"softmax", []int{2, 3, 17, 19}, func(x *Node) *Node { return Softmax(x, -1) }},
+		{"gelu_tanh", []int{6, 65}, func(x *Node) *Node {
+			// GPT-2's gelu_new, as llm builds it: fused forward, decomposed gradient.
+			out, _ := InternalFusedOpCaller(
+				func() *Node { return BackendFusedGelu(x, false) },
+				func() *Node {
+					inner := MulScalar(Add(x, MulScalar(Mul(Mul(x, x), x), 0.044715)), math.Sqrt(2/math.Pi))
+					return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
+				}, true)
+			return out
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkFloat32MatchesFloat64(t, c.dims, c.f)
+		})
+	}
+}

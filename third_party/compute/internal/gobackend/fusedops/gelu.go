@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/compute/dtypes/bfloat16"
 	"github.com/gomlx/compute/dtypes/float16"
 	"github.com/gomlx/compute/dtypes/gotype"
+	"github.com/gomlx/compute/internal/fastmath"
 	"github.com/gomlx/compute/internal/gobackend"
 	"github.com/pkg/errors"
 )
@@ -56,7 +57,7 @@ func execFusedGelu(backend *gobackend.Backend, node *gobackend.Node, inputs []*g
 		if data.exact {
 			geluParallelizeChunked(backend, input.Flat.([]float32), output.Flat.([]float32), geluChunk[float32])
 		} else {
-			geluParallelizeChunked(backend, input.Flat.([]float32), output.Flat.([]float32), geluApproxChunk[float32])
+			geluParallelizeChunked(backend, input.Flat.([]float32), output.Flat.([]float32), geluApproxChunkFloat32)
 		}
 	case dtypes.Float64:
 		if data.exact {
@@ -122,6 +123,20 @@ func geluApproxChunk[T float32 | float64](input, output []T) {
 	for i, x := range input {
 		inner := sqrt2ByPi * (x + 0.044715*x*x*x)
 		output[i] = x * 0.5 * (1.0 + T(math.Tanh(float64(inner))))
+	}
+}
+
+// geluApproxChunkFloat32 is geluApproxChunk for float32 with the tanh of the whole chunk
+// computed by fastmath.TanhFloat32s (SIMD when available).
+func geluApproxChunkFloat32(input, output []float32) {
+	sqrt2ByPi := float32(math.Sqrt(2.0 / math.Pi))
+	output = output[:len(input)]
+	for i, x := range input {
+		output[i] = sqrt2ByPi * (x + 0.044715*x*x*x)
+	}
+	fastmath.TanhFloat32s(output, output)
+	for i, x := range input {
+		output[i] = x * 0.5 * (1.0 + output[i])
 	}
 }
 

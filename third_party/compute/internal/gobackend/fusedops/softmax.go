@@ -59,6 +59,10 @@ func execFusedSoftmax(backend *gobackend.Backend, node *gobackend.Node, inputs [
 
 	switch input.RawShape.DType {
 	case dtypes.Float32:
+		if _, _, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 {
+			fusedSoftmaxLastAxisFloat32(input.Flat.([]float32), output.Flat.([]float32), node.Shape.Dimensions[axis])
+			break
+		}
 		fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
 	case dtypes.Float64:
 		fusedSoftmax(input.Flat.([]float64), output.Flat.([]float64), axis, node.Shape, math.Exp)
@@ -114,6 +118,40 @@ func fusedSoftmax[T float32 | float64](input, output []T, axis int, shape shapes
 				idx := baseIdx + i*innerSize
 				output[idx] *= invSum
 			}
+		}
+	}
+}
+
+// fusedSoftmaxLastAxisFloat32 is fusedSoftmax over contiguous rows of axisSize values (the
+// softmax axis is the last non-trivial one), with the exponentials of a whole row computed
+// by fastmath.ExpFloat32s (SIMD when available).
+func fusedSoftmaxLastAxisFloat32(input, output []float32, axisSize int) {
+	for start := 0; start+axisSize <= len(input); start += axisSize {
+		in, out := input[start:start+axisSize], output[start:start+axisSize]
+		maxVal := float32(math.Inf(-1))
+		for _, v := range in {
+			if v > maxVal {
+				maxVal = v
+			}
+		}
+		for i, v := range in {
+			out[i] = v - maxVal
+		}
+		fastmath.ExpFloat32s(out, out)
+		var s0, s1, s2, s3 float32
+		i := 0
+		for ; i+4 <= len(out); i += 4 {
+			s0 += out[i]
+			s1 += out[i+1]
+			s2 += out[i+2]
+			s3 += out[i+3]
+		}
+		for ; i < len(out); i++ {
+			s0 += out[i]
+		}
+		invSum := 1 / ((s0 + s1) + (s2 + s3))
+		for i := range out {
+			out[i] *= invSum
 		}
 	}
 }
