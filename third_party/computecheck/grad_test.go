@@ -235,3 +235,24 @@ func TestVectorMathGradientFloat32(t *testing.T) {
 		})
 	}
 }
+
+func TestDotGeneralGradient(t *testing.T) {
+	for _, c := range []struct {
+		equation string
+		lhs, rhs []int
+	}{
+		// Dense layer and tied LM head with more outputs than inputs: the weight gradient
+		// gᵀ·x is computed with the operands swapped (see chooseTransposition).
+		{"bsm,mn->bsn", []int{3, 5, 3}, []int{3, 40}},
+		{"bsm,vm->bsv", []int{3, 5, 3}, []int{40, 3}},
+		{"bsm,mn->bsn", []int{3, 5, 7}, []int{7, 4}},
+		{"bqd,bkd->bqk", []int{4, 6, 5}, []int{4, 9, 5}}, // attention scores.
+		{"bqk,bkd->bqd", []int{4, 6, 9}, []int{4, 9, 5}}, // attention context.
+	} {
+		t.Run(c.equation, func(t *testing.T) {
+			checkGradient(t, [][]int{c.lhs, c.rhs}, func(xs []*Node) *Node {
+				return Einsum(c.equation, xs[0], xs[1])
+			})
+		})
+	}
+}

@@ -145,7 +145,6 @@ func (d *NodeData) Recompute(backend *gobackend.Backend, resolvedNodes []*goback
 	return newData, nil
 }
 
-
 // DotGeneral takes as input lhs (left-hand-side) and rhs (right-hand-side) specifications
 // for a general vector product -- a generalized "Einsum". Each axis can be:
 //   - Just aligned (batch axes), so the output has the same axes as the inputs. The dimensions
@@ -199,7 +198,8 @@ func DotGeneral(f *gobackend.Function,
 		RHSContractingAxes: rhsContractingAxes,
 		RHSBatchAxes:       rhsBatchAxes,
 	}
-	lhs, rhs, params, err = reshapeToSupportedLayout(f, lhs, rhs, params)
+	var swapped bool
+	lhs, rhs, params, swapped, err = reshapeToSupportedLayout(f, lhs, rhs, params)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +259,14 @@ func DotGeneral(f *gobackend.Function,
 		normalizedOutputShape = shapes.Make(params.OutputDType, params.BatchSize, params.LHSCrossSize, params.RHSCrossSize)
 	}
 	result, _ := f.GetOrCreateNode(compute.OpTypeDotGeneral, normalizedOutputShape, inputs, params)
+	if swapped {
+		// The operands were swapped: result is [batch, rhsCross, lhsCross].
+		transposed, err := f.Transpose(result, 0, 2, 1)
+		if err != nil {
+			return nil, err
+		}
+		result = transposed.(*gobackend.Node)
+	}
 	if result.Shape.Equal(outputShape) {
 		// If no de-normalization is needed, return the result immediately.
 		return result, nil
@@ -321,18 +329,20 @@ func DotGeneral(f *gobackend.Function,
 // supported by the underlying execution backends.
 //
 // It returns the updated lhs, rhs and params (same as the input, with fields updated).
-// The params.Layout field will be set to the supported layout.
+// The params.Layout field will be set to the supported layout. If swapped is true, lhs and
+// rhs were exchanged (the returned lhs is the original rhs), and the normalized output is
+// [batch, rhsCross, lhsCross]: the caller must transpose it back.
 func reshapeToSupportedLayout(
 	f *gobackend.Function,
 	lhs, rhs *gobackend.Node,
 	params *NodeData,
-) (lhsOut, rhsOut *gobackend.Node, paramsOut *NodeData, err error) {
+) (lhsOut, rhsOut *gobackend.Node, paramsOut *NodeData, swapped bool, err error) {
 	params.Layout = LayoutForDotGeneral(
 		lhs.Shape, params.LHSContractingAxes, params.LHSBatchAxes,
 		rhs.Shape, params.RHSContractingAxes, params.RHSBatchAxes)
 	if params.Layout != LayoutIncompatible {
 		// Already a supported layout.
-		return lhs, rhs, params, nil
+		return lhs, rhs, params, false, nil
 	}
 
 	// First attempt to merge axes with same function:
@@ -341,21 +351,24 @@ func reshapeToSupportedLayout(
 		f, lhs, params.LHSContractingAxes, params.LHSBatchAxes,
 		rhs, params.RHSContractingAxes, params.RHSBatchAxes)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, false, err
 	}
 	params.Layout = LayoutForDotGeneral(lhs.Shape, params.LHSContractingAxes, params.LHSBatchAxes,
 		rhs.Shape, params.RHSContractingAxes, params.RHSBatchAxes)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	if params.Layout != LayoutIncompatible {
 		// Merged axes make a supported layout.
-		return lhs, rhs, params, nil
+		return lhs, rhs, params, false, nil
 	}
 
-	// We need to transpose inputs to a supported layout. Since the
-	// LayoutTransposed is the fastest, we transpose to that.
-	targetLayout := LayoutTransposed
+	// We need to transpose inputs to a supported layout: choose the one that moves the
+	// fewest elements, see chooseTransposition.
+	var targetLayout Layout
+	swapped, targetLayout = chooseTransposition(lhs, rhs, params)
+	if swapped {
+		lhs, rhs = rhs, lhs
+		params.LHSContractingAxes, params.RHSContractingAxes = params.RHSContractingAxes, params.LHSContractingAxes
+		params.LHSBatchAxes, params.RHSBatchAxes = params.RHSBatchAxes, params.LHSBatchAxes
+	}
 	lhs, params.LHSContractingAxes, params.LHSBatchAxes,
 		rhs, params.RHSContractingAxes, params.RHSBatchAxes, err = TransposeToLayout(
 		f,
@@ -363,10 +376,94 @@ func reshapeToSupportedLayout(
 		rhs, params.RHSContractingAxes, params.RHSBatchAxes,
 		targetLayout)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, false, err
 	}
 	params.Layout = targetLayout
-	return lhs, rhs, params, nil
+	return lhs, rhs, params, swapped, nil
+}
+
+// chooseTransposition picks how to bring lhs and rhs to a supported layout with the
+// fewest elements transposed. The lhs always becomes [batch, cross, contracting]; the rhs
+// becomes [batch, cross, contracting] (LayoutTransposed) or [batch, contracting, cross]
+// (LayoutNonTransposed); and the operands may be swapped, which costs a transpose of the
+// (normalized) output. E.g. a weight gradient xᵀ·g with x [tokens, in] and g [tokens, out]
+// (both contracted on their first axis) transposes only x and the small [in, out] output,
+// instead of g ([tokens, out], often the largest tensor of the step) and x.
+//
+// Ties keep the previous choice: no swap, LayoutTransposed (the fastest kernels).
+func chooseTransposition(lhs, rhs *gobackend.Node, params *NodeData) (swap bool, layout Layout) {
+	swap, layout = false, LayoutTransposed
+	if lhs.Shape.IsDynamic() || rhs.Shape.IsDynamic() || lhs.Shape.DType != rhs.Shape.DType {
+		return
+	}
+	outputSize := lhs.Shape.Size() / contractingSize(lhs.Shape, params.LHSContractingAxes) *
+		rhs.Shape.Size() / contractingSize(rhs.Shape, params.RHSContractingAxes) /
+		max(1, contractingSize(lhs.Shape, params.LHSBatchAxes))
+	cost := func(swap bool, layout Layout) int {
+		l, lc, lb, r, rc, rb := lhs, params.LHSContractingAxes, params.LHSBatchAxes, rhs, params.RHSContractingAxes, params.RHSBatchAxes
+		total := 0
+		if swap {
+			l, lc, lb, r, rc, rb = r, rc, rb, l, lc, lb
+			total = outputSize
+		}
+		if !isInLayoutOrder(l.Shape.Rank(), lc, lb, LayoutTransposed) {
+			total += l.Shape.Size()
+		}
+		if !isInLayoutOrder(r.Shape.Rank(), rc, rb, layout) {
+			total += r.Shape.Size()
+		}
+		return total
+	}
+	best := cost(false, LayoutTransposed)
+	for _, option := range []struct {
+		swap   bool
+		layout Layout
+	}{{false, LayoutNonTransposed}, {true, LayoutTransposed}, {true, LayoutNonTransposed}} {
+		if c := cost(option.swap, option.layout); c < best {
+			best, swap, layout = c, option.swap, option.layout
+		}
+	}
+	return
+}
+
+// contractingSize returns the product of the dimensions of the given axes.
+func contractingSize(shape shapes.Shape, axes []int) int {
+	size := 1
+	for _, axis := range axes {
+		size *= shape.Dimensions[axis]
+	}
+	return size
+}
+
+// isInLayoutOrder reports whether an operand's axes are already ordered as transposeSide
+// would order them for layout, i.e. whether transposeSide needs no Transpose.
+func isInLayoutOrder(rank int, contractingAxes, batchAxes []int, layout Layout) bool {
+	isOther := make([]bool, rank)
+	for _, axis := range contractingAxes {
+		isOther[axis] = true
+	}
+	for _, axis := range batchAxes {
+		isOther[axis] = true
+	}
+	var perm []int
+	perm = append(perm, batchAxes...)
+	if layout == LayoutNonTransposed {
+		perm = append(perm, contractingAxes...)
+	}
+	for axis := range rank {
+		if !isOther[axis] {
+			perm = append(perm, axis)
+		}
+	}
+	if layout == LayoutTransposed {
+		perm = append(perm, contractingAxes...)
+	}
+	for i, axis := range perm {
+		if i != axis {
+			return false
+		}
+	}
+	return true
 }
 
 // convertToAccumulatorDType if an accumulator dtype is specified -- for the algorithms that don't support a different accumulator type.
