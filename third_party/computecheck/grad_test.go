@@ -256,3 +256,15 @@ func TestDotGeneralGradient(t *testing.T) {
 		})
 	}
 }
+
+func TestSliceGradient(t *testing.T) {
+	// GPT-2 splits its fused qkv projection [b, s, 3m] with three slices; their gradients
+	// are pads of [b, s, m] back to [b, s, 3m].
+	checkGradient(t, [][]int{{2, 3, 12}}, func(xs []*Node) *Node {
+		x := Mul(xs[0], xs[0])
+		q := Slice(x, AxisRange(), AxisRange(), AxisRange(0, 4))
+		k := Slice(x, AxisRange(), AxisRange(), AxisRange(4, 8))
+		v := Slice(x, AxisRange(), AxisRange(1, 3), AxisRange(8, 12))
+		return Concatenate([]*Node{Mul(q, k), v}, 1)
+	})
+}

@@ -274,11 +274,26 @@ func padWithConcreteConfig(backend *gobackend.Backend, operand, fillValue *gobac
 		numMerged--
 	}
 
+	// If the innermost remaining axis is padded only at its ends, its operand values are
+	// contiguous in the output too: copy each such row at once, shifted by its Start padding,
+	// instead of one virtual element (often one value) at a time.
+	copySize, copyShift := virtualElementSize, 0
+	opStride, outStride := virtualElementSize, virtualElementSize
+	if numMerged > 0 {
+		last := mergedAxes[numMerged-1]
+		if last.config.Interior == 0 && last.config.Start >= 0 && last.config.End >= 0 {
+			copySize = virtualElementSize * last.operandDim
+			copyShift = virtualElementSize * last.config.Start
+			opStride = virtualElementSize * last.operandDim
+			outStride = virtualElementSize * last.outputDim
+			mergedAxes = mergedAxes[:numMerged-1]
+			numMerged--
+		}
+	}
+
 	// Compute strides for operand and output
 	operandStrides := make([]int, numMerged)
 	outputStrides := make([]int, numMerged)
-	opStride := virtualElementSize
-	outStride := virtualElementSize
 	for i := numMerged - 1; i >= 0; i-- {
 		operandStrides[i] = opStride
 		outputStrides[i] = outStride
@@ -290,8 +305,9 @@ func padWithConcreteConfig(backend *gobackend.Backend, operand, fillValue *gobac
 	var copyND func(axis int, operandOffset, outputOffset int)
 	copyND = func(axis int, operandOffset, outputOffset int) {
 		if axis == numMerged {
-			// Copy virtual element
-			copy(outputBytes[outputOffset:outputOffset+virtualElementSize], operandBytes[operandOffset:operandOffset+virtualElementSize])
+			// Copy virtual element (or row, see copySize)
+			outputOffset += copyShift
+			copy(outputBytes[outputOffset:outputOffset+copySize], operandBytes[operandOffset:operandOffset+copySize])
 			return
 		}
 

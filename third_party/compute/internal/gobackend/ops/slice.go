@@ -181,6 +181,34 @@ func execSliceGeneric[T gobackend.SupportedTypesConstraints](operand, output *go
 		operandFlatIdx += start * operandFlatStrides[axis]
 	}
 
+	// The innermost axes taken with stride 1 form contiguous runs in both buffers (whole
+	// trailing axes, then at most one partial axis): copy a run at a time and step only the
+	// outer axes, e.g. slicing q, k, v out of a fused [b, s, 3·m] projection copies rows of m.
+	run, outerRank := 1, rank
+	operandDimensions := operand.RawShape.Dimensions
+	for axis := rank - 1; axis >= 0 && params.strides[axis] == 1; axis-- {
+		run *= outputDimensions[axis]
+		outerRank = axis
+		if outputDimensions[axis] != operandDimensions[axis] {
+			break
+		}
+	}
+	if run > 1 {
+		for outputFlatIdx := 0; outputFlatIdx < len(outputFlat); outputFlatIdx += run {
+			copy(outputFlat[outputFlatIdx:outputFlatIdx+run], operandFlat[operandFlatIdx:operandFlatIdx+run])
+			for axis := outerRank - 1; axis >= 0; axis-- {
+				outputAxisIdxs[axis]++
+				if outputAxisIdxs[axis] < outputDimensions[axis] {
+					operandFlatIdx += params.strides[axis] * operandFlatStrides[axis]
+					break
+				}
+				operandFlatIdx -= (outputDimensions[axis] - 1) * params.strides[axis] * operandFlatStrides[axis]
+				outputAxisIdxs[axis] = 0
+			}
+		}
+		return
+	}
+
 	for outputFlatIdx := 0; outputFlatIdx < len(outputFlat); outputFlatIdx++ {
 		// Copy value at current position.
 		outputFlat[outputFlatIdx] = operandFlat[operandFlatIdx]
