@@ -136,12 +136,27 @@ func (w *Pool) StartIfAvailable(task func()) bool {
 	return true
 }
 
+// StartOrRun runs task in a new worker if one is available and otherwise in the calling
+// goroutine (before returning).
+//
+// Use it rather than WaitToStart to split the work of an op that is itself running on a
+// worker: waiting for a slot while holding one deadlocks when every slot is held by a
+// task doing the same.
+func (w *Pool) StartOrRun(task func()) {
+	if !w.StartIfAvailable(task) {
+		task()
+	}
+}
+
 // Saturate fans out as many workers as available, each running the given task.
-// It keeps spawning workers if more workers become available.
 //
 // Each task is expected to keep doing work until there nothing else to be done.
-// As soon as any task finishes, it indicates there is no more need for more task, and it
-// immediately stops spawning new tasks.
+//
+// It never waits for a worker slot: it starts the tasks the pool has room for at the time
+// of the call (at most GOMAXPROCS for an unlimited pool), and if there is no room at all it
+// runs the task in the calling goroutine. (It used to wait for free slots before starting
+// the first task; graph nodes call it while holding a slot themselves, so when every slot
+// was held by such a node the execution deadlocked.)
 //
 // It returns when all started tasks have finished.
 func (w *Pool) Saturate(task func()) {
@@ -156,32 +171,21 @@ func (w *Pool) Saturate(task func()) {
 	}
 
 	var wg sync.WaitGroup
-	var doneFanningOut atomic.Bool
-
 	w.mu.Lock()
 	started := 0
-
-	for !doneFanningOut.Load() {
-		// Check global limits and local limits (for unlimited pool)
-		if (w.IsUnlimited() && started >= limit) || (!w.IsUnlimited() && w.lockedIsFull()) {
-			w.cond.Wait()
-			// If we woke up because a task finished (signaled), we need to check if we are done.
-			if doneFanningOut.Load() {
-				w.cond.Signal() // Propagate signal to other potential waiters
-				break
-			}
-			continue
-		}
-
+	for started < limit && !w.lockedIsFull() {
 		started++
 		wg.Add(1)
 		w.lockedRunTaskInGoroutine(func() {
 			defer wg.Done()
 			task()
-			doneFanningOut.Store(true)
 		})
 	}
 	w.mu.Unlock()
+	if started == 0 {
+		task()
+		return
+	}
 	wg.Wait()
 }
 
