@@ -49,6 +49,7 @@ func init() {
 {{- range .BinaryOps}}
 {{- $name := .Name }}
 {{- $is_comparison := .IsComparison }}
+{{- $simd_float32 := .SIMDFloat32 }}
 
 // exec{{.Name}} executes the binary op {{.Name}}.
 func exec{{.Name}}(backend *gobackend.Backend, node *gobackend.Node, inputs []*gobackend.Buffer, inputsOwned []bool) (*gobackend.Buffer, error) {
@@ -91,8 +92,12 @@ func exec{{.Name}}(backend *gobackend.Backend, node *gobackend.Node, inputs []*g
 {{- range $.FloatTypes}}
 
 	case dtypes.{{.DType}}:
+{{- if and $simd_float32 (eq .DType "Float32") }}
+		execBinaryFloat32(binaryFloat32{{$name}}, lhs.Flat.([]float32), rhs.Flat.([]float32), output.Flat.([]float32), lhs.RawShape, rhs.RawShape, output.RawShape)
+{{- else }}
 		exec{{$name}}{{$version}}Generic(lhs.Flat.([]{{.GoType}}), rhs.Flat.([]{{.GoType}}), output.Flat.([]
 	{{- if $is_comparison }} bool {{- else }} {{.GoType}} {{- end }} ), lhs.RawShape, rhs.RawShape, output.RawShape) //nolint:errcheck // if nok, it would panic
+{{- end}}
 {{- end}}
 {{- end}}
 
@@ -311,14 +316,18 @@ type BinaryOp struct {
 	Versions      []BinaryOpVersion
 	IsCommutative bool
 	IsComparison  bool
+
+	// SIMDFloat32: float32 is executed by execBinaryFloat32 (ops/binary_float32.go), which
+	// uses SIMD kernels when the CPU has them.
+	SIMDFloat32 bool
 }
 
 var (
 	binaryOps []BinaryOp = []BinaryOp{
-		{Name: "Add", IsCommutative: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s + %s"}}},
-		{Name: "Mul", IsCommutative: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s * %s"}}},
-		{Name: "Sub", Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s - %s"}}},
-		{Name: "Div", Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s / %s"}}},
+		{Name: "Add", SIMDFloat32: true, IsCommutative: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s + %s"}}},
+		{Name: "Mul", SIMDFloat32: true, IsCommutative: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s * %s"}}},
+		{Name: "Sub", SIMDFloat32: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s - %s"}}},
+		{Name: "Div", SIMDFloat32: true, Versions: []BinaryOpVersion{{Numeric: true, Name: "Numeric", Format: "%s / %s"}}},
 		{Name: "Rem", Versions: []BinaryOpVersion{
 			{Integer: true, Name: "Integer", Format: "%s %% %s"},
 			{Float: true, Name: "Float", Format: "T(math.Mod(float64(%s), float64(%s)))"},

@@ -174,7 +174,8 @@ func TestBroadcastRunsMatchesZipIterator(t *testing.T) {
 	}
 }
 
-// BenchmarkBinaryBroadcast times the broadcasting element-wise ops of a Transformer step.
+// BenchmarkBinaryBroadcast times the element-wise ops of a Transformer step, broadcasting
+// ones and (the last) the same-shape products of the GELU gradient.
 func BenchmarkBinaryBroadcast(b *testing.B) {
 	for _, c := range []struct {
 		name     string
@@ -185,6 +186,7 @@ func BenchmarkBinaryBroadcast(b *testing.B) {
 		{"Div", []int{32, 64, 128}, []int{32, 64, 1}},
 		{"Add", []int{32, 4, 64, 64}, []int{32, 4, 64, 1}},
 		{"Add", []int{32, 64, 128}, []int{1, 64, 128}},
+		{"Mul", []int{32, 64, 512}, []int{32, 64, 512}},
 	} {
 		lShape, rShape := shapes.Make(dtypes.Float32, c.lhs...), shapes.Make(dtypes.Float32, c.rhs...)
 		builder := backend.Builder("bench")
