@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,18 +29,47 @@ type benchTrainJSON struct {
 	Batch            int     `json:"batch"`
 	SeqLen           int     `json:"seq_len"`
 	Params           int     `json:"params"`
-	GOMAXPROCS       int     `json:"gomaxprocs"`
+
+	// Process CPU time (all threads) per step, median: the cost of a step when other
+	// processes share the cores, comparable with bench/torch_gpt.py's *_cpu_ms. 0 where
+	// not measured.
+	TrainCPUMSPerStep   float64 `json:"train_cpu_ms_per_step"`
+	ForwardCPUMSPerStep float64 `json:"forward_cpu_ms_per_batch"`
+	// Fastest step: the least disturbed by other processes on a busy machine.
+	TrainTokensPerSecBest   float64 `json:"train_tokens_per_sec_best"`
+	ForwardTokensPerSecBest float64 `json:"forward_tokens_per_sec_best"`
+
+	// The model, so that the PyTorch peer can build the same one (added with --shape).
+	Shape      string `json:"shape"` // "tiny" or "large"
+	DModel     int    `json:"d_model"`
+	Heads      int    `json:"heads"`
+	Layers     int    `json:"layers"`
+	DFF        int    `json:"d_ff"`
+	Vocab      int    `json:"vocab"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
 }
 
-// benchTrain times the benchmark tiny GPT (d_model 128, 4 heads, 4 layers, d_ff 512,
-// vocab 3000) on random tokens: a full training step and a forward pass on [32, 64].
+// benchShapes are the models `divellm bench train --shape` times: the tiny GPT of the
+// notebooks, and a larger one where the matmuls weigh more (issue 16). Both use vocab 3000
+// and GPT-2's head width ratio (d_ff = 4·d_model).
+var benchShapes = map[string]struct {
+	dModel, heads, layers, dFF, seqLen int
+}{
+	"tiny":  {128, 4, 4, 512, 64},
+	"large": {256, 4, 6, 1024, 128},
+}
+
+// benchTrain times the benchmark GPT (--shape tiny: d_model 128, 4 heads, 4 layers, d_ff
+// 512; large: d_model 256, 4 heads, 6 layers, d_ff 1024, seq 128; vocab 3000) on random
+// tokens: a full training step and a forward pass on [batch, seq].
 func benchTrain(args []string, w io.Writer) error {
 	fs := newFlags("bench train")
 	asJSON := fs.Bool("json", false, "print one JSON line")
 	steps := fs.Int("steps", 10, "timed steps (the median is reported)")
 	warmup := fs.Int("warmup", 2, "untimed steps first (graph compilation, caches)")
 	batch := fs.Int("batch", 32, "sequences per step")
-	seqLen := fs.Int("seq-len", 64, "tokens per sequence")
+	seqLen := fs.Int("seq-len", 0, "tokens per sequence (default 64 for tiny, 128 for large)")
+	shape := fs.String("shape", "tiny", "model: tiny (d_model 128, 4 layers) or large (d_model 256, 6 layers)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,11 +77,20 @@ func benchTrain(args []string, w io.Writer) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
+	sh, ok := benchShapes[*shape]
+	if !ok {
+		return usagef("--shape must be tiny or large, not %q", *shape)
+	}
+	if *seqLen == 0 {
+		*seqLen = sh.seqLen
+	}
 	if *steps <= 0 || *warmup < 0 || *batch <= 0 || *seqLen < 4 || *seqLen > 128 {
 		return usagef("--steps and --batch must be positive, --warmup ≥ 0, --seq-len in [4, 128]")
 	}
 	const vocab = 3000
-	m, err := llm.New(llm.TinyGPT(vocab), llm.HeadSet{}, 1)
+	cfg := llm.TinyGPT(vocab)
+	cfg.DModel, cfg.Heads, cfg.Layers, cfg.DFF = sh.dModel, sh.heads, sh.layers, sh.dFF
+	m, err := llm.New(cfg, llm.HeadSet{}, 1)
 	if err != nil {
 		return err
 	}
@@ -62,16 +101,19 @@ func benchTrain(args []string, w io.Writer) error {
 	}
 
 	// Training: per-step times from the Progress callback (Elapsed is cumulative).
-	var stepTimes []time.Duration
+	var stepTimes, stepCPU []time.Duration
 	var prev time.Duration
+	prevCPU := processCPUTime()
 	_, err = m.Train(stream, nil, llm.TrainConfig{
 		Steps: *warmup + *steps, BatchSize: *batch, SeqLen: *seqLen, LR: 3e-4, Seed: 1,
 		EvalEvery: *warmup + *steps,
 		Progress: func(p llm.Progress) {
+			cpu := processCPUTime()
 			if p.Step > *warmup {
 				stepTimes = append(stepTimes, p.Elapsed-prev)
+				stepCPU = append(stepCPU, cpu-prevCPU)
 			}
-			prev = p.Elapsed
+			prev, prevCPU = p.Elapsed, cpu
 		},
 	})
 	if err != nil {
@@ -83,14 +125,15 @@ func benchTrain(args []string, w io.Writer) error {
 	for i := range ids {
 		ids[i] = stream[i**seqLen : (i+1)**seqLen]
 	}
-	var fwdTimes []time.Duration
+	var fwdTimes, fwdCPU []time.Duration
 	for i := range *warmup + *steps {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPUTime()
 		if _, err := m.Forward(llm.Batch{IDs: ids}, llm.ForwardOptions{}); err != nil {
 			return err
 		}
 		if i >= *warmup {
 			fwdTimes = append(fwdTimes, time.Since(t0))
+			fwdCPU = append(fwdCPU, processCPUTime()-c0)
 		}
 	}
 
@@ -101,18 +144,22 @@ func benchTrain(args []string, w io.Writer) error {
 		Backend:        backend.Name(),
 		TrainMSPerStep: msOf(trainMed), ForwardMSPerStep: msOf(fwdMed),
 		Steps: *steps, Warmup: *warmup, Batch: *batch, SeqLen: *seqLen, Params: m.Weights.Count(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GOMAXPROCS:        runtime.GOMAXPROCS(0),
+		TrainCPUMSPerStep: msOf(medianDuration(stepCPU)), ForwardCPUMSPerStep: msOf(medianDuration(fwdCPU)),
+		TrainTokensPerSecBest:   tokens / slices.Min(stepTimes).Seconds(),
+		ForwardTokensPerSecBest: tokens / slices.Min(fwdTimes).Seconds(),
+		Shape:                   *shape, DModel: cfg.DModel, Heads: cfg.Heads, Layers: cfg.Layers, DFF: cfg.DFF, Vocab: vocab,
 	}
 	if *asJSON {
 		return writeJSON(w, res)
 	}
 	c := m.Config
-	fmt.Fprintf(w, "tiny GPT: d_model %d, %d heads, %d layers, d_ff %d, vocab %d, %d params; batch %d × seq %d, random tokens\n",
-		c.DModel, c.Heads, c.Layers, c.DFF, c.VocabSize, res.Params, *batch, *seqLen)
+	fmt.Fprintf(w, "%s GPT: d_model %d, %d heads, %d layers, d_ff %d, vocab %d, %d params; batch %d × seq %d, random tokens\n",
+		*shape, c.DModel, c.Heads, c.Layers, c.DFF, c.VocabSize, res.Params, *batch, *seqLen)
 	fmt.Fprintf(w, "backend %s, GOMAXPROCS %d; median of %d steps after %d warm-up\n", res.Backend, res.GOMAXPROCS, *steps, *warmup)
-	fmt.Fprintf(w, "%-26s %12s %14s\n", "", "ms/step", "tokens/s")
-	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "train (fwd+bwd+AdamW)", res.TrainMSPerStep, res.TrainTokensPerSec)
-	fmt.Fprintf(w, "%-26s %12.1f %14.0f\n", "forward (logits)", res.ForwardMSPerStep, res.ForwardTokensPerSec)
+	fmt.Fprintf(w, "%-26s %12s %14s %14s\n", "", "ms/step", "tokens/s", "CPU ms/step")
+	fmt.Fprintf(w, "%-26s %12.1f %14.0f %14.1f\n", "train (fwd+bwd+AdamW)", res.TrainMSPerStep, res.TrainTokensPerSec, res.TrainCPUMSPerStep)
+	fmt.Fprintf(w, "%-26s %12.1f %14.0f %14.1f\n", "forward (logits)", res.ForwardMSPerStep, res.ForwardTokensPerSec, res.ForwardCPUMSPerStep)
 	return nil
 }
 
