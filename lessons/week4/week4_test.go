@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -222,23 +221,5 @@ func TestStartFindsOrReplaces(t *testing.T) {
 	}
 	if _, err := os.Stat(s3.Log); err != nil {
 		t.Fatal("no log file")
-	}
-}
-
-// TestNotebookUpToDate: notebooks/week4-serving.ipynb is what its source, week4.txt, gives
-// (the source is checked and rendered by the week-1 notebook generator).
-func TestNotebookUpToDate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go run")
-	}
-	root, err := Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("go", "run", "./lessons/week1/nbgen", "-check",
-		"-src", "lessons/week4/week4.txt", "-out", "notebooks/week4-serving.ipynb")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s(regenerate: go run ./lessons/week1/nbgen -src lessons/week4/week4.txt -out notebooks/week4-serving.ipynb)", err, out)
 	}
 }
