@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,50 @@ func TestRunMalformedNotebooks(t *testing.T) {
 		if len(lines) != 1 || !strings.Contains(lines[0], "not a notebook") || len(lines[0]) > 600 {
 			t.Errorf("%s: want one short line saying it is not a notebook, got %q", name, lines)
 		}
+	}
+}
+
+// TestCheckoutKernel: a notebook runs against the checkout that holds it. When the
+// installed kernelspec serves another checkout, run writes one for this checkout under
+// ROOT/.cache/jupyter and points Jupyter at it; when it serves this one, nothing changes.
+func TestCheckoutKernel(t *testing.T) {
+	root, err := install.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := install.CheckTools(install.Options{Root: root}); err != nil {
+		t.Skipf("kernel tools not built (make kernel): %v", err)
+	}
+	nb := filepath.Join(root, "notebooks", "week0-setup.ipynb")
+	writeSpec := func(servedRoot string) {
+		data := t.TempDir()
+		t.Setenv("JUPYTER_DATA_DIR", data)
+		t.Setenv("JUPYTER_PATH", "")
+		spec := install.Kernelspec{Argv: []string{"gonb"}, Metadata: map[string]any{"divellm_root": servedRoot}}
+		if _, err := install.WriteSpec(filepath.Join(data, "kernels", install.KernelName), &spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	writeSpec(root)
+	if env, err := checkoutKernel(context.Background(), nb, io.Discard); err != nil || env != nil {
+		t.Fatalf("kernel serving this checkout: env %q, err %v; want nothing", env, err)
+	}
+
+	writeSpec(filepath.Join(t.TempDir(), "other-checkout"))
+	env, err := checkoutKernel(context.Background(), nb, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, ".cache", "jupyter")
+	if len(env) != 1 || env[0] != "JUPYTER_PATH="+data {
+		t.Fatalf("env %q; want JUPYTER_PATH=%s", env, data)
+	}
+	spec, _, err := nbrun.FindSpec(install.KernelName, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := spec.Metadata["divellm_root"].(string); !samePath(r, root) {
+		t.Fatalf("private kernelspec serves %q, want %s", r, root)
 	}
 }

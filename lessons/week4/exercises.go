@@ -5,101 +5,9 @@ import (
 	"math"
 	"strings"
 
-	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm/serve/loadtest"
 )
-
-// Status is the verdict of an exercise check.
-type Status int
-
-// The verdicts, as printed.
-const (
-	NotDone Status = iota // the stub is still in place: every case came back empty
-	Failed
-	Passed
-)
-
-// Case is one test case of a check.
-type Case struct {
-	Name   string
-	Passed bool
-	Empty  bool   // the answer was empty (nil or 0), as a stub returns
-	Detail string // expected vs got when it failed
-}
-
-// Result is the outcome of checking one exercise.
-type Result struct {
-	Exercise string
-	Status   Status
-	Cases    []Case
-	Hint     string
-}
-
-// grade builds a result: NotDone when every case is empty, Passed when all passed.
-func grade(name string, cases []Case, hint, todo string) Result {
-	r := Result{Exercise: name, Cases: cases, Status: Passed}
-	empty := 0
-	for _, c := range cases {
-		if c.Empty {
-			empty++
-		}
-		if !c.Passed {
-			r.Status = Failed
-		}
-	}
-	switch {
-	case empty == len(cases):
-		r.Status, r.Hint = NotDone, todo
-	case r.Status == Failed:
-		r.Hint = hint
-	}
-	return r
-}
-
-// String reports the verdict and every case (✓/✗), the first failure in full.
-func (r Result) String() string {
-	var b strings.Builder
-	switch r.Status {
-	case Passed:
-		fmt.Fprintf(&b, "%s: 全部通过 (all passed), %d cases\n", r.Exercise, len(r.Cases))
-	case Failed:
-		fmt.Fprintf(&b, "%s: 没有通过 (failed)\n", r.Exercise)
-	default:
-		fmt.Fprintf(&b, "%s: 还没完成 (not done yet)\n", r.Exercise)
-	}
-	shown := false
-	for _, c := range r.Cases {
-		mark := "✓"
-		if !c.Passed {
-			mark = "✗"
-		}
-		fmt.Fprintf(&b, "  %s %s\n", mark, c.Name)
-		if !c.Passed && !c.Empty && c.Detail != "" && !shown {
-			shown = true
-			for _, line := range strings.Split(c.Detail, "\n") {
-				fmt.Fprintf(&b, "      %s\n", line)
-			}
-		}
-	}
-	if r.Hint != "" {
-		fmt.Fprintf(&b, "提示 (hint): %s\n", r.Hint)
-	}
-	return b.String()
-}
-
-// Show prints the result in the cell.
-func (r Result) Show() error { return display.Text(r.String()) }
-
-// protect runs f, turning a panic into an error.
-func protect(f func()) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	f()
-	return nil
-}
 
 // sseCases are streams whose events the parser must return, with the traps a quick
 // strings.Split falls into.
@@ -116,14 +24,14 @@ var sseCases = []struct{ name, stream string }{
 
 // CheckParseSSE checks a parser of Server-Sent Events: given the whole stream, it returns
 // the data of each event in order (what loadtest.ParseSSE returns).
-func CheckParseSSE(parse func(stream string) []string) Result {
-	var cases []Case
+func CheckParseSSE(parse func(stream string) []string) exercise.Result {
+	var cases []exercise.Case
 	for _, c := range sseCases {
 		var want []string
 		_ = loadtest.ParseSSE(strings.NewReader(c.stream), func(d string) error { want = append(want, d); return nil })
 		var got []string
-		cs := Case{Name: c.name}
-		if err := protect(func() { got = parse(c.stream) }); err != nil {
+		cs := exercise.Case{Name: c.name}
+		if err := exercise.Protect(func() { got = parse(c.stream) }); err != nil {
 			cs.Detail = err.Error()
 		} else if got == nil {
 			cs.Empty = true
@@ -134,14 +42,14 @@ func CheckParseSSE(parse func(stream string) []string) Result {
 		}
 		cases = append(cases, cs)
 	}
-	return grade("SSE 解析 (parse SSE)", cases,
+	return exercise.Grade("SSE 解析 (parse SSE)", cases,
 		"逐行读：空行结束一个事件；以 data: 开头的行，去掉 \"data:\" 和其后至多一个空格；同一事件的多行 data 用 \\n 连接；忽略 : 开头的注释和其他字段；别忘了 \\r。",
 		"把 parseSSE 的函数体换成你的实现：返回每个事件的 data（按顺序）。")
 }
 
 // CheckPercentile checks a nearest-rank percentile p95(xs): the value at rank ⌈0.95·n⌉
 // of the sorted values, without changing xs.
-func CheckPercentile(p95 func(latencies []float64) float64) Result {
+func CheckPercentile(p95 func(latencies []float64) float64) exercise.Result {
 	one100 := make([]float64, 100)
 	for i := range one100 {
 		one100[i] = float64(100 - i)
@@ -156,13 +64,13 @@ func CheckPercentile(p95 func(latencies []float64) float64) Result {
 		{"只有一个值 (one value)", []float64{42}},
 		{"重复值 (ties)", []float64{3, 3, 3, 9, 3}},
 	}
-	var out []Case
+	var out []exercise.Case
 	for _, c := range cases {
 		in := append([]float64(nil), c.xs...)
 		want := loadtest.Percentile(c.xs, 95)
 		var got float64
-		cs := Case{Name: c.name}
-		if err := protect(func() { got = p95(in) }); err != nil {
+		cs := exercise.Case{Name: c.name}
+		if err := exercise.Protect(func() { got = p95(in) }); err != nil {
 			cs.Detail = err.Error()
 		} else if got == 0 {
 			cs.Empty = true
@@ -175,7 +83,7 @@ func CheckPercentile(p95 func(latencies []float64) float64) Result {
 		}
 		out = append(out, cs)
 	}
-	return grade("p95 (nearest rank)", out,
+	return exercise.Grade("p95 (nearest rank)", out,
 		"先复制再排序；秩 (rank) = ⌈0.95·n⌉（向上取整，math.Ceil），取第 rank 个，即下标 rank−1。",
 		"把 p95 的函数体换成你的实现。")
 }
@@ -183,7 +91,7 @@ func CheckPercentile(p95 func(latencies []float64) float64) Result {
 // CheckBatchGain checks a prediction of batching's throughput gain from step times: one
 // step of B sequences makes B tokens in t(B), one sequence makes 1 token in t(1), so
 // gain = B·t(1)/t(B).
-func CheckBatchGain(gain func(step1ms, stepBms float64, b int) float64) Result {
+func CheckBatchGain(gain func(step1ms, stepBms float64, b int) float64) exercise.Result {
 	cases := []struct {
 		name   string
 		t1, tB float64
@@ -194,12 +102,12 @@ func CheckBatchGain(gain func(step1ms, stepBms float64, b int) float64) Result {
 		{"B = 1 没有收益 (no batch, no gain)", 3, 3, 1},
 		{"实测量级 (measured-like numbers)", 0.35, 1.1, 8},
 	}
-	var out []Case
+	var out []exercise.Case
 	for _, c := range cases {
 		want := float64(c.b) * c.t1 / c.tB
 		var got float64
-		cs := Case{Name: c.name}
-		if err := protect(func() { got = gain(c.t1, c.tB, c.b) }); err != nil {
+		cs := exercise.Case{Name: c.name}
+		if err := exercise.Protect(func() { got = gain(c.t1, c.tB, c.b) }); err != nil {
 			cs.Detail = err.Error()
 		} else if got == 0 {
 			cs.Empty = true
@@ -210,7 +118,7 @@ func CheckBatchGain(gain func(step1ms, stepBms float64, b int) float64) Result {
 		}
 		out = append(out, cs)
 	}
-	return grade("批处理收益 (batching gain)", out,
+	return exercise.Grade("批处理收益 (batching gain)", out,
 		"吞吐量 = 每步产生的 token 数 / 每步时间：不批处理 1/t(1)，批处理 B/t(B)；收益是两者之比。",
 		"把 batchGain 的函数体换成你的公式。")
 }

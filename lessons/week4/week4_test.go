@@ -1,6 +1,7 @@
 package week4
 
 import (
+	"github.com/divellm/divellm/lessons/exercise"
 	"math"
 	"net/http"
 	"os"
@@ -62,10 +63,10 @@ func refSSE(stream string) []string {
 }
 
 func TestCheckParseSSE(t *testing.T) {
-	if r := CheckParseSSE(refSSE); r.Status != Passed {
+	if r := CheckParseSSE(refSSE); r.Status != exercise.Passed {
 		t.Fatalf("reference failed:\n%s", r)
 	}
-	if r := CheckParseSSE(func(string) []string { return nil }); r.Status != NotDone {
+	if r := CheckParseSSE(func(string) []string { return nil }); r.Status != exercise.NotDone {
 		t.Fatalf("stub: %v", r.Status)
 	}
 	naive := func(s string) []string { // split on "data: ": misses "data:x", CRLF, multi-line, …
@@ -75,17 +76,17 @@ func TestCheckParseSSE(t *testing.T) {
 		}
 		return out
 	}
-	if r := CheckParseSSE(naive); r.Status != Failed || r.Hint == "" {
+	if r := CheckParseSSE(naive); r.Status != exercise.Failed || r.Hint == "" {
 		t.Fatalf("naive parser: %v\n%s", r.Status, r)
 	}
 }
 
 func TestCheckPercentile(t *testing.T) {
 	ref := func(xs []float64) float64 { return loadtest.Percentile(xs, 95) }
-	if r := CheckPercentile(ref); r.Status != Passed {
+	if r := CheckPercentile(ref); r.Status != exercise.Passed {
 		t.Fatalf("reference failed:\n%s", r)
 	}
-	if r := CheckPercentile(func([]float64) float64 { return 0 }); r.Status != NotDone {
+	if r := CheckPercentile(func([]float64) float64 { return 0 }); r.Status != exercise.NotDone {
 		t.Fatalf("stub: %v", r.Status)
 	}
 	floorRank := func(xs []float64) float64 { // int(0.95·n) as an index: one too high
@@ -98,20 +99,20 @@ func TestCheckPercentile(t *testing.T) {
 		return xs[int(math.Ceil(0.95*float64(len(xs))))-1]
 	}
 	for name, f := range map[string]func([]float64) float64{"floor rank": floorRank, "in place": inPlace} {
-		if r := CheckPercentile(f); r.Status != Failed {
+		if r := CheckPercentile(f); r.Status != exercise.Failed {
 			t.Errorf("%s: %v\n%s", name, r.Status, r)
 		}
 	}
 }
 
 func TestCheckBatchGain(t *testing.T) {
-	if r := CheckBatchGain(func(t1, tb float64, b int) float64 { return float64(b) * t1 / tb }); r.Status != Passed {
+	if r := CheckBatchGain(func(t1, tb float64, b int) float64 { return float64(b) * t1 / tb }); r.Status != exercise.Passed {
 		t.Fatalf("reference failed:\n%s", r)
 	}
-	if r := CheckBatchGain(func(float64, float64, int) float64 { return 0 }); r.Status != NotDone {
+	if r := CheckBatchGain(func(float64, float64, int) float64 { return 0 }); r.Status != exercise.NotDone {
 		t.Fatal("stub")
 	}
-	if r := CheckBatchGain(func(t1, tb float64, b int) float64 { return tb / t1 }); r.Status != Failed {
+	if r := CheckBatchGain(func(t1, tb float64, b int) float64 { return tb / t1 }); r.Status != exercise.Failed {
 		t.Fatal("inverse ratio passed")
 	}
 }
