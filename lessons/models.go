@@ -9,19 +9,19 @@
 package lessons
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/divellm/divellm/lessons/checkout"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/hub"
 )
 
 // Module is the Go module path of the project, used to recognise the checkout.
-const Module = "github.com/divellm/divellm"
+const Module = checkout.Module
 
 // The pretrained tiny models shipped in models/ (made by `make models`).
 const (
@@ -29,45 +29,8 @@ const (
 	BERTTinyZH = "bert-tiny-zh" // masked LM on the same corpus
 )
 
-// Root returns the checkout's root directory: $DIVELLM_ROOT if set, else the first
-// directory upwards from the working directory whose go.mod declares [Module].
-func Root() (string, error) {
-	if r := os.Getenv("DIVELLM_ROOT"); r != "" {
-		if isRoot(r) {
-			return r, nil
-		}
-		return "", fmt.Errorf("DIVELLM_ROOT=%s is not a divellm checkout (no go.mod for %s)", r, Module)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if isRoot(d) {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return "", fmt.Errorf("cannot find the divellm checkout above %s: set DIVELLM_ROOT to it", dir)
-}
-
-func isRoot(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "module ") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "module ")) == Module
-		}
-	}
-	return false
-}
+// Root returns the checkout's root directory (see [checkout.Root]).
+func Root() (string, error) { return checkout.Root() }
 
 // ErrNoModel is wrapped by [ModelDir]'s error when the name is neither a checkpoint
 // directory, nor a shipped model, nor a model in the Hugging Face cache.
@@ -107,13 +70,13 @@ func ModelDir(name string) (string, error) {
 	// Not a path: a shipped model, then the Hugging Face cache.
 	var tried []string
 	if !strings.ContainsAny(name, `/\`) && name != "." && name != ".." {
-		for _, root := range roots() {
+		for _, root := range checkout.Roots() {
 			dir := filepath.Join(root, "models", name)
 			if isCheckpoint(dir) {
 				return dir, nil
 			}
 		}
-		if rs := roots(); len(rs) > 0 {
+		if rs := checkout.Roots(); len(rs) > 0 {
 			tried = append(tried, "not a shipped model in "+filepath.Join(rs[0], "models")+shippedHint(name, rs[0]))
 		} else {
 			tried = append(tried, "no divellm checkout found to look for shipped models (set DIVELLM_ROOT)")
@@ -144,31 +107,6 @@ func isCheckpoint(dir string) bool {
 func hasBackup(dir string) bool {
 	dir = filepath.Clean(dir)
 	return isCheckpoint(filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old"))
-}
-
-// roots are the checkouts to look for shipped models in: [Root], then the checkout the
-// running program was built in (bin/divellm sits in ROOT/bin).
-func roots() []string {
-	var out []string
-	if r, err := Root(); err == nil {
-		out = append(out, r)
-	}
-	if exe, err := os.Executable(); err == nil {
-		if exe, err := filepath.EvalSymlinks(exe); err == nil {
-			for d := filepath.Dir(exe); ; d = filepath.Dir(d) {
-				if isRoot(d) {
-					if len(out) == 0 || out[0] != d {
-						out = append(out, d)
-					}
-					break
-				}
-				if filepath.Dir(d) == d {
-					break
-				}
-			}
-		}
-	}
-	return out
 }
 
 // shippedHint lists the shipped models, or says how to build them.

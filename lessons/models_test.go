@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/lessons/checkout"
 )
 
 func TestRootAndModels(t *testing.T) {
@@ -13,7 +15,7 @@ func TestRootAndModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !isRoot(root) || filepath.Base(filepath.Join(root, "lessons")) != "lessons" {
+	if !checkout.IsRoot(root) || filepath.Base(filepath.Join(root, "lessons")) != "lessons" {
 		t.Fatalf("root %s", root)
 	}
 	for _, name := range []string{GPTTinyZH, BERTTinyZH} {

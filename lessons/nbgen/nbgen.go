@@ -252,19 +252,59 @@ func Select(name string, cells []Cell, v Variant) []NotebookCell {
 // cell's declarations at the top level, and each cell's main body ("%%" part) as a function
 // of its own, so `go vet` can type-check the whole notebook against the current APIs
 // without Jupyter.
+//
+// Like GoNB, it accepts imports in any cell: they are gathered into one import block at
+// the top, each path once.
 func GoProgram(cells []NotebookCell) string {
-	var decls, funcs []string
+	var decls, funcs, imports []string
+	seen := map[string]bool{}
 	for i, c := range cells {
 		if c.Type != "code" {
 			continue
 		}
 		d, body, inMain := splitCell(c.Text)
-		decls = append(decls, strings.Join(d, "\n"))
+		specs, rest := splitImports(d)
+		for _, s := range specs {
+			if !seen[s] {
+				seen[s] = true
+				imports = append(imports, s)
+			}
+		}
+		decls = append(decls, strings.Join(rest, "\n"))
 		if inMain {
 			funcs = append(funcs, fmt.Sprintf("func cell%02d() {\n%s\n}", i, strings.Join(body, "\n")))
 		}
 	}
-	return "package main\n\n" + strings.Join(decls, "\n\n") + "\n\n" + strings.Join(funcs, "\n\n") + "\n\nfunc main() {}\n"
+	head := "package main\n\n"
+	if len(imports) > 0 {
+		head += "import (\n\t" + strings.Join(imports, "\n\t") + "\n)\n\n"
+	}
+	return head + strings.Join(decls, "\n\n") + "\n\n" + strings.Join(funcs, "\n\n") + "\n\nfunc main() {}\n"
+}
+
+// splitImports separates a cell's import declarations ("import "x"" lines and
+// "import ( … )" blocks) from its other declaration lines, returning the import specs
+// ("fmt", m "math") one per entry.
+func splitImports(lines []string) (specs, rest []string) {
+	inBlock := false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case inBlock && t == ")":
+			inBlock = false
+		case inBlock:
+			if t != "" && !strings.HasPrefix(t, "//") {
+				specs = append(specs, t)
+			}
+		case t == "import (":
+			inBlock = true
+		case strings.HasPrefix(t, "import ") && !strings.HasSuffix(t, "("):
+			specs = append(specs, strings.TrimSpace(strings.TrimPrefix(t, "import ")))
+		default:
+			rest = append(rest, l)
+		}
+	}
+	return specs, rest
 }
 
 // sourceLines splits text the way nbformat stores it: lines keeping their "\n".

@@ -4,35 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
+
+	"github.com/divellm/divellm/lessons/checkout"
 )
 
-// Root returns the checkout's root directory: $DIVELLM_ROOT when set, else the directory
-// this package was compiled from, two levels up (lessons/week1 → the root). Notebook cells
-// are compiled from the checkout (GoNB's go.work points at it), so that is the checkout the
-// cell's code came from. (lessons.Root finds the same directory from the working directory,
-// but package lessons links the whole model code, which this package avoids: see doc.go.)
-func Root() (string, error) {
-	if r := os.Getenv("DIVELLM_ROOT"); r != "" {
-		if _, err := os.Stat(filepath.Join(r, "go.mod")); err != nil {
-			return "", fmt.Errorf("DIVELLM_ROOT=%s is not a divellm checkout (no go.mod)", r)
-		}
-		return r, nil
-	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", errors.New("cannot locate the divellm checkout: set DIVELLM_ROOT to it")
-	}
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return "", fmt.Errorf("cannot find the divellm checkout at %s (built elsewhere?): set DIVELLM_ROOT to it", root)
-	}
-	return root, nil
-}
+// Root returns the checkout's root directory (see [checkout.Root]; that package is as light
+// as this one, see doc.go).
+func Root() (string, error) { return checkout.Root() }
 
 // CacheDir is where expensive lesson results are kept between cells and runs:
 // $DIVELLM_CACHE, else the user's cache directory (~/.cache/divellm on Linux). GoNB runs

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/divellm/divellm/lessons/checkout"
+
 	"runtime"
 )
 
@@ -51,24 +53,8 @@ func (s *Server) String() string {
 	return fmt.Sprintf("%s %s: %s (pid %d, log %s)", verb, s.Name, s.URL, s.PID, s.Log)
 }
 
-// Root returns the checkout: $DIVELLM_ROOT when set, else the directory this package was
-// compiled from, two levels up (notebook cells are compiled from the checkout). Package
-// lessons has a Root too, but it links the model code (GoMLX), which would make every
-// week-4 cell slower to compile.
-func Root() (string, error) {
-	if r := os.Getenv("DIVELLM_ROOT"); r != "" {
-		return r, nil
-	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", errors.New("cannot locate the divellm checkout: set DIVELLM_ROOT to it")
-	}
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return "", fmt.Errorf("cannot locate the divellm checkout (no go.mod in %s): set DIVELLM_ROOT to it", root)
-	}
-	return root, nil
-}
+// Root returns the checkout (see [checkout.Root]).
+func Root() (string, error) { return checkout.Root() }
 
 // ModelDir returns models/NAME of the checkout for a shipped model name, or name itself
 // when it is a directory with a config.json.
@@ -89,12 +75,7 @@ func ModelDir(name string) (string, error) {
 
 // stateDir is where the record, log and pid files live: .cache/week4 in the checkout.
 func stateDir() (string, error) {
-	root, err := Root()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(root, ".cache", "week4")
-	return dir, os.MkdirAll(dir, 0o755)
+	return checkout.Dir(".cache", "week4")
 }
 
 func recordPath(name string) (string, error) {

@@ -1,0 +1,115 @@
+// Package checkout finds the divellm checkout a program or notebook cell runs from. It
+// imports only the standard library, so the light lesson packages (lessons/week1,
+// lessons/week4, …) can use it without linking the model code: GoNB compiles every cell as
+// a new program, and a cell that links GoMLX compiles seconds slower.
+package checkout
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Module is the Go module path of the project, used to recognise the checkout.
+const Module = "github.com/divellm/divellm"
+
+// Root returns the checkout's root directory, the first of:
+//
+//  1. $DIVELLM_ROOT (an error if it is not a checkout);
+//  2. the first directory upwards from the working directory whose go.mod declares
+//     [Module] (a notebook's cells run in the notebook's directory);
+//  3. the checkout this package was compiled from (notebook cells are compiled from it,
+//     through GoNB's go.work).
+func Root() (string, error) {
+	if r := os.Getenv("DIVELLM_ROOT"); r != "" {
+		if IsRoot(r) {
+			return r, nil
+		}
+		return "", fmt.Errorf("DIVELLM_ROOT=%s is not a divellm checkout (no go.mod for %s)", r, Module)
+	}
+	wd, err := os.Getwd()
+	if err == nil {
+		if r, ok := above(wd); ok {
+			return r, nil
+		}
+	}
+	if r, ok := compiledRoot(); ok {
+		return r, nil
+	}
+	return "", fmt.Errorf("cannot find the divellm checkout above %s: set DIVELLM_ROOT to it", wd)
+}
+
+// Roots lists the checkouts to look for shipped files in: [Root], then the checkout the
+// running executable sits in (bin/divellm is ROOT/bin/divellm), without repeats.
+func Roots() []string {
+	var out []string
+	if r, err := Root(); err == nil {
+		out = append(out, r)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			if d, ok := above(filepath.Dir(exe)); ok && (len(out) == 0 || out[0] != d) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// IsRoot reports whether dir holds the go.mod of [Module].
+func IsRoot(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module "); ok {
+			return strings.TrimSpace(rest) == Module
+		}
+	}
+	return false
+}
+
+// Dir returns ROOT/elem..., creating it (for the cache and state directories of the
+// lessons, e.g. Dir(".cache", "week4")).
+func Dir(elem ...string) (string, error) {
+	root, err := Root()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(append([]string{root}, elem...)...)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// above returns the first checkout at or above dir.
+func above(dir string) (string, bool) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if IsRoot(d) {
+			return d, true
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
+	}
+}
+
+// compiledRoot is the checkout this file was compiled in (two levels up), if it is still
+// there.
+func compiledRoot() (string, bool) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", false
+	}
+	r := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+	return r, IsRoot(r)
+}

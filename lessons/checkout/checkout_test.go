@@ -1,0 +1,57 @@
+package checkout
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestRoot(t *testing.T) {
+	want, ok := compiledRoot()
+	if !ok {
+		t.Skip("not compiled in a checkout")
+	}
+	t.Setenv("DIVELLM_ROOT", "")
+	// From a subdirectory of the checkout: found upwards.
+	t.Chdir(filepath.Join(want, "lessons", "checkout"))
+	if r, err := Root(); err != nil || r != want {
+		t.Fatalf("Root from lessons/checkout = %q, %v; want %s", r, err, want)
+	}
+	// From outside any checkout: the checkout the code was compiled from.
+	t.Chdir(t.TempDir())
+	if r, err := Root(); err != nil || r != want {
+		t.Fatalf("Root from a temp dir = %q, %v; want %s", r, err, want)
+	}
+	// Another checkout above the working directory wins over the compiled one.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "go.mod"), []byte("// a copy\nmodule "+Module+"\n\ngo 1.26\n"), 0o644)
+	os.MkdirAll(filepath.Join(other, "notebooks"), 0o755)
+	t.Chdir(filepath.Join(other, "notebooks"))
+	if r, err := Root(); err != nil || r != other {
+		t.Fatalf("Root inside another checkout = %q, %v; want %s", r, err, other)
+	}
+	// $DIVELLM_ROOT must be a checkout.
+	t.Setenv("DIVELLM_ROOT", t.TempDir())
+	if _, err := Root(); err == nil {
+		t.Fatal("DIVELLM_ROOT without go.mod accepted")
+	}
+	t.Setenv("DIVELLM_ROOT", other)
+	if r, err := Root(); err != nil || r != other {
+		t.Fatalf("Root with DIVELLM_ROOT = %q, %v", r, err)
+	}
+}
+
+func TestIsRoot(t *testing.T) {
+	d := t.TempDir()
+	if IsRoot(d) {
+		t.Fatal("empty dir is a root")
+	}
+	os.WriteFile(filepath.Join(d, "go.mod"), []byte("module example.com/other\n"), 0o644)
+	if IsRoot(d) {
+		t.Fatal("another module is a root")
+	}
+	os.WriteFile(filepath.Join(d, "go.mod"), []byte("module  "+Module+" \n"), 0o644)
+	if !IsRoot(d) {
+		t.Fatal("divellm go.mod not recognised")
+	}
+}
