@@ -190,21 +190,7 @@ func readTextFile(flagName, path string) (string, error) {
 }
 
 // fileKind names a file type for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "not a regular file"
-}
+func fileKind(m fs.FileMode) string { return fileio.Kind(m) }
 
 // checkOutDir applies the output-directory policy before any work: --out may be a new
 // directory, an empty one, or a checkpoint divellm wrote (safetensors.CheckReplaceable);

@@ -82,6 +82,30 @@ func runTokenize(c *cmdCtx) (any, error) {
 // maxBPECorpus bounds the text a BPE is trained on here (training time grows with it).
 const maxBPECorpus = 64 << 20
 
+// tokenizerPath checks the PATH of --tokenizer KIND=PATH: a directory is a checkpoint's
+// tokenizer, loaded with loadDir and returned; a regular file is left to the caller (st);
+// anything else is a usage error.
+func tokenizerPath(spec, path string, loadDir func(string) (tokenizer.Tokenizer, error)) (os.FileInfo, tokenizer.Tokenizer, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, usagef("--tokenizer %s: %v", spec, err)
+	}
+	if st.IsDir() {
+		if err := checkModelFiles(path); err != nil {
+			return nil, nil, err
+		}
+		tok, err := loadDir(path)
+		if err == nil && tok == nil {
+			err = fmt.Errorf("--tokenizer %s: no tokenizer in %s", spec, path)
+		}
+		return st, tok, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, usagef("--tokenizer %s: %s is %s, not a file", spec, path, fileKind(st.Mode()))
+	}
+	return st, nil, nil
+}
+
 // buildTokenizer turns a --tokenizer value into a tokenizer; missing files and bad
 // values are usage errors, files that do not parse are runtime errors.
 func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, error) {
@@ -92,18 +116,15 @@ func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, erro
 	case hasPath && path == "":
 		return nil, usagef("--tokenizer %s: missing file after '='", spec)
 	case hasPath && kind == "bpe":
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil, usagef("--tokenizer %s: %v", spec, err)
-		}
-		if st.IsDir() {
-			if err := checkModelFiles(path); err != nil {
+		st, tok, err := tokenizerPath(spec, path, func(d string) (tokenizer.Tokenizer, error) {
+			b, err := tokenizer.LoadBPE(d)
+			if err != nil {
 				return nil, err
 			}
-			return tokenizer.LoadBPE(path)
-		}
-		if !st.Mode().IsRegular() {
-			return nil, usagef("--tokenizer %s: %s is %s, not a file", spec, path, fileKind(st.Mode()))
+			return b, nil
+		})
+		if tok != nil || err != nil {
+			return tok, err
 		}
 		switch filepath.Base(path) {
 		case "vocab.json", "merges.txt", "tokenizer.json":
@@ -121,18 +142,8 @@ func buildTokenizer(spec, text string, vocabSize int) (tokenizer.Tokenizer, erro
 		}
 		return tokenizer.TrainBPE(corpus, vocabSize, tokenizer.BPEOptions{})
 	case hasPath && kind == "wordpiece":
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil, usagef("--tokenizer %s: %v", spec, err)
-		}
-		if st.IsDir() {
-			if err := checkModelFiles(path); err != nil {
-				return nil, err
-			}
-			return tokenizer.Load(path)
-		}
-		if !st.Mode().IsRegular() {
-			return nil, usagef("--tokenizer %s: %s is %s, not a file", spec, path, fileKind(st.Mode()))
+		if _, tok, err := tokenizerPath(spec, path, tokenizer.Load); tok != nil || err != nil {
+			return tok, err
 		}
 		return tokenizer.LoadWordPieceVocab(path)
 	case hasPath:

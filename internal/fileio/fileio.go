@@ -42,7 +42,7 @@ func Open(path string, maxBytes int64) (*os.File, int64, error) {
 	}
 	if !st.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s): give the path of a file", ErrNotRegular, kind(st.Mode()))}
+		return nil, 0, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s): give the path of a file", ErrNotRegular, Kind(st.Mode()))}
 	}
 	if maxBytes > 0 && st.Size() > maxBytes {
 		f.Close()
@@ -84,8 +84,8 @@ func tooLarge(path string, size, limit int64) error {
 	return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %s, more than the %s allowed for this kind of file", ErrTooLarge, Size(size), Size(limit))}
 }
 
-// kind names a non-regular file type for error messages.
-func kind(m fs.FileMode) string {
+// Kind names a file type for error messages: "a directory", "a character device", …
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "a directory"
@@ -94,7 +94,7 @@ func kind(m fs.FileMode) string {
 	case m&fs.ModeDevice != 0:
 		return "a block device"
 	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
+		return "a named pipe (FIFO)"
 	case m&fs.ModeSocket != 0:
 		return "a socket"
 	case m&fs.ModeIrregular != 0:

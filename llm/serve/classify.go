@@ -118,16 +118,6 @@ type classifyItem struct {
 	Scores     []pipeline.Label `json:"scores"`
 }
 
-func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
-	f, e := s.readObject(w, r)
-	if e == nil {
-		e = s.runClassify(w, r, f)
-	}
-	if e != nil {
-		writeError(w, e)
-	}
-}
-
 func (s *Server) runClassify(w http.ResponseWriter, r *http.Request, f fields) *apiError {
 	c := s.cls.Load()
 	if c == nil {

@@ -191,18 +191,33 @@ type route struct {
 
 func (s *Server) routes() {
 	for _, r := range []route{
-		{"/v1/completions", http.MethodPost, false, s.completions},
-		{"/v1/chat/completions", http.MethodPost, false, s.chat},
+		{"/v1/completions", http.MethodPost, false, s.object(s.runCompletions)},
+		{"/v1/chat/completions", http.MethodPost, false, s.object(s.runChat)},
 		{"/v1/models", http.MethodGet, false, s.models},
 		{"/v1/models/{id...}", http.MethodGet, false, s.model},
-		{"/v1/classify", http.MethodPost, false, s.classify},
-		{"/tokenize", http.MethodPost, false, s.tokenize},
-		{"/detokenize", http.MethodPost, false, s.detokenize},
+		{"/v1/classify", http.MethodPost, false, s.object(s.runClassify)},
+		{"/tokenize", http.MethodPost, false, s.object(s.runTokenize)},
+		{"/detokenize", http.MethodPost, false, s.object(s.runDetokenize)},
 		{"/health", http.MethodGet, true, s.health},
 		{"/metrics", http.MethodGet, false, s.m.handler().ServeHTTP},
 		{"/", "", true, nil},
 	} {
 		s.mux.Handle(r.path, s.wrap(r))
+	}
+}
+
+// object makes the handler of an endpoint whose request body is a JSON object: run gets
+// the parsed fields, and an error it returns (or a body that is not an object) becomes the
+// OpenAI-style error response.
+func (s *Server) object(run func(http.ResponseWriter, *http.Request, fields) *apiError) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f, e := s.readObject(w, r)
+		if e == nil {
+			e = run(w, r, f)
+		}
+		if e != nil {
+			writeError(w, e)
+		}
 	}
 }
 
@@ -407,16 +422,6 @@ func (sp *sampling) requests(prompts [][]int, maxTokens []int, stop []string) []
 	return out
 }
 
-func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
-	f, e := s.readObject(w, r)
-	if e == nil {
-		e = s.runCompletions(w, r, f)
-	}
-	if e != nil {
-		writeError(w, e)
-	}
-}
-
 func (s *Server) runCompletions(w http.ResponseWriter, r *http.Request, f fields) *apiError {
 	g, e := s.generatorFor(f)
 	if e != nil {
@@ -466,16 +471,6 @@ func (s *Server) runCompletions(w http.ResponseWriter, r *http.Request, f fields
 	}
 	return s.generate(w, r, g, sp, sp.requests(prompts, maxTok, sp.stop), job{
 		chat: false, id: "cmpl-" + randomID(), echo: prefix, prompts: len(prompts)})
-}
-
-func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
-	f, e := s.readObject(w, r)
-	if e == nil {
-		e = s.runChat(w, r, f)
-	}
-	if e != nil {
-		writeError(w, e)
-	}
 }
 
 func (s *Server) runChat(w http.ResponseWriter, r *http.Request, f fields) *apiError {
@@ -884,37 +879,27 @@ func (s *Server) tokenizerFor(f fields) (tokenizer.Tokenizer, int, *apiError) {
 	return nil, 0, modelNotFound(name, have)
 }
 
-func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
-	f, e := s.readObject(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+func (s *Server) runTokenize(w http.ResponseWriter, r *http.Request, f fields) *apiError {
 	tok, maxLen, e := s.tokenizerFor(f)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	var text string
 	switch {
 	case f.present("messages"):
 		msgs, e := parseMessages(f, limits{maxMessages: 256})
 		if e != nil {
-			writeError(w, e)
-			return
+			return e
 		}
 		if text, e = renderChat(s.cfg.Chat, msgs); e != nil {
-			writeError(w, e)
-			return
+			return e
 		}
 	default:
 		if text, e = f.str("prompt"); e != nil {
-			writeError(w, e)
-			return
+			return e
 		}
 		if !f.present("prompt") {
-			writeError(w, invalid("prompt", "prompt (a string) or messages is required"))
-			return
+			return invalid("prompt", "prompt (a string) or messages is required")
 		}
 	}
 	toks := tok.Encode(text)
@@ -923,6 +908,7 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request) {
 		ids[i], strs[i] = t.ID, t.Text
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(ids), "max_model_len": maxLen, "tokens": ids, "token_strs": strs})
+	return nil
 }
 
 func renderChat(t ChatTemplate, msgs []ChatMessage) (string, *apiError) {
@@ -933,27 +919,20 @@ func renderChat(t ChatTemplate, msgs []ChatMessage) (string, *apiError) {
 	return text, nil
 }
 
-func (s *Server) detokenize(w http.ResponseWriter, r *http.Request) {
-	f, e := s.readObject(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+func (s *Server) runDetokenize(w http.ResponseWriter, r *http.Request, f fields) *apiError {
 	tok, _, e := s.tokenizerFor(f)
 	if e != nil {
-		writeError(w, e)
-		return
+		return e
 	}
 	var ids []int
 	if v, ok := f["tokens"]; !ok || json.Unmarshal(v, &ids) != nil || isNull(v) {
-		writeError(w, invalid("tokens", "tokens must be an array of token ids"))
-		return
+		return invalid("tokens", "tokens must be an array of token ids")
 	}
 	for _, id := range ids {
 		if id < 0 || id >= tok.VocabSize() {
-			writeError(w, invalid("tokens", "token id %d is outside the vocabulary [0, %d)", id, tok.VocabSize()))
-			return
+			return invalid("tokens", "token id %d is outside the vocabulary [0, %d)", id, tok.VocabSize())
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"prompt": strings.ToValidUTF8(tok.Decode(ids), "\uFFFD")})
+	return nil
 }
