@@ -167,6 +167,94 @@ func loadSeq2SeqData(task string) (*seq2seqData, error) {
 	return d, nil
 }
 
+// modelConfig is the TinyBART for the task's character vocabulary ([CLS] starts the
+// decoder, [SEP] ends the target).
+func (d *seq2seqData) modelConfig() llm.Config {
+	sp := d.tok.Specials()
+	mc := llm.TinyBART(d.tok.VocabSize(), sp.PAD, sp.CLS, sp.SEP)
+	mc.MaxPos = max(mc.MaxPos, d.srcLen, d.tgtLen)
+	return mc
+}
+
+// Seq2SeqModel returns the model configuration [TrainSeq2Seq] trains for task: a
+// TinyBART over the task's characters.
+func Seq2SeqModel(task string) (llm.Config, error) {
+	d, err := loadSeq2SeqData(task)
+	if err != nil {
+		return llm.Config{}, err
+	}
+	return d.modelConfig(), nil
+}
+
+// Seq2SeqTask describes a task as [TrainSeq2Seq] uses it.
+type Seq2SeqTask struct {
+	Train, Val, Test int         // pairs: training, held out from training for the validation loss, test
+	Vocab            int         // character vocabulary (specials included)
+	SourceLen        int         // longest source, in characters
+	TargetLen        int         // longest target, in characters
+	Examples         week1.Table // the first training pairs
+}
+
+// DescribeSeq2Seq returns the sizes of task's splits and its first n training pairs.
+func DescribeSeq2Seq(task string, n int) (*Seq2SeqTask, error) {
+	d, err := loadSeq2SeqData(task)
+	if err != nil {
+		return nil, err
+	}
+	t := &Seq2SeqTask{Train: len(d.train), Val: len(d.val), Test: len(d.test), Vocab: d.tok.VocabSize(), SourceLen: d.srcLen, TargetLen: d.tgtLen - 1}
+	t.Examples.Headers = []string{"输入 (source)", "输出 (target)"}
+	for _, p := range d.train[:min(max(n, 0), len(d.train))] {
+		t.Examples.Rows = append(t.Examples.Rows, []string{p.Source, p.Target})
+	}
+	return t, nil
+}
+
+// BARTLayerTable compares the first encoder layer with the first decoder layer of an
+// encoder-decoder, module by module (Hugging Face BART names), with their parameter
+// counts: the decoder layer has the cross-attention (encoder_attn) the encoder lacks.
+func BARTLayerTable(c llm.Config) (week1.Table, error) {
+	if c.Arch != llm.BART {
+		return week1.Table{}, fmt.Errorf("layer table: %s is not an encoder-decoder", c.Arch)
+	}
+	w, err := llm.NewWeights(c, llm.HeadSet{}, 1)
+	if err != nil {
+		return week1.Table{}, err
+	}
+	modules := []struct{ name, zh string }{
+		{"self_attn", "自注意力 (q/k/v/out_proj)"},
+		{"self_attn_layer_norm", "自注意力后的 LayerNorm"},
+		{"encoder_attn", "交叉注意力 (q/k/v/out_proj)"},
+		{"encoder_attn_layer_norm", "交叉注意力后的 LayerNorm"},
+		{"fc1", "前馈第一层 (fc1)"},
+		{"fc2", "前馈第二层 (fc2)"},
+		{"final_layer_norm", "前馈后的 LayerNorm"},
+	}
+	count := func(prefix string) int {
+		n := 0
+		for _, name := range w.Names() {
+			if strings.HasPrefix(name, prefix+".") {
+				k := 1
+				for _, d := range w.Shape(name) {
+					k *= d
+				}
+				n += k
+			}
+		}
+		return n
+	}
+	cell := func(n int) string {
+		if n == 0 {
+			return "没有"
+		}
+		return fmt.Sprintf("%d 个参数", n)
+	}
+	var rows [][]string
+	for _, m := range modules {
+		rows = append(rows, []string{m.name, m.zh, cell(count("model.encoder.layers.0." + m.name)), cell(count("model.decoder.layers.0." + m.name))})
+	}
+	return week1.Table{Headers: []string{"模块 (Hugging Face 名)", "作用", "encoder 第 1 层", "decoder 第 1 层"}, Rows: rows}, nil
+}
+
 func (d *seq2seqData) ids(text string) []int { return tokenizer.IDs(d.tok.Encode(text)) }
 
 // batch is a Seq2SeqLM batch of pairs padded to the fixed lengths.
@@ -251,9 +339,7 @@ func TrainSeq2Seq(cfg Seq2SeqConfig, progress func(llm.Progress)) (*Seq2SeqRun, 
 	if err != nil {
 		return nil, err
 	}
-	sp := d.tok.Specials()
-	mc := llm.TinyBART(d.tok.VocabSize(), sp.PAD, sp.CLS, sp.SEP)
-	mc.MaxPos = max(mc.MaxPos, d.srcLen, d.tgtLen)
+	mc := d.modelConfig()
 	dir := ""
 	if base, err := Seq2SeqCacheDir(); err == nil {
 		dir = filepath.Join(base, cfg.cacheKey(d, mc))
@@ -469,6 +555,44 @@ func (r *Seq2SeqRun) Replay(l *viz.LiveLoss) {
 		}
 		l.Add(step, loss, val) //nolint:errcheck // Done reports a chart that cannot draw
 	}
+}
+
+// FirstErrors counts the wrong predictions by the class of the first reference character
+// they get wrong (数字, 字母, 汉字, 其他, or 长度 when the prediction is a prefix of the
+// reference or the reference a prefix of it), most frequent first.
+func (e Seq2SeqEval) FirstErrors() []ClassCount {
+	counts := map[string]int{}
+	for _, p := range e.Predictions {
+		if p.Exact {
+			continue
+		}
+		pr, rr := []rune(p.Prediction), []rune(p.Target)
+		class := "长度"
+		for i := range min(len(pr), len(rr)) {
+			if pr[i] != rr[i] {
+				class = charClass(rr[i])
+				break
+			}
+		}
+		counts[class]++
+	}
+	var out []ClassCount
+	for c, n := range counts {
+		out = append(out, ClassCount{c, n})
+	}
+	slices.SortFunc(out, func(a, b ClassCount) int {
+		if a.N != b.N {
+			return b.N - a.N
+		}
+		return strings.Compare(a.Class, b.Class)
+	})
+	return out
+}
+
+// ClassCount is a count of one class.
+type ClassCount struct {
+	Class string
+	N     int
 }
 
 // PredictionTable lists n test predictions: the first wrong ones, then right ones.

@@ -39,6 +39,10 @@ func TestCharMatchesAndScore(t *testing.T) {
 	if !e.Predictions[0].Exact || e.Predictions[1].Exact || e.Predictions[2].Prediction != "x" {
 		t.Fatalf("predictions = %+v", e.Predictions)
 	}
+	e, _ = ScoreSeq2Seq(make([]string, 5), []string{"db-03 磁盘", "db-03 磁盘", "ab 1", "ab 1", "ab 1"}, []string{"db-04 磁盘", "db-03 磁", "ab 1", "ab 2", "ab 3"})
+	if got := e.FirstErrors(); !reflect.DeepEqual(got, []ClassCount{{"数字", 3}, {"长度", 1}}) {
+		t.Fatalf("first errors %v", got)
+	}
 	if _, err := ScoreSeq2Seq([]string{"a"}, []string{"a"}, nil); err == nil {
 		t.Fatal("mismatched lengths accepted")
 	}
@@ -299,5 +303,46 @@ func TestCrossAttention(t *testing.T) {
 	}
 	if h, tr := CopyTable(rows); len(h) != 2+c.DecLayers || len(tr) != len(rows) {
 		t.Fatalf("table %v %v", h, tr)
+	}
+}
+
+func TestBARTLayerTable(t *testing.T) {
+	c, err := Seq2SeqModel("alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Arch != llm.BART || c.DModel != 64 || c.DFF != 256 {
+		t.Fatalf("config %+v", c)
+	}
+	d, err := DescribeSeq2Seq("alerts", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Train+d.Val != 2400 || d.Val != seq2seqVal || d.Test != 240 || d.Vocab != c.VocabSize || len(d.Examples.Rows) != 3 || d.SourceLen > 48 || d.TargetLen > 20 {
+		t.Fatalf("task %+v", d)
+	}
+	tab, err := BARTLayerTable(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := tab.Rows
+	want := map[string][2]string{ // d = 64, d_ff = 256: q/k/v/out are 4·(64·64 + 64)
+		"self_attn":               {"16640 个参数", "16640 个参数"},
+		"encoder_attn":            {"没有", "16640 个参数"},
+		"fc1":                     {"16640 个参数", "16640 个参数"}, // 64·256 + 256
+		"fc2":                     {"16448 个参数", "16448 个参数"}, // 256·64 + 64
+		"final_layer_norm":        {"128 个参数", "128 个参数"},
+		"encoder_attn_layer_norm": {"没有", "128 个参数"},
+	}
+	for _, r := range rows {
+		if w, ok := want[r[0]]; ok && (r[2] != w[0] || r[3] != w[1]) {
+			t.Errorf("%s: %s / %s, want %s / %s", r[0], r[2], r[3], w[0], w[1])
+		}
+	}
+	if len(rows) != 7 {
+		t.Fatalf("%d rows", len(rows))
+	}
+	if _, err := BARTLayerTable(llm.TinyGPT(10)); err == nil {
+		t.Fatal("a GPT accepted")
 	}
 }
