@@ -30,6 +30,9 @@ type impl struct {
 	// w4Acc and w4Epilogue are W4A8's integer kernel and its rescaling (one row).
 	w4Acc      func(l *W4A8, a []int8, p int, acc []int32)
 	w4Epilogue func(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32)
+	// w4Fused, when not nil, is w4Acc and w4Epilogue in one pass for a layer with one zero
+	// point (l.zero nil); corr holds the row's zc·Σ_{k∈g} a per group.
+	w4Fused func(l *W4A8, a []int8, corr []int32, sa float32, p int, y []float32)
 	// dot returns Σ a[i]·b[i]; axpy does y[i] += alpha·x[i] (equal lengths).
 	dot  func(a, b []float32) float32
 	axpy func(alpha float32, x, y []float32)
