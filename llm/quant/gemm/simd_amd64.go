@@ -438,7 +438,7 @@ func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 			}
 			gi := (p*l.ng + g) * nb
 			s := archsimd.BroadcastFloat32x16(xs[r*l.ng+g])
-			sc, ze := l.scales[gi:gi+nb], l.zeros[gi:gi+nb]
+			sc, ze := l.scales[gi:gi+nb], l.zerosAt(gi)
 			t0 = a0.Sub(ld16(ze[0:]).Mul(s)).MulAdd(ld16(sc[0:]), t0)
 			t1 = a1.Sub(ld16(ze[16:]).Mul(s)).MulAdd(ld16(sc[16:]), t1)
 			t2 = a2.Sub(ld16(ze[32:]).Mul(s)).MulAdd(ld16(sc[32:]), t2)
@@ -500,7 +500,7 @@ func woPanel256(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 				}
 				gi := (p*l.ng+g)*nb + h
 				s := archsimd.BroadcastFloat32x8(xs[r*l.ng+g])
-				sc, ze := l.scales[gi:gi+32], l.zeros[gi:gi+32]
+				sc, ze := l.scales[gi:gi+32], l.zerosAt(gi)[:32]
 				t0 = a0.Sub(ld8(ze[0:]).Mul(s)).MulAdd(ld8(sc[0:]), t0)
 				t1 = a1.Sub(ld8(ze[8:]).Mul(s)).MulAdd(ld8(sc[8:]), t1)
 				t2 = a2.Sub(ld8(ze[16:]).Mul(s)).MulAdd(ld8(sc[16:]), t2)
@@ -522,7 +522,8 @@ func woDequant512(l *WeightOnly, p int, dst []float32) {
 	for g := 0; g < l.ng; g++ {
 		gi := (p*l.ng + g) * nb
 		s0, s1, s2, s3 := ld16(l.scales[gi:]), ld16(l.scales[gi+16:]), ld16(l.scales[gi+32:]), ld16(l.scales[gi+48:])
-		z0, z1, z2, z3 := ld16(l.zeros[gi:]), ld16(l.zeros[gi+16:]), ld16(l.zeros[gi+32:]), ld16(l.zeros[gi+48:])
+		ze := l.zerosAt(gi)
+		z0, z1, z2, z3 := ld16(ze[0:]), ld16(ze[16:]), ld16(ze[32:]), ld16(ze[48:])
 		lo, hi := g*l.group, min((g+1)*l.group, l.K)
 		if l.Bits == 8 {
 			for j := lo; j < hi; j++ {
