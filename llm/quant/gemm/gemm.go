@@ -30,6 +30,9 @@ type impl struct {
 	// w4Acc and w4Epilogue are W4A8's integer kernel and its rescaling (one row).
 	w4Acc      func(l *W4A8, a []int8, p int, acc []int32)
 	w4Epilogue func(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32)
+	// w4Fused, when not nil, is w4Acc and w4Epilogue in one pass for a layer with one zero
+	// point (l.zero nil); corr holds the row's zc·Σ_{k∈g} a per group.
+	w4Fused func(l *W4A8, a []int8, corr []int32, sa float32, p int, y []float32)
 	// dot returns Σ a[i]·b[i]; axpy does y[i] += alpha·x[i] (equal lengths).
 	dot  func(a, b []float32) float32
 	axpy func(alpha float32, x, y []float32)
@@ -321,8 +324,18 @@ type WeightOnly struct {
 	kp     int       // K rounded up to even for int4
 	data   []uint8   // int8: [N/64][K][64]; int4: [N/64][kp/2][64], even k in the low nibble
 	scales []float32 // [N/64][ng][64]
-	zeros  []float32 // [N/64][ng][64]
+	zeros  []float32 // [N/64][ng][64]; nil when every zero point is the same (symmetric)
+	zc     []float32 // with zeros nil: that zero point, 64 times (what zerosAt returns)
 	bias   []float32 // [N/64·64]
+}
+
+// zerosAt returns the zero points of the 64 channels at offset gi of the [N/64][ng][64]
+// layout: a slice of zeros, or the one shared zero point repeated.
+func (l *WeightOnly) zerosAt(gi int) []float32 {
+	if l.zeros == nil {
+		return l.zc[:nb-gi%nb]
+	}
+	return l.zeros[gi : gi+nb-gi%nb]
 }
 
 // NewWeightOnly packs unsigned codes ([n, k] row-major, one code per element, < 2^bits)
@@ -352,7 +365,19 @@ func NewWeightOnly(bits int, codes []uint8, zero []uint8, scale []float32, bias 
 	}
 	np := panels(n)
 	l := &WeightOnly{N: n, K: k, Bits: bits, group: group, ng: ng, kp: k, bias: b,
-		scales: make([]float32, np*ng*nb), zeros: make([]float32, np*ng*nb)}
+		scales: make([]float32, np*ng*nb)}
+	uniform := true // one zero point for every group (symmetric weights): no zero array
+	for _, z := range zero {
+		uniform = uniform && z == zero[0]
+	}
+	if uniform {
+		l.zc = make([]float32, nb)
+		for i := range l.zc {
+			l.zc[i] = float32(zero[0])
+		}
+	} else {
+		l.zeros = make([]float32, np*ng*nb)
+	}
 	if bits == 4 {
 		l.kp = (k + 1) &^ 1
 		l.data = make([]uint8, np*l.kp/2*nb)
@@ -363,7 +388,9 @@ func NewWeightOnly(bits int, codes []uint8, zero []uint8, scale []float32, bias 
 		p, c := r/nb, r%nb
 		for g := 0; g < ng; g++ {
 			l.scales[(p*ng+g)*nb+c] = scale[r*ng+g]
-			l.zeros[(p*ng+g)*nb+c] = float32(zero[r*ng+g])
+			if l.zeros != nil {
+				l.zeros[(p*ng+g)*nb+c] = float32(zero[r*ng+g])
+			}
 		}
 		for j := 0; j < k; j++ {
 			q := codes[r*k+j]

@@ -199,7 +199,8 @@ func TestWeightOnly(t *testing.T) {
 		for _, bits := range []int{8, 4} {
 			for _, s := range shapes {
 				m, n, k := s[0], s[1], s[2]
-				for _, group := range []int{k, 32, 2} {
+				for _, gz := range []int{k, 32, 2, -32} { // -32: group 32, one zero point (symmetric)
+					group := max(gz, -gz)
 					if bits == 4 && group%2 == 1 && group < k {
 						continue
 					}
@@ -207,6 +208,11 @@ func TestWeightOnly(t *testing.T) {
 					ng := (k + g - 1) / g
 					codes := randCodes(rng, n*k, bits)
 					zero := randCodes(rng, n*ng, bits)
+					if gz < 0 {
+						for i := range zero {
+							zero[i] = uint8(1 << (bits - 1))
+						}
+					}
 					scale := make([]float32, n*ng)
 					for i := range scale {
 						scale[i] = 0.01 + rng.Float32()
@@ -215,6 +221,9 @@ func TestWeightOnly(t *testing.T) {
 					l, err := NewWeightOnly(bits, codes, zero, scale, b, n, k, group)
 					if err != nil {
 						t.Fatal(err)
+					}
+					if gz < 0 && l.zeros != nil {
+						t.Fatalf("bits %d %v: one zero point, yet a zero array", bits, s)
 					}
 					x := randF(rng, m*k)
 					y := make([]float32, m*n)
@@ -354,7 +363,8 @@ func TestW4A8(t *testing.T) {
 		rng := rand.New(rand.NewPCG(14, 14))
 		for _, s := range shapes {
 			m, n, k := s[0], s[1], s[2]
-			for _, group := range []int{8, 32, 0} {
+			for _, gz := range []int{8, 32, 0, -32} { // -32: group 32, one zero point (symmetric)
+				group := max(gz, -gz)
 				g := group
 				if g == 0 || g >= k {
 					g = (k + 7) &^ 7
@@ -362,8 +372,20 @@ func TestW4A8(t *testing.T) {
 				ng := (k + g - 1) / g
 				codes, zero := randCodes(rng, n*k, 4), randCodes(rng, n*ng, 4)
 				codes[0], codes[len(codes)-1] = 15, 0
+				if gz < 0 {
+					for i := range zero {
+						zero[i] = 8
+					}
+				}
 				scale, b, x := randF(rng, n*ng), randF(rng, n), randF(rng, m*k)
 				l, err := NewW4A8(codes, zero, scale, b, n, k, group)
+				uniform := true
+				for _, z := range zero {
+					uniform = uniform && z == zero[0]
+				}
+				if (l.zero == nil) != uniform {
+					t.Fatalf("%v group %d: zero array %v with %d zero points", s, group, l.zero != nil, len(zero))
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -70,7 +70,7 @@ func woDequantGo(l *WeightOnly, p int, dst []float32) {
 	for j := 0; j < l.kp; j++ {
 		g := min(j, l.K-1) / l.group
 		sc := l.scales[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
-		ze := l.zeros[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+		ze := l.zerosAt((p*l.ng + g) * nb)
 		out := dst[j*nb : (j+1)*nb]
 		for c := range out {
 			var q uint8
@@ -154,7 +154,7 @@ func woPanelGo(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p i
 				}
 			}
 			sc := l.scales[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
-			ze := l.zeros[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]
+			ze := l.zerosAt((p*l.ng + g) * nb)
 			s := xs[r*l.ng+g]
 			for c := range tot {
 				tot[c] += sc[c] * (acc[c] - ze[c]*s)

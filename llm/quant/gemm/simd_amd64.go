@@ -25,7 +25,7 @@ func registerSIMD() {
 			gelu:       gelu512,
 		}
 		if x.AVX512VNNI() {
-			im.name, im.w8Acc, im.w4Acc = "avx512+vnni", w8AccVNNI, w4AccVNNI
+			im.name, im.w8Acc, im.w4Acc, im.w4Fused = "avx512+vnni", w8AccVNNI, w4AccVNNI, w4FusedVNNI
 		}
 		register(im)
 	}
@@ -438,7 +438,7 @@ func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 			}
 			gi := (p*l.ng + g) * nb
 			s := archsimd.BroadcastFloat32x16(xs[r*l.ng+g])
-			sc, ze := l.scales[gi:gi+nb], l.zeros[gi:gi+nb]
+			sc, ze := l.scales[gi:gi+nb], l.zerosAt(gi)
 			t0 = a0.Sub(ld16(ze[0:]).Mul(s)).MulAdd(ld16(sc[0:]), t0)
 			t1 = a1.Sub(ld16(ze[16:]).Mul(s)).MulAdd(ld16(sc[16:]), t1)
 			t2 = a2.Sub(ld16(ze[32:]).Mul(s)).MulAdd(ld16(sc[32:]), t2)
@@ -500,7 +500,7 @@ func woPanel256(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 				}
 				gi := (p*l.ng+g)*nb + h
 				s := archsimd.BroadcastFloat32x8(xs[r*l.ng+g])
-				sc, ze := l.scales[gi:gi+32], l.zeros[gi:gi+32]
+				sc, ze := l.scales[gi:gi+32], l.zerosAt(gi)[:32]
 				t0 = a0.Sub(ld8(ze[0:]).Mul(s)).MulAdd(ld8(sc[0:]), t0)
 				t1 = a1.Sub(ld8(ze[8:]).Mul(s)).MulAdd(ld8(sc[8:]), t1)
 				t2 = a2.Sub(ld8(ze[16:]).Mul(s)).MulAdd(ld8(sc[16:]), t2)
@@ -522,7 +522,8 @@ func woDequant512(l *WeightOnly, p int, dst []float32) {
 	for g := 0; g < l.ng; g++ {
 		gi := (p*l.ng + g) * nb
 		s0, s1, s2, s3 := ld16(l.scales[gi:]), ld16(l.scales[gi+16:]), ld16(l.scales[gi+32:]), ld16(l.scales[gi+48:])
-		z0, z1, z2, z3 := ld16(l.zeros[gi:]), ld16(l.zeros[gi+16:]), ld16(l.zeros[gi+32:]), ld16(l.zeros[gi+48:])
+		ze := l.zerosAt(gi)
+		z0, z1, z2, z3 := ld16(ze[0:]), ld16(ze[16:]), ld16(ze[32:]), ld16(ze[48:])
 		lo, hi := g*l.group, min((g+1)*l.group, l.K)
 		if l.Bits == 8 {
 			for j := lo; j < hi; j++ {
@@ -557,6 +558,20 @@ func w4AccVNNI(l *W4A8, a []int8, p int, acc []int32) {
 	vnni4bit1x64(&a[0], &l.panels[p*(l.kp/8)*4*nb], l.oct, l.ng, &acc[0])
 }
 
+// w4FusedVNNI runs vnni4bit1x64f on panel p and writes y = out·sa + bias.
+func w4FusedVNNI(l *W4A8, a []int8, corr []int32, sa float32, p int, y []float32) {
+	var out [nb]float32
+	vnni4bit1x64f(&a[0], &l.panels[p*(l.kp/8)*4*nb], l.oct, l.ng, &corr[0], &l.scale[p*l.ng*nb], &out)
+	n0 := p * nb
+	b := archsimd.BroadcastFloat32x16(sa)
+	bias := l.bias[n0 : n0+nb]
+	dst := y[n0 : n0+min(nb, l.N-n0)]
+	ld16(out[0:]).MulAdd(b, ld16(bias[0:])).StoreSlicePart(dst)
+	ld16(out[16:]).MulAdd(b, ld16(bias[16:])).StoreSlicePart(tail(dst, 16))
+	ld16(out[32:]).MulAdd(b, ld16(bias[32:])).StoreSlicePart(tail(dst, 32))
+	ld16(out[48:]).MulAdd(b, ld16(bias[48:])).StoreSlicePart(tail(dst, 48))
+}
+
 // w4Epilogue512 is w4EpilogueGo 16 channels at a time.
 func w4Epilogue512(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32) {
 	n0 := p * nb
@@ -565,7 +580,16 @@ func w4Epilogue512(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []floa
 	for g := 0; g < l.ng; g++ {
 		i := (p*l.ng + g) * nb
 		s := archsimd.BroadcastInt32x16(gs[g])
-		ac, ze, sc := acc[g*nb:(g+1)*nb], l.zero[i:i+nb], l.scale[i:i+nb]
+		ac, sc := acc[g*nb:(g+1)*nb], l.scale[i:i+nb]
+		if l.zero == nil {
+			z := archsimd.BroadcastInt32x16(l.zc * gs[g])
+			t0 = ld32(ac[0:]).Sub(z).ConvertToFloat32().MulAdd(ld16(sc[0:]), t0)
+			t1 = ld32(ac[16:]).Sub(z).ConvertToFloat32().MulAdd(ld16(sc[16:]), t1)
+			t2 = ld32(ac[32:]).Sub(z).ConvertToFloat32().MulAdd(ld16(sc[32:]), t2)
+			t3 = ld32(ac[48:]).Sub(z).ConvertToFloat32().MulAdd(ld16(sc[48:]), t3)
+			continue
+		}
+		ze := l.zero[i : i+nb]
 		t0 = ld32(ac[0:]).Sub(ld32(ze[0:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[0:]), t0)
 		t1 = ld32(ac[16:]).Sub(ld32(ze[16:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[16:]), t1)
 		t2 = ld32(ac[32:]).Sub(ld32(ze[32:]).Mul(s)).ConvertToFloat32().MulAdd(ld16(sc[32:]), t2)

@@ -21,3 +21,10 @@ func vnni1x64(a *int8, b *uint8, kq int, acc *[nb]int32)
 //
 //go:noescape
 func vnni4bit1x64(a *int8, b *uint8, oct int, groups int, acc *int32)
+
+// vnni4bit1x64f is vnni4bit1x64 fused with the epilogue of a layer with one zero point:
+// out[c] = Σ_g scale[g·64+c]·float32(Σ_{k∈g} a·code − corr[g]) for the groups of one
+// panel (scale points at the panel's [groups][64] scales, corr at the row's groups).
+//
+//go:noescape
+func vnni4bit1x64f(a *int8, b *uint8, oct int, groups int, corr *int32, scale *float32, out *[nb]float32)

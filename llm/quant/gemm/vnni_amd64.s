@@ -220,3 +220,96 @@ oct4:
 	JNZ       group4
 	VZEROUPPER
 	RET
+
+// func vnni4bit1x64f(a *int8, b *uint8, oct int, groups int, corr *int32, scale *float32, out *[64]float32)
+// vnni4bit1x64 with the epilogue of a layer whose zero point is the same everywhere, in
+// registers: out[c] = Σ_g scale[g·64+c]·float(Σ_{k∈g} a·code − corr[g]), where
+// corr[g] = zero·Σ_{k∈g} a. The group sums never go to memory, and the scales (the panel's
+// [groups][64] slice) are read once, as FMA operands.
+// Registers: Z16–Z23 as in vnni4bit1x64, Z24–Z27 the float sums, Z11 the broadcast corr[g].
+TEXT ·vnni4bit1x64f(SB), NOSPLIT, $0-56
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ oct+16(FP), R10
+	MOVQ groups+24(FP), R11
+	MOVQ corr+32(FP), R12
+	MOVQ scale+40(FP), R13
+	MOVQ out+48(FP), R8
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z8
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+groupf:
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ   R10, CX
+
+octf:
+	VPBROADCASTD (SI), Z9
+	VPBROADCASTD 4(SI), Z10
+	VMOVDQU32    (DI), Z0
+	VMOVDQU32    64(DI), Z1
+	VMOVDQU32    128(DI), Z2
+	VMOVDQU32    192(DI), Z3
+	VPSRLW       $4, Z0, Z4
+	VPSRLW       $4, Z1, Z5
+	VPSRLW       $4, Z2, Z6
+	VPSRLW       $4, Z3, Z7
+	VPANDD       Z8, Z0, Z0
+	VPANDD       Z8, Z1, Z1
+	VPANDD       Z8, Z2, Z2
+	VPANDD       Z8, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VPANDD       Z8, Z5, Z5
+	VPANDD       Z8, Z6, Z6
+	VPANDD       Z8, Z7, Z7
+	VPDPBUSD     Z9, Z0, Z16
+	VPDPBUSD     Z9, Z1, Z17
+	VPDPBUSD     Z9, Z2, Z18
+	VPDPBUSD     Z9, Z3, Z19
+	VPDPBUSD     Z10, Z4, Z20
+	VPDPBUSD     Z10, Z5, Z21
+	VPDPBUSD     Z10, Z6, Z22
+	VPDPBUSD     Z10, Z7, Z23
+	ADDQ         $8, SI
+	ADDQ         $256, DI
+	DECQ         CX
+	JNZ          octf
+
+	VPBROADCASTD (R12), Z11
+	VPADDD       Z20, Z16, Z16
+	VPADDD       Z21, Z17, Z17
+	VPADDD       Z22, Z18, Z18
+	VPADDD       Z23, Z19, Z19
+	VPSUBD       Z11, Z16, Z16
+	VPSUBD       Z11, Z17, Z17
+	VPSUBD       Z11, Z18, Z18
+	VPSUBD       Z11, Z19, Z19
+	VCVTDQ2PS    Z16, Z16
+	VCVTDQ2PS    Z17, Z17
+	VCVTDQ2PS    Z18, Z18
+	VCVTDQ2PS    Z19, Z19
+	VFMADD231PS  (R13), Z16, Z24
+	VFMADD231PS  64(R13), Z17, Z25
+	VFMADD231PS  128(R13), Z18, Z26
+	VFMADD231PS  192(R13), Z19, Z27
+	ADDQ         $4, R12
+	ADDQ         $256, R13
+	DECQ         R11
+	JNZ          groupf
+
+	VMOVUPS Z24, (R8)
+	VMOVUPS Z25, 64(R8)
+	VMOVUPS Z26, 128(R8)
+	VMOVUPS Z27, 192(R8)
+	VZEROUPPER
+	RET

@@ -17,7 +17,8 @@ type W4A8 struct {
 	oct    int       // k-octets per group
 	kp     int       // K rounded up to whole groups
 	panels []uint8   // [N/64][kp/8][4][64]: per octet and 16 channels, 4 k per nibble lane
-	zero   []int32   // [N/64][ng][64]
+	zero   []int32   // [N/64][ng][64]; nil when every zero point is zc
+	zc     int32     // the zero point of every group when zero is nil (8 for symmetric int4)
 	scale  []float32 // [N/64][ng][64]
 	bias   []float32 // [N/64·64]
 }
@@ -48,15 +49,26 @@ func NewW4A8(codes []uint8, zero []uint8, scale []float32, bias []float32, n, k,
 	}
 	np := panels(n)
 	l := &W4A8{N: n, K: k, group: group, ng: ng, oct: group / 8, kp: ng * group, bias: b,
-		zero: make([]int32, np*ng*nb), scale: make([]float32, np*ng*nb)}
+		scale: make([]float32, np*ng*nb)}
 	l.panels = make([]uint8, np*(l.kp/8)*4*nb)
+	uniform := true // one zero point for every group (symmetric weights): no zero array
+	for _, z := range zero {
+		uniform = uniform && z == zero[0]
+	}
+	if uniform {
+		l.zc = int32(zero[0])
+	} else {
+		l.zero = make([]int32, np*ng*nb)
+	}
 	for r := 0; r < n; r++ {
 		p, c := r/nb, r%nb
 		for g := 0; g < ng; g++ {
 			if zero[r*ng+g] > 15 {
 				return nil, fmt.Errorf("gemm: NewW4A8: zero point %d above 15", zero[r*ng+g])
 			}
-			l.zero[(p*ng+g)*nb+c] = int32(zero[r*ng+g])
+			if l.zero != nil {
+				l.zero[(p*ng+g)*nb+c] = int32(zero[r*ng+g])
+			}
 			l.scale[(p*ng+g)*nb+c] = scale[r*ng+g]
 		}
 		for j := 0; j < k; j++ {
@@ -93,6 +105,21 @@ func (l *W4A8) Forward(y, x []float32, m int) error {
 			}
 			gs[r*l.ng+g] = s
 		}
+	}
+	if l.zero == nil && im.w4Fused != nil {
+		// One zero point: its correction z·Σ_{k∈g} a is one number per row and group, and
+		// the kernel applies it and the scales in registers.
+		for i := range gs {
+			gs[i] *= l.zc
+		}
+		parallel(panels(l.N), m*l.N*l.K/4, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				for r := 0; r < m; r++ {
+					im.w4Fused(l, a.q[r*l.kp:(r+1)*l.kp], gs[r*l.ng:(r+1)*l.ng], a.scale[r], p, y[r*l.N:(r+1)*l.N])
+				}
+			}
+		})
+		return nil
 	}
 	parallel(panels(l.N), m*l.N*l.K/4, func(lo, hi int) {
 		acc := make([]int32, l.ng*nb)
@@ -134,7 +161,11 @@ func w4EpilogueGo(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float
 		var t float32
 		for g := 0; g < l.ng; g++ {
 			i := (p*l.ng+g)*nb + c
-			t += l.scale[i] * float32(acc[g*nb+c]-l.zero[i]*gs[g])
+			z := l.zc
+			if l.zero != nil {
+				z = l.zero[i]
+			}
+			t += l.scale[i] * float32(acc[g*nb+c]-z*gs[g])
 		}
 		y[n0+c] = t*sa + l.bias[n0+c]
 	}
