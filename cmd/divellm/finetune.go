@@ -209,7 +209,7 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 	}
 	ml := f.MaxLen
 	if ml == 0 {
-		ml = min(64, m.Config.MaxPos)
+		ml = min(128, m.Config.MaxPos)
 	}
 	bs := max(f.BatchSize, 32)
 	if err := checkMemory(fmt.Sprintf("fine-tuning on batches of %d×%d tokens", bs, ml), trainingBytes(m.Config, bs, ml), "--batch-size or --max-len"); err != nil {
