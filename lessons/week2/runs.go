@@ -111,10 +111,10 @@ type Result struct {
 	Labels     []string    `json:"labels"`
 	Test       Metrics     `json:"test"`
 	Hard       Metrics     `json:"hard"`
-	Losses     []float64   `json:"losses"`    // training loss of every step
-	Accuracy   []float64   `json:"accuracy"`  // training-batch accuracy of every step
-	Evals      []EvalPoint `json:"evals"`     // test-split evaluations
-	Seconds    float64     `json:"seconds"`   // training wall-clock time
+	Losses     []float64   `json:"losses"`   // training loss of every step
+	Accuracy   []float64   `json:"accuracy"` // training-batch accuracy of every step
+	Evals      []EvalPoint `json:"evals"`    // test-split evaluations
+	Seconds    float64     `json:"seconds"`  // training wall-clock time
 	CPUSeconds float64     `json:"cpu_seconds"`
 	Params     int         `json:"params"`
 	Trainable  int         `json:"trainable"`
