@@ -66,11 +66,11 @@ func TestFinetuneSFTAndDPO(t *testing.T) {
 	dpo := writeLines(t, dir, "dpo.jsonl", dpoLines...)
 	out2 := filepath.Join(dir, "dpo-out")
 	var d struct {
-		Task, Mode                   string
-		Trainable, Params            int
-		Beta                         *float64
-		EvalMarginBefore, EvalMargin *float64
-		EvalAccuracy                 *float64
+		Task, Mode        string
+		Trainable, Params int
+		Beta              *float64
+		EvalMarginBefore  *float64 `json:"eval_margin_before"`
+		EvalMargin        *float64 `json:"eval_margin"`
 	}
 	raw := mustRun(t, "finetune", "--task", "dpo", "--model", out, "--train", dpo, "--eval", dpo,
 		"--out", out2, "--epochs", "4", "--batch-size", "2", "--lr", "5e-3", "--lora-rank", "4", "--quiet", "--json")
@@ -79,6 +79,9 @@ func TestFinetuneSFTAndDPO(t *testing.T) {
 	}
 	if d.Task != "dpo" || d.Mode != "lora-4" || d.Beta == nil || *d.Beta != 0.1 || d.Trainable >= d.Params {
 		t.Fatalf("dpo result %s", raw)
+	}
+	if d.EvalMarginBefore == nil || d.EvalMargin == nil {
+		t.Fatalf("dpo result without margins: %s", raw)
 	}
 	if math.Abs(*d.EvalMarginBefore) > 1e-4 || !(*d.EvalMargin > *d.EvalMarginBefore) {
 		t.Fatalf("dpo margin %.4f → %.4f: want 0 at the start (policy = reference) and rising", *d.EvalMarginBefore, *d.EvalMargin)
