@@ -14,9 +14,9 @@ func TestF1HandValues(t *testing.T) {
 		f1         float64
 	}{
 		{"系统无法写入文件", "系统无法写入文件", true, 1},
-		{"系统无法写入文件。", "系统无法写入文件", true, 1},  // punctuation dropped
-		{"Web-Prod-17", "web prod 17", true, 1},        // case, spaces and '-' dropped
-		{"无法写入文件", "系统无法写入文件", false, 6.0 / 7}, // P=6/6, R=6/8 → 2·1·¾/(1+¾) = 6/7
+		{"系统无法写入文件。", "系统无法写入文件", true, 1},      // punctuation dropped
+		{"Web-Prod-17", "web prod 17", true, 1}, // case, spaces and '-' dropped
+		{"无法写入文件", "系统无法写入文件", false, 6.0 / 7},  // P=6/6, R=6/8 → 2·1·¾/(1+¾) = 6/7
 		{"进程挂起", "系统无法写入文件", false, 0},
 		{"文件文件", "文件", false, 2.0 / 3}, // common 2 (multiset): P=2/4, R=2/2 → 2/3
 		{"", "文件", false, 0},

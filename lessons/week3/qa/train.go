@@ -363,4 +363,3 @@ func Evaluate(m *llm.Model, examples []data.QAExample, o pipeline.QAOptions) (*S
 	s.F1 /= float64(len(examples))
 	return s, nil
 }
-
