@@ -23,11 +23,17 @@ type Stage struct {
 // Stages are the timed steps of one run.
 type Stages []Stage
 
+// QARun is a timed run of the QA pipeline and what it read.
+type QARun struct {
+	Stages  Stages
+	Reading *Reading
+}
+
 // QAStages runs extractive QA step by step and times each stage: load the checkpoint →
 // tokenize question and context into a window → the first forward pass (GoMLX compiles the
 // graph for this shape) → a second forward pass (compiled) → decode: the span search and
 // the characters of the answer.
-func QAStages(model, question, context string) (Stages, *Reading, error) {
+func QAStages(model, question, context string) (*QARun, error) {
 	var st Stages
 	stage := func(name string, f func() (string, error)) error {
 		t0 := time.Now()
@@ -47,10 +53,10 @@ func QAStages(model, question, context string) (Stages, *Reading, error) {
 		}
 		return fmt.Sprintf("%d 层，%.2fM 个参数", m.Config.Layers, float64(m.Weights.Count())/1e6), nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if m.Tokenizer == nil || !m.Heads().QA {
-		return nil, nil, fmt.Errorf("%s is not a QA model with a tokenizer", model)
+		return nil, fmt.Errorf("%s is not a QA model with a tokenizer", model)
 	}
 	var win pipeline.QAWindow
 	var ctx []tokenizer.Token
@@ -64,7 +70,7 @@ func QAStages(model, question, context string) (Stages, *Reading, error) {
 		win = ws[0]
 		return fmt.Sprintf("[CLS] 问题 %d [SEP] 上下文 %d [SEP] = %d 个 token", len(q), len(ctx), len(win.IDs)), nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var out *llm.Output
 	forward := func() (string, error) {
@@ -76,10 +82,10 @@ func QAStages(model, question, context string) (Stages, *Reading, error) {
 		return fmt.Sprintf("start/end logits %v", out.QAStart.Shape), nil
 	}
 	if err := stage("3 第一次前向：编译 (first forward: compile)", forward); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := stage("4 前向 (forward, compiled)", forward); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var answer string
 	if err := stage("5 解码：跨度搜索 (decode: span search)", func() (string, error) {
@@ -96,13 +102,13 @@ func QAStages(model, question, context string) (Stages, *Reading, error) {
 		answer = context[ctx[win.ContextStart+sp.Start-lo].Start:ctx[win.ContextStart+sp.End-lo].End]
 		return fmt.Sprintf("token %d–%d → %q", sp.Start, sp.End, answer), nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r, err := Read(m, question, context)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return st, r, nil
+	return &QARun{Stages: st, Reading: r}, nil
 }
 
 // Table lists the stages with their share of the total.
