@@ -27,6 +27,10 @@ const Module = checkout.Module
 const (
 	GPTTinyZH  = "gpt-tiny-zh"  // causal LM on the project's Chinese corpus
 	BERTTinyZH = "bert-tiny-zh" // masked LM on the same corpus
+
+	// BERTTinyZHQA is bert-tiny-zh fine-tuned for extractive question answering (span
+	// head qa_outputs) on lessons/data/qa by `divellm train-qa` (week 3).
+	BERTTinyZHQA = "bert-tiny-zh-qa"
 )
 
 // Root returns the checkout's root directory (see [checkout.Root]).
@@ -118,7 +122,7 @@ func shippedHint(name, root string) string {
 			have = append(have, e.Name())
 		}
 	}
-	if name == GPTTinyZH || name == BERTTinyZH || len(have) == 0 {
+	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHQA || len(have) == 0 {
 		return " (run `make models` in the checkout)"
 	}
 	return " (have " + strings.Join(have, ", ") + ")"

@@ -27,3 +27,16 @@ if [[ $only == all || $only == bert ]]; then
   train bert-tiny-zh --arch bert --corpus lessons/data/corpus/train.txt --val lessons/data/corpus/val.txt \
     --d-model 128 --heads 4 --layers 4 --seq-len 64 --batch 32 --steps 2500 --lr 2e-3 --seed 1
 fi
+
+# Week 3: bert-tiny-zh fine-tuned for extractive QA (span head qa_outputs) on
+# lessons/data/qa. Needs models/bert-tiny-zh, so it runs after the block above.
+# Deterministic for its seed; the result (with EM/F1 on the val split) is recorded in
+# models/bert-tiny-zh-qa/train_result.json.
+if [[ $only == all || $only == bert-qa ]]; then
+  out=models/bert-tiny-zh-qa
+  echo "== bert-tiny-zh-qa: $BIN train-qa --model models/bert-tiny-zh --out $out" >&2
+  start=$SECONDS
+  "$BIN" train-qa --model models/bert-tiny-zh --train lessons/data/qa/train.jsonl --eval lessons/data/qa/val.jsonl \
+    --epochs 5 --lr 5e-4 --batch 32 --seed 1 --out "$out" --json >/dev/null
+  echo "== bert-tiny-zh-qa done in $((SECONDS - start)) s: $(cat "$out/train_result.json")" >&2
+fi
