@@ -1,0 +1,265 @@
+package week3
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"testing"
+
+	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/data"
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/quant"
+	"github.com/divellm/divellm/llm/quant/calib"
+)
+
+func TestWindowsAndNames(t *testing.T) {
+	w := Windows([]int{1, 2, 3, 4, 5}, 2)
+	if len(w) != 3 || len(w[2]) != 1 || w[1][0] != 3 {
+		t.Fatalf("Windows = %v", w)
+	}
+	for in, want := range map[string]string{
+		"transformer.h.3.mlp.c_proj":                "mlp.c_proj",
+		"bert.encoder.layer.0.attention.self.query": "attention.self.query",
+		"transformer.h.12.attn.c_attn":              "attn.c_attn",
+		"score":                                     "score",
+	} {
+		if got := matrixName(in); got != want {
+			t.Errorf("matrixName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCorpusAndPerplexity(t *testing.T) {
+	m, err := lessons.LoadModel(lessons.GPTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	cal, ev, err := CorpusIDs(m, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cal) != 300 || len(ev) < 1000 {
+		t.Fatalf("%d calibration, %d evaluation tokens", len(cal), len(ev))
+	}
+	ev = ev[:640]
+	p, err := Perplexity(m, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reference: the plain-Go runner's logits, windows of 64, exp(mean NLL).
+	r, _ := calib.New(m)
+	var nll float64
+	n := 0
+	V := m.Config.VocabSize
+	for _, w := range Windows(ev, Window) {
+		lg, err := r.Logits(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(w); i++ {
+			row := lg[i*V : (i+1)*V]
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, float64(v))
+			}
+			var s float64
+			for _, v := range row {
+				s += math.Exp(float64(v) - mx)
+			}
+			nll += mx + math.Log(s) - float64(row[w[i+1]])
+			n++
+		}
+	}
+	if want := math.Exp(nll / float64(n)); math.Abs(p-want) > 1e-3*want {
+		t.Errorf("perplexity %v, reference %v", p, want)
+	}
+	if p < 1.5 || p > 10 {
+		t.Errorf("gpt-tiny-zh perplexity %v in its trained window: not a trained model?", p)
+	}
+	if _, _, err := CorpusIDs(m, 1<<30); err == nil {
+		t.Error("more calibration tokens than the corpus accepted")
+	}
+}
+
+func TestAttentionMaps(t *testing.T) {
+	m, err := lessons.LoadModel(lessons.GPTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	toks, maps, err := AttentionMaps(m, "磁盘使用率", 1, Variant{Name: "int8", Scheme: quant.Int8, Method: calib.RTN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 5 || len(maps) != 2 || len(maps[0]) != m.Config.Heads || len(maps[0][0]) != 5 {
+		t.Fatalf("%d tokens, %d maps", len(toks), len(maps))
+	}
+	// causal rows sum to 1 and int8 stays close
+	for _, row := range maps[1][0] {
+		s := 0.0
+		for _, v := range row {
+			s += v
+		}
+		if math.Abs(s-1) > 1e-5 {
+			t.Fatalf("row sums to %v", s)
+		}
+	}
+	if d := MaxAbsDiff(maps[0], maps[1]); d <= 0 || d > 0.05 {
+		t.Errorf("int8 attention differs by %v", d)
+	}
+	if _, _, err := AttentionMaps(m, "x", 99); err == nil {
+		t.Error("layer 99 accepted")
+	}
+	if _, _, err := AttentionMaps(m, "x", 0, Variant{Method: calib.GPTQ, Scheme: quant.Int8}); err == nil {
+		t.Error("GPTQ variant without calibration accepted")
+	}
+}
+
+func TestW8A8Errors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	n, cols, rows := 64, 32, 24
+	a := LayerActs{Module: "test", Rows: n, Cols: cols, X: make([]float32, n*cols)}
+	for i := range a.X {
+		a.X[i] = float32(rng.NormFloat64())
+	}
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	am, _ := quant.ActAbsMax(a.X, n, cols)
+	a.ChanMax = Float64s(am)
+	base, err := W8A8Errors(a, w, rows, LLMInt8Threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, w2, err := InjectOutlier(a, w, rows, 3, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the float32 product is unchanged
+	y1 := calib.MatMulT(a.X, w, nil, n, cols, rows)
+	y2 := calib.MatMulT(big.X, w2, nil, n, cols, rows)
+	if m, _ := quant.Compare(y1, y2); m.SNR < 100 {
+		t.Fatalf("InjectOutlier changed the product: SNR %v", m.SNR)
+	}
+	out, err := W8A8Errors(big, w2, rows, LLMInt8Threshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perTok, smooth, mixed := out[1].Metrics.SNR, out[2].Metrics.SNR, out[3].Metrics.SNR
+	if perTok > base[1].Metrics.SNR-10 {
+		t.Errorf("the outlier should cost per-token W8A8 ≥ 10 dB: %.1f → %.1f", base[1].Metrics.SNR, perTok)
+	}
+	if smooth < perTok+5 || mixed < perTok+10 {
+		t.Errorf("SmoothQuant %.1f / LLM.int8 %.1f should beat per-token %.1f", smooth, mixed, perTok)
+	}
+	if out[0].Metrics.SNR > perTok {
+		t.Errorf("per-tensor %.1f better than per-token %.1f", out[0].Metrics.SNR, perTok)
+	}
+	// Per-token fake quantization matches the real W8A8 kernel.
+	q, _ := quant.Quantize(w, rows, cols, quant.Int8)
+	l, _ := quant.NewW8A8(q, nil)
+	y := make([]float32, n*rows)
+	if err := l.Forward(y, a.X, n); err != nil {
+		t.Fatal(err)
+	}
+	mk, _ := quant.Compare(y1, y)
+	if math.Abs(mk.SNR-base[1].Metrics.SNR) > 0.5 {
+		t.Errorf("kernel SNR %.2f, fake per-token %.2f", mk.SNR, base[1].Metrics.SNR)
+	}
+	if _, _, err := InjectOutlier(a, w, rows, cols, 2); err == nil {
+		t.Error("channel out of range accepted")
+	}
+}
+
+func TestTimeGEMMAndParse(t *testing.T) {
+	rs, err := TimeGEMM(2, 64, 128, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(GEMMKernels) {
+		t.Fatalf("%d rows", len(rs))
+	}
+	for _, r := range rs[1:] {
+		if r.SNR < 15 || r.MB >= rs[0].MB {
+			t.Errorf("%s: SNR %.1f dB, %.3f MB (fp32 %.3f)", r.Kernel, r.SNR, r.MB, rs[0].MB)
+		}
+	}
+	if rs[1].SNR < 30 { // int8
+		t.Errorf("int8 SNR %.1f", rs[1].SNR)
+	}
+	if _, err := TimeGEMM(0, 1, 1, 1); err == nil {
+		t.Error("empty shape accepted")
+	}
+	got, err := ParseTorch([]byte(`[{"shape": "[1x768]x[768x3072]", "fp32_ms": 0.5, "int8_ms": 0.2, "speedup": 2.5}]`))
+	if err != nil || len(got) != 1 || got[0].Int8 != 0.2 {
+		t.Fatalf("ParseTorch: %v %v", got, err)
+	}
+	for _, bad := range []string{"", "[]", `[{"shape":"x","fp32_ms":1,"int8_ms":1}]`, `[{"shape":"[1]","fp32_ms":0,"int8_ms":1}]`} {
+		if _, err := ParseTorch([]byte(bad)); err == nil {
+			t.Errorf("ParseTorch accepted %q", bad)
+		}
+	}
+	if exec.Command("python3", "-c", "import torch").Run() != nil {
+		if _, err := TorchGEMM("1x8x8"); !errors.Is(err, ErrNoTorch) {
+			t.Errorf("without torch: %v", err)
+		}
+	}
+}
+
+func TestTimeDecode(t *testing.T) {
+	c := llm.TinyGPT(40)
+	c.DModel, c.Heads, c.Layers, c.DFF, c.MaxPos = 64, 2, 1, 128, 32
+	m, err := llm.New(c, llm.HeadSet{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := TimeDecode("tiny", m, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(DecodeFormats) || !(rs[0].TokensPS > 0) || rs[1].WeightsMB >= rs[0].WeightsMB || rs[2].WeightsMB >= rs[1].WeightsMB {
+		t.Fatalf("%+v", rs)
+	}
+	if _, err := TimeDecode("tiny", m, 100); err == nil {
+		t.Error("too many tokens accepted")
+	}
+}
+
+func TestAccuracyMatchesForward(t *testing.T) {
+	m, err := lessons.LoadModel(lessons.BERTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := m.AddClassifier(data.AlertLabels(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := data.Alerts("val")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex = ex[:70] // two batches
+	acc, err := Accuracy(m, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// one example at a time, unpadded
+	right := 0
+	seqs, cls, _ := alertBatches(m, ex)
+	for i, s := range seqs {
+		out, err := m.Forward(llm.Batch{IDs: [][]int{s}}, llm.ForwardOptions{SkipLogits: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if argmax(out.Classes.Data) == cls[i] {
+			right++
+		}
+	}
+	if want := 100 * float64(right) / float64(len(seqs)); math.Abs(acc-want) > 1e-9 {
+		t.Errorf("Accuracy %v, one by one %v", acc, want)
+	}
+	if _, err := Accuracy(m, nil); err == nil {
+		t.Error("no examples accepted")
+	}
+}
