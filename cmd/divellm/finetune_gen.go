@@ -53,13 +53,13 @@ type genResult struct {
 	// pairs' DPO loss.
 	EvalLossBefore jsonFloat `json:"eval_loss_before"`
 	EvalLoss       jsonFloat `json:"eval_loss"`
-	// DPO: the eval pairs' mean implicit reward margin and chosen ≻ rejected share.
-	EvalMarginBefore   *jsonFloat `json:"eval_margin_before,omitempty"`
-	EvalMargin         *jsonFloat `json:"eval_margin,omitempty"`
-	EvalAccuracyBefore *jsonFloat `json:"eval_accuracy_before,omitempty"`
-	EvalAccuracy       *jsonFloat `json:"eval_accuracy,omitempty"`
-	Seconds            jsonFloat  `json:"seconds"`
-	TokensPerSec       jsonFloat  `json:"tokens_per_sec"`
+	// DPO: the eval pairs' mean implicit reward margin β·Δ (0 before training: the policy is
+	// the reference) and the share of pairs whose margin ends positive.
+	EvalMarginBefore *jsonFloat `json:"eval_margin_before,omitempty"`
+	EvalMargin       *jsonFloat `json:"eval_margin,omitempty"`
+	EvalAccuracy     *jsonFloat `json:"eval_accuracy,omitempty"`
+	Seconds          jsonFloat  `json:"seconds"`
+	TokensPerSec     jsonFloat  `json:"tokens_per_sec"`
 }
 
 func (r genResult) writeText(w io.Writer) error {
@@ -71,9 +71,9 @@ func (r genResult) writeText(w io.Writer) error {
 	if r.Task == "sft" {
 		rows = append(rows, []string{"eval", fmt.Sprintf("%d examples: answer loss %s → %s", r.EvalExamples, fmtLoss(float64(r.EvalLossBefore)), fmtLoss(float64(r.EvalLoss)))})
 	} else {
-		rows = append(rows, []string{"eval", fmt.Sprintf("%d pairs: DPO loss %s → %s, margin %.4f → %.4f, chosen preferred %.4f → %.4f (β %g)",
+		rows = append(rows, []string{"eval", fmt.Sprintf("%d pairs: DPO loss %s → %s, margin %.4f → %.4f, positive margins %.4f (β %g)",
 			r.EvalExamples, fmtLoss(float64(r.EvalLossBefore)), fmtLoss(float64(r.EvalLoss)),
-			float64(*r.EvalMarginBefore), float64(*r.EvalMargin), float64(*r.EvalAccuracyBefore), float64(*r.EvalAccuracy), float64(*r.Beta))})
+			float64(*r.EvalMarginBefore), float64(*r.EvalMargin), float64(*r.EvalAccuracy), float64(*r.Beta))})
 	}
 	return writeTable(w, rows, 2)
 }
@@ -204,7 +204,7 @@ func finetuneGen(c *cmdCtx, f *finetuneFlags, nTrain, nEval int, train func(*llm
 		p := func(v float64) *jsonFloat { j := jsonFloat(v); return &j }
 		r.Beta = p(rep.Beta)
 		r.EvalMarginBefore, r.EvalMargin = p(rep.EvalMarginBefore), p(rep.EvalMarginAfter)
-		r.EvalAccuracyBefore, r.EvalAccuracy = p(rep.EvalAccuracyBefore), p(rep.EvalAccuracyAfter)
+		r.EvalAccuracy = p(rep.EvalAccuracyAfter)
 	}
 	return r, nil
 }

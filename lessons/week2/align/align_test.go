@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm"
 )
@@ -303,5 +304,42 @@ func TestFigures(t *testing.T) {
 	}
 	if got := niceTicks(0, 3.9, 6); got[0] != 0 || got[len(got)-1] < 3.9 || len(got) > 10 {
 		t.Fatalf("ticks %v", got)
+	}
+}
+
+// Judge and DPORows read the DPO held-out answers by the SFT test split's index.
+func TestHeldOutQuestionsAlign(t *testing.T) {
+	_, sh, err := SFTData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dh, err := DPOData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh) != len(dh) {
+		t.Fatalf("%d SFT and %d DPO held-out questions", len(sh), len(dh))
+	}
+	for i := range sh {
+		if sh[i].Prompt != dh[i].Prompt {
+			t.Fatalf("held-out %d: %q vs %q", i, sh[i].Prompt, dh[i].Prompt)
+		}
+	}
+	// Judge: the reference answer is right, a sloppy demonstration is a bad habit.
+	answers := make([]string, len(sh))
+	answers[0] = sh[0].Answer
+	pairs, _ := data.DPO("train")
+	for _, p := range pairs {
+		if p.RejectedKind == "vague" {
+			answers[1] = p.Rejected
+		}
+	}
+	answers[3] = sh[0].Answer // the reference of another question
+	vs, err := Judge(answers)
+	if err != nil || vs[0] != Right || vs[1] != Sloppy || vs[2] != Other || vs[3] != Swapped || answers[1] == "" {
+		t.Fatalf("Judge = %v, %v", vs[:4], err)
+	}
+	if _, err := Judge(answers[:3]); err == nil {
+		t.Fatal("Judge accepted 3 answers for 80 questions")
 	}
 }

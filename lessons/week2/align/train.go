@@ -81,12 +81,13 @@ type Report struct {
 	// SFT: the eval set's answer-only loss; DPO: the eval pairs' DPO loss.
 	EvalLossBefore float64 `json:"eval_loss_before"`
 	EvalLossAfter  float64 `json:"eval_loss_after"`
-	// DPO: the eval pairs' mean implicit reward margin and chosen ≻ rejected share.
-	EvalMarginBefore   float64 `json:"eval_margin_before,omitempty"`
-	EvalMarginAfter    float64 `json:"eval_margin_after,omitempty"`
-	EvalAccuracyBefore float64 `json:"eval_accuracy_before,omitempty"`
-	EvalAccuracyAfter  float64 `json:"eval_accuracy_after,omitempty"`
-	Curve              Curve   `json:"curve"`
+	// DPO: the eval pairs' mean implicit reward margin, and after training the share of
+	// pairs whose margin is positive (moved the right way relative to the reference; before
+	// training every margin is 0).
+	EvalMarginBefore  float64 `json:"eval_margin_before,omitempty"`
+	EvalMarginAfter   float64 `json:"eval_margin_after,omitempty"`
+	EvalAccuracyAfter float64 `json:"eval_accuracy_after,omitempty"`
+	Curve             Curve   `json:"curve"`
 }
 
 // cycle is an llm.Source that deals fixed-size batches from a list shuffled anew every
@@ -313,7 +314,7 @@ func run(m *llm.Model, obj llm.Objective, src llm.Source, val []*llm.TrainBatch,
 	rep.EvalLossBefore, rep.EvalLossAfter = first.Loss, last.Loss
 	if obj == llm.DPO {
 		rep.EvalMarginBefore, rep.EvalMarginAfter = first.Margin, last.Margin
-		rep.EvalAccuracyBefore, rep.EvalAccuracyAfter = first.Accuracy, last.Accuracy
+		rep.EvalAccuracyAfter = last.Accuracy
 	}
 	return nil
 }
