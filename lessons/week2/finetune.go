@@ -38,6 +38,10 @@ type Options struct {
 	Seed      uint64  // seeds the new head, the adapters and the batch order
 	MaxLen    int     // tokens per example, [CLS] and [SEP] included (default 128, at most the model's positions)
 
+	// Augment rewrites each training alert on the fly (seeded): the metadata prefix
+	// dropped, the clauses shuffled, a few tokens masked; see [Augment].
+	Augment bool
+
 	// EvalEvery is the number of steps between evaluations on the eval set (default: 8
 	// evaluations per run); the last step is always evaluated.
 	EvalEvery int
@@ -183,6 +187,8 @@ const groupChunk = 8
 // are shuffled, so a batch holds examples of similar length.
 type shuffleSource struct {
 	seqs    [][]int
+	// augment, if set, re-encodes a rewritten version of example i (see Augment).
+	augment func(i int, r *rand.Rand) []int
 	classes []int
 	bs      int
 	maxN    int
@@ -207,14 +213,21 @@ func (s *shuffleSource) Next() (*llm.TrainBatch, error) {
 	}
 	idx := s.queue[0]
 	s.queue = s.queue[1:]
+	seqs, rows := s.seqs, idx
+	if s.augment != nil {
+		seqs, rows = make([][]int, len(idx)), make([]int, len(idx))
+		for r, i := range idx {
+			seqs[r], rows[r] = s.augment(i, s.r), r
+		}
+	}
 	cls := make([]int, len(idx))
 	n := 0
 	for r, i := range idx {
 		cls[r] = s.classes[i]
-		n = max(n, len(s.seqs[i]))
+		n = max(n, len(seqs[rows[r]]))
 	}
 	n = min(s.maxN, (n+lengthBucket-1)/lengthBucket*lengthBucket)
-	return &llm.TrainBatch{Batch: padTo(s.seqs, idx, n, s.pad), Classes: cls}, nil
+	return &llm.TrainBatch{Batch: padTo(seqs, rows, n, s.pad), Classes: cls}, nil
 }
 
 // FineTune fine-tunes m as a sequence classifier on train and evaluates it on eval: it adds
@@ -291,6 +304,20 @@ func FineTune(m *llm.Model, train, eval []Example, o Options) (*Run, error) {
 	}
 	src := &shuffleSource{seqs: seqs, classes: trainCls, bs: o.BatchSize, maxN: longest(seqs), pad: m.Config.PadID,
 		r: rand.New(rand.NewPCG(o.Seed, 0x5eed))}
+	if o.Augment {
+		tok, maskID := m.Tokenizer, m.Tokenizer.Specials().MASK
+		src.augment = func(i int, r *rand.Rand) []int {
+			ids, _ := tokenizer.EncodeSingle(tok, Augment(train[i].Text, r), o.MaxLen)
+			if maskID >= 0 {
+				for j := 1; j < len(ids)-1; j++ {
+					if r.Float64() < 0.1 {
+						ids[j] = maskID
+					}
+				}
+			}
+			return ids
+		}
+	}
 	tr, err := m.NewTrainer(tc, src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fine-tune: %w", err)
