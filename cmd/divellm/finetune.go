@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,8 @@ type finetuneFlags struct {
 
 	// Test (classify only) is a second labelled set, scored once after training.
 	Test string
+	// Augment (classify only): rewrite each training example on the fly (week2.Augment).
+	Augment bool
 
 	// ModelDir is --model resolved to its directory (set before the runner is called).
 	ModelDir string
@@ -74,6 +77,7 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 	maxLen := c.Int("max-len", 0, 0, llm.MaxPositions, "tokens per example, special tokens included (0 = the task's default)")
 	quiet := c.Bool("quiet", false, "no progress lines on stderr")
 	test := c.String("test", "", "classify: a second labelled set (JSONL), scored once after training and reported as \"test\"; it never steers training")
+	augment := c.Bool("augment", false, "classify: rewrite each training example on the fly (metadata prefix dropped, clauses shuffled, 10% of tokens masked)")
 	rest, err := c.Parse()
 	if err != nil {
 		return nil, err
@@ -82,6 +86,7 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 		return nil, usagef("unexpected argument %q (give the data with --train FILE --eval FILE)", rest[0])
 	}
 	f.Model, f.Train, f.Eval, f.Out, f.Task, f.Test = *model, *train, *eval, *out, *task, *test
+	f.Augment = *augment
 	f.LoRARank, f.LoRAAlpha, f.LoRAAll, f.FreezeLayers = *rank, *alpha, *all, *freeze
 	f.Epochs, f.BatchSize, f.LR, f.Seed, f.MaxLen, f.Quiet = *epochs, *batch, *lr, int64(*seed), *maxLen, *quiet
 	run, ok := finetuneTasks[f.Task]
@@ -102,6 +107,9 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 	}
 	if f.Test != "" && f.Task != "classify" {
 		return nil, usagef("--test is for --task classify")
+	}
+	if f.Augment && f.Task != "classify" {
+		return nil, usagef("--augment is for --task classify")
 	}
 	if f.ModelDir, err = resolveModel("model", f.Model); err != nil {
 		return nil, err
@@ -163,6 +171,7 @@ type classifyResult struct {
 	Trainable    int         `json:"trainable"`
 	Seconds      jsonFloat   `json:"seconds"`
 	CPUSeconds   jsonFloat   `json:"cpu_seconds"`
+	Augment      bool        `json:"augment"`
 	Test         *setMetrics `json:"test,omitempty"`
 }
 
@@ -235,7 +244,8 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 		labels = nil // keep the model's own order
 	}
 	o := week2.Options{Labels: labels, LoRARank: f.LoRARank, LoRAAlpha: f.LoRAAlpha, LoRAAll: f.LoRAAll,
-		FreezeLayers: f.FreezeLayers, Epochs: f.Epochs, BatchSize: f.BatchSize, LR: f.LR, Seed: uint64(f.Seed), MaxLen: f.MaxLen}
+		FreezeLayers: f.FreezeLayers, Epochs: f.Epochs, BatchSize: f.BatchSize, LR: f.LR, Seed: uint64(f.Seed), MaxLen: f.MaxLen,
+		Augment: f.Augment}
 	if f.MaxLen > m.Config.MaxPos {
 		return nil, usagef("--max-len %d exceeds the model's %d positions", f.MaxLen, m.Config.MaxPos)
 	}
@@ -288,7 +298,7 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 		Precision: jsonFloats(met.Precision), Recall: jsonFloats(met.Recall), F1: jsonFloats(met.F1), Support: met.Support,
 		Confusion: met.Confusion, EvalExamples: len(eval), TrainExamps: len(train), Epochs: run.Epochs, Steps: run.Steps,
 		BatchSize: run.BatchSize, LR: jsonFloat(run.LR), MaxLen: run.MaxLen, Seed: f.Seed, Params: run.Params,
-		Trainable: run.Trainable, Seconds: jsonFloat(run.Seconds), CPUSeconds: jsonFloat(run.CPUSeconds)}
+		Trainable: run.Trainable, Seconds: jsonFloat(run.Seconds), CPUSeconds: jsonFloat(run.CPUSeconds), Augment: f.Augment}
 	if test != nil {
 		tm, err := week2.EvaluateModel(m, test, run.MaxLen)
 		if err != nil {
@@ -301,7 +311,12 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 	if err := writeJSON(&buf, r); err != nil {
 		return nil, err
 	}
-	if err := run.Export(f.Out, f.Model, map[string][]byte{"eval_result.json": buf.Bytes()}); err != nil {
+	hist, err := json.Marshal(run.TrainHistory())
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"eval_result.json": buf.Bytes(), "train_history.json": append(hist, '\n')}
+	if err := run.Export(f.Out, f.Model, files); err != nil {
 		return nil, err
 	}
 	return r, nil

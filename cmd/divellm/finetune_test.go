@@ -74,7 +74,7 @@ func TestFinetuneClassifyFullAndPipeline(t *testing.T) {
 	if n != r.EvalExamples || n != 15 {
 		t.Errorf("confusion counts %d examples, eval has %d", n, r.EvalExamples)
 	}
-	for _, f := range []string{"config.json", "model.safetensors", "vocab.txt", "eval_result.json"} {
+	for _, f := range []string{"config.json", "model.safetensors", "vocab.txt", "eval_result.json", "train_history.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}

@@ -82,6 +82,35 @@ type Run struct {
 	BatchSize  int             `json:"batch_size"`
 }
 
+// TrainHistory is a run's record: the training loss and batch accuracy of every step, and
+// the evaluations. divellm finetune saves it beside the model as train_history.json.
+type TrainHistory struct {
+	Losses   []float64   `json:"losses"`
+	Accuracy []float64   `json:"accuracy"`
+	Evals    []EvalPoint `json:"evals"`
+}
+
+// EvalPoint is one evaluation on the eval set during training.
+type EvalPoint struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	MacroF1  float64 `json:"macro_f1"`
+}
+
+// TrainHistory returns the run's history (NaN-free, for JSON).
+func (r *Run) TrainHistory() TrainHistory {
+	var h TrainHistory
+	for _, s := range r.History {
+		h.Losses = append(h.Losses, s.Loss)
+		h.Accuracy = append(h.Accuracy, s.Accuracy)
+		if !math.IsNaN(s.EvalAccuracy) {
+			h.Evals = append(h.Evals, EvalPoint{Step: s.Step, Loss: s.EvalLoss, Accuracy: s.EvalAccuracy, MacroF1: s.EvalMacroF1})
+		}
+	}
+	return h
+}
+
 // TrainableShare is Trainable / Params.
 func (r *Run) TrainableShare() float64 { return float64(r.Trainable) / float64(r.Params) }
 
@@ -186,7 +215,7 @@ const groupChunk = 8
 // batches is sorted by length before it is cut into batches, and the batches of the run
 // are shuffled, so a batch holds examples of similar length.
 type shuffleSource struct {
-	seqs    [][]int
+	seqs [][]int
 	// augment, if set, re-encodes a rewritten version of example i (see Augment).
 	augment func(i int, r *rand.Rand) []int
 	classes []int
