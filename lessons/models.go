@@ -27,6 +27,10 @@ const Module = "github.com/divellm/divellm"
 const (
 	GPTTinyZH  = "gpt-tiny-zh"  // causal LM on the project's Chinese corpus
 	BERTTinyZH = "bert-tiny-zh" // masked LM on the same corpus
+
+	// BERTTinyZHAlerts is bert-tiny-zh fine-tuned to classify alert logs by root cause
+	// (lessons/data/alerts, eight classes), by `divellm finetune`.
+	BERTTinyZHAlerts = "bert-tiny-zh-alerts"
 )
 
 // Root returns the checkout's root directory: $DIVELLM_ROOT if set, else the first
@@ -180,7 +184,7 @@ func shippedHint(name, root string) string {
 			have = append(have, e.Name())
 		}
 	}
-	if name == GPTTinyZH || name == BERTTinyZH || len(have) == 0 {
+	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHAlerts || len(have) == 0 {
 		return " (run `make models` in the checkout)"
 	}
 	return " (have " + strings.Join(have, ", ") + ")"

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -22,7 +24,7 @@ func init() {
 	defineSub("pipeline", &command{name: "fill-mask", summary: "candidates for each [MASK] of a text (BERT with an MLM head)",
 		usage: "--model MODEL [--top-k 5] TEXT_WITH_[MASK]", run: fillMaskTask})
 	defineSub("pipeline", &command{name: "text-classification", summary: "the labels of a text, best first (a model with a classification head)",
-		usage: "--model MODEL [--top-k K] TEXT", run: classifyTask})
+		usage: "--model MODEL [--top-k K] TEXT | --input FILE.jsonl", run: classifyTask})
 	defineSub("pipeline", &command{name: "text-generation", summary: "continue a prompt (GPT; greedy by default, as transformers)",
 		usage: "--model MODEL [--max-new-tokens N] TEXT", run: generateTask})
 	defineSub("pipeline", &command{name: "feature-extraction", summary: "the last hidden state of a text, one vector per token",
@@ -182,13 +184,25 @@ func classifyTask(c *cmdCtx) (any, error) {
 	model := c.String("model", "", modelUsage+"; a checkpoint with a sequence-classification head")
 	text := c.String("text", "", "text to classify (or pass it as arguments)")
 	topK := c.Int("top-k", 0, 0, llm.MaxLabels, "labels to print, best first (0 = all)")
+	input := c.String("input", "", "classify every line of this JSONL file ({\"text\": …} objects or JSON strings): one JSON line of labels per input line")
 	rest, err := c.Parse()
 	if err != nil {
 		return nil, err
 	}
-	t, err := textInput("text", *text, rest, "usage: divellm pipeline text-classification --model MODEL TEXT")
-	if err != nil {
-		return nil, err
+	var texts []string
+	if *input != "" {
+		if *text != "" || len(rest) > 0 {
+			return nil, usagef("give the texts either with --input FILE or as text, not both")
+		}
+		if texts, err = readInputLines(*input); err != nil {
+			return nil, err
+		}
+	} else {
+		t, err := textInput("text", *text, rest, "usage: divellm pipeline text-classification --model MODEL TEXT (or --input FILE.jsonl)")
+		if err != nil {
+			return nil, err
+		}
+		texts = []string{t}
 	}
 	m, err := loadModel(*model)
 	if err != nil {
@@ -197,14 +211,69 @@ func classifyTask(c *cmdCtx) (any, error) {
 	if !m.Heads().Classifier {
 		return nil, usagef("--model %s has no classification head (classifier / score)", *model)
 	}
-	labels, err := pipeline.TextClassification(m, t)
+	if *input == "" {
+		labels, err := pipeline.TextClassification(m, texts[0])
+		if err != nil {
+			return nil, err
+		}
+		if *topK > 0 {
+			labels = labels[:min(*topK, len(labels))]
+		}
+		return labelsResult(labels), nil
+	}
+	// One JSON line per input line, written as each batch is classified.
+	const batch = 32
+	for s := 0; s < len(texts); s += batch {
+		res, err := pipeline.TextClassificationBatch(m, texts[s:min(s+batch, len(texts))])
+		if err != nil {
+			return nil, err
+		}
+		for _, labels := range res {
+			if *topK > 0 {
+				labels = labels[:min(*topK, len(labels))]
+			}
+			if err := writeJSON(c.stdout, labelsResult(labels)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, nil
+}
+
+// maxInputLines bounds --input: more lines than any one process should classify.
+const maxInputLines = 1_000_000
+
+// readInputLines reads --input FILE.jsonl: each line a JSON string or an object with a
+// "text" string (other fields, such as a label, are ignored). A blank line, a line that is
+// neither, or an empty text is a usage error naming the line.
+func readInputLines(path string) ([]string, error) {
+	data, err := readTextFile("input", path)
 	if err != nil {
 		return nil, err
 	}
-	if *topK > 0 {
-		labels = labels[:min(*topK, len(labels))]
+	lines := strings.Split(strings.TrimSuffix(data, "\n"), "\n")
+	if len(lines) > maxInputLines {
+		return nil, usagef("--input %s has %d lines, more than %d", path, len(lines), maxInputLines)
 	}
-	return labelsResult(labels), nil
+	out := make([]string, len(lines))
+	for i, line := range lines {
+		line = strings.TrimSuffix(line, "\r")
+		var t string
+		if err := json.Unmarshal([]byte(line), &t); err != nil {
+			var obj struct {
+				Text *string `json:"text"`
+			}
+			if err := json.Unmarshal([]byte(line), &obj); err != nil || obj.Text == nil {
+				return nil, usagef("--input %s line %d: want a JSON string or an object with a \"text\" string", filepath.Base(path), i+1)
+			}
+			t = *obj.Text
+		}
+		if err := checkText(t, fmt.Sprintf("--input line %d", i+1)); err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 // generatedResult is text-generation's output: transformers' [{generated_text}] list.

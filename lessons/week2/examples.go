@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -144,4 +147,33 @@ func ClassIndex(ex []Example, labels []string, what string) ([]int, error) {
 		out[i] = k
 	}
 	return out, nil
+}
+
+// Subsample keeps a fraction of the examples, the same share of every class (at least one
+// per class), chosen with a seeded shuffle; the kept examples stay in their original order.
+func Subsample(ex []Example, frac float64, seed uint64) []Example {
+	if frac >= 1 {
+		return slices.Clone(ex)
+	}
+	byClass := map[string][]int{}
+	for i, e := range ex {
+		byClass[e.Label] = append(byClass[e.Label], i)
+	}
+	r := rand.New(rand.NewPCG(seed, 0x5ab5))
+	keep := make([]bool, len(ex))
+	for _, l := range LabelOrder(ex) {
+		idx := byClass[l]
+		k := max(1, int(math.Round(frac*float64(len(idx)))))
+		perm := r.Perm(len(idx))
+		for _, p := range perm[:min(k, len(idx))] {
+			keep[idx[p]] = true
+		}
+	}
+	var out []Example
+	for i, e := range ex {
+		if keep[i] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -36,7 +36,11 @@ type Options struct {
 	BatchSize int     // examples per step (default 32)
 	LR        float64 // peak learning rate (default 1e-3 full, 3e-3 LoRA)
 	Seed      uint64  // seeds the new head, the adapters and the batch order
-	MaxLen    int     // tokens per example, [CLS] and [SEP] included (default 64, at most the model's positions)
+	MaxLen    int     // tokens per example, [CLS] and [SEP] included (default 128, at most the model's positions)
+
+	// Augment rewrites each training alert on the fly (seeded): the metadata prefix
+	// dropped, the clauses shuffled, a few tokens masked; see [Augment].
+	Augment bool
 
 	// EvalEvery is the number of steps between evaluations on the eval set (default: 8
 	// evaluations per run); the last step is always evaluated.
@@ -78,6 +82,35 @@ type Run struct {
 	BatchSize  int             `json:"batch_size"`
 }
 
+// TrainHistory is a run's record: the training loss and batch accuracy of every step, and
+// the evaluations. divellm finetune saves it beside the model as train_history.json.
+type TrainHistory struct {
+	Losses   []float64   `json:"losses"`
+	Accuracy []float64   `json:"accuracy"`
+	Evals    []EvalPoint `json:"evals"`
+}
+
+// EvalPoint is one evaluation on the eval set during training.
+type EvalPoint struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	MacroF1  float64 `json:"macro_f1"`
+}
+
+// TrainHistory returns the run's history (NaN-free, for JSON).
+func (r *Run) TrainHistory() TrainHistory {
+	var h TrainHistory
+	for _, s := range r.History {
+		h.Losses = append(h.Losses, s.Loss)
+		h.Accuracy = append(h.Accuracy, s.Accuracy)
+		if !math.IsNaN(s.EvalAccuracy) {
+			h.Evals = append(h.Evals, EvalPoint{Step: s.Step, Loss: s.EvalLoss, Accuracy: s.EvalAccuracy, MacroF1: s.EvalMacroF1})
+		}
+	}
+	return h
+}
+
 // TrainableShare is Trainable / Params.
 func (r *Run) TrainableShare() float64 { return float64(r.Trainable) / float64(r.Params) }
 
@@ -96,7 +129,7 @@ func (o Options) withDefaults(c llm.Config) (Options, error) {
 		}
 	}
 	if o.MaxLen == 0 {
-		o.MaxLen = min(64, c.MaxPos)
+		o.MaxLen = min(128, c.MaxPos)
 	}
 	if o.LoRARank > 0 && o.LoRAAlpha == 0 {
 		o.LoRAAlpha = 2 * float64(o.LoRARank)
@@ -169,33 +202,61 @@ func longest(seqs [][]int) int {
 	return n
 }
 
-// shuffleSource yields full batches from an endless stream of permutations of the
-// training set (one per epoch, seeded), so every batch has the same shape.
+// lengthBucket is the granularity of the padded batch lengths: a batch is padded to a
+// multiple of it (at most the longest example), so training compiles a few step graphs
+// and short alerts do not pay for long ones.
+const lengthBucket = 32
+
+// groupChunk is how many batches are grouped by length at a time.
+const groupChunk = 8
+
+// shuffleSource yields full batches from an endless stream of seeded permutations of the
+// training set (one per epoch). As transformers' group_by_length, each run of groupChunk
+// batches is sorted by length before it is cut into batches, and the batches of the run
+// are shuffled, so a batch holds examples of similar length.
 type shuffleSource struct {
-	seqs    [][]int
+	seqs [][]int
+	// augment, if set, re-encodes a rewritten version of example i (see Augment).
+	augment func(i int, r *rand.Rand) []int
 	classes []int
-	bs, n   int
+	bs      int
+	maxN    int
 	pad     int
 	r       *rand.Rand
-	order   []int
-	pos     int
+	stream  []int // the examples of the next batches, in order
+	queue   [][]int
 }
 
 func (s *shuffleSource) Next() (*llm.TrainBatch, error) {
-	idx := make([]int, 0, s.bs)
-	for len(idx) < s.bs {
-		if s.pos == len(s.order) {
-			s.order = s.r.Perm(len(s.seqs))
-			s.pos = 0
+	if len(s.queue) == 0 {
+		for len(s.stream) < s.bs*groupChunk {
+			s.stream = append(s.stream, s.r.Perm(len(s.seqs))...)
 		}
-		idx = append(idx, s.order[s.pos])
-		s.pos++
+		chunk := slices.Clone(s.stream[:s.bs*groupChunk])
+		s.stream = s.stream[s.bs*groupChunk:]
+		slices.SortStableFunc(chunk, func(a, b int) int { return len(s.seqs[a]) - len(s.seqs[b]) })
+		for i := 0; i < len(chunk); i += s.bs {
+			s.queue = append(s.queue, chunk[i:i+s.bs])
+		}
+		s.r.Shuffle(len(s.queue), func(i, j int) { s.queue[i], s.queue[j] = s.queue[j], s.queue[i] })
+	}
+	idx := s.queue[0]
+	s.queue = s.queue[1:]
+	seqs, rows := s.seqs, idx
+	if s.augment != nil {
+		seqs, rows = make([][]int, len(idx)), make([]int, len(idx))
+		for r, i := range idx {
+			seqs[r], rows[r] = s.augment(i, s.r), r
+		}
 	}
 	cls := make([]int, len(idx))
+	n := 0
 	for r, i := range idx {
 		cls[r] = s.classes[i]
+		n = max(n, len(seqs[rows[r]]))
 	}
-	return &llm.TrainBatch{Batch: padTo(s.seqs, idx, s.n, s.pad), Classes: cls}, nil
+	n = min(s.maxN, (n+lengthBucket-1)/lengthBucket*lengthBucket)
+	return &llm.TrainBatch{Batch: padTo(seqs, rows, n, s.pad), Classes: cls}, nil
 }
 
 // FineTune fine-tunes m as a sequence classifier on train and evaluates it on eval: it adds
@@ -270,8 +331,22 @@ func FineTune(m *llm.Model, train, eval []Example, o Options) (*Run, error) {
 	case o.FreezeLayers > 0:
 		tc.Trainable = llm.FreezeLayers(m.Config, o.FreezeLayers)
 	}
-	src := &shuffleSource{seqs: seqs, classes: trainCls, bs: o.BatchSize, n: longest(seqs), pad: m.Config.PadID,
+	src := &shuffleSource{seqs: seqs, classes: trainCls, bs: o.BatchSize, maxN: longest(seqs), pad: m.Config.PadID,
 		r: rand.New(rand.NewPCG(o.Seed, 0x5eed))}
+	if o.Augment {
+		tok, maskID := m.Tokenizer, m.Tokenizer.Specials().MASK
+		src.augment = func(i int, r *rand.Rand) []int {
+			ids, _ := tokenizer.EncodeSingle(tok, Augment(train[i].Text, r), o.MaxLen)
+			if maskID >= 0 {
+				for j := 1; j < len(ids)-1; j++ {
+					if r.Float64() < 0.1 {
+						ids[j] = maskID
+					}
+				}
+			}
+			return ids
+		}
+	}
 	tr, err := m.NewTrainer(tc, src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fine-tune: %w", err)
@@ -357,15 +432,16 @@ func Probs(m *llm.Model, texts []string, maxLen int) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := longest(seqs)
-	out := make([][]float64, 0, len(texts))
+	order := make([]int, len(seqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(seqs[a]) - len(seqs[b]) })
+	out := make([][]float64, len(texts))
 	const bs = 64
-	for s := 0; s < len(seqs); s += bs {
-		idx := make([]int, 0, bs)
-		for i := s; i < min(s+bs, len(seqs)); i++ {
-			idx = append(idx, i)
-		}
-		res, err := m.Forward(padTo(seqs, idx, n, m.Config.PadID), llm.ForwardOptions{SkipLogits: true})
+	for s := 0; s < len(order); s += bs {
+		idx := order[s:min(s+bs, len(order))]
+		res, err := m.Forward(padTo(seqs, idx, len(seqs[idx[len(idx)-1]]), m.Config.PadID), llm.ForwardOptions{SkipLogits: true})
 		if err != nil {
 			return nil, err
 		}
@@ -376,7 +452,7 @@ func Probs(m *llm.Model, texts []string, maxLen int) ([][]float64, error) {
 			} else {
 				logits = res.Classes.Row(r)
 			}
-			out = append(out, sample.Probs(logits))
+			out[i] = sample.Probs(logits)
 		}
 	}
 	return out, nil
