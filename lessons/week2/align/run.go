@@ -190,6 +190,9 @@ func answers(m *llm.Model, prompts []string) ([]string, error) {
 // Answer is the model's greedy answer to prompt (问：…答：): at most 60 tokens, cut at the
 // end-of-text token or at a new line.
 func Answer(m *llm.Model, prompt string) (string, error) {
+	if m.Tokenizer == nil {
+		return "", errors.New("the model has no tokenizer")
+	}
 	n := min(60, m.Config.MaxPos-len(m.Tokenizer.Encode(prompt)))
 	if n < 1 {
 		return "", errors.New("the prompt fills the model's positions")
