@@ -213,6 +213,7 @@ func TestReadersRejectHostileInput(t *testing.T) {
 		{`{"answer":"b"}`, `missing "question"`},
 		{`{"question":"a","prompt":"p","answer":"b"}`, "not both"},
 		{`{"question":1,"answer":"b"}`, "not a JSON object"},
+		{"{\"question\":\"a\",\"answer\":\"b\"}\n{\"question\":\"" + strings.Repeat("x", 2<<20) + "\"}", "line 2 is longer than 1 MB"},
 	} {
 		if _, err := ReadExamples(strings.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ReadExamples(%q) = %v, want %q", c.in, err, c.want)
