@@ -47,7 +47,8 @@ lab: build
 	$(BIN)/divellm kernel lab --no-install $(LAB_FLAGS)
 
 # Rebuild the pretrained tiny models shipped in models/ (gpt-tiny-zh, bert-tiny-zh) with
-# `divellm pretrain`; seeds, steps and the recorded losses are in models/README.md.
+# `divellm pretrain`, then the alert classifier bert-tiny-zh-alerts with `divellm finetune`;
+# seeds, steps and the recorded losses and scores are in models/README.md.
 # Slow (tens of minutes on 2 cores): the models are committed, so `make lab` and CI only
 # check them.
 models: build
@@ -59,6 +60,8 @@ models-check:
 		test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/train_result.json || \
 		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }; \
 	done
+	@m=bert-tiny-zh-alerts; test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/eval_result.json || \
+		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }
 
 # Re-fetch the vendored ECharts bundle (viz/assets) with npm and verify its sha256.
 echarts:

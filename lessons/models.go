@@ -31,6 +31,9 @@ const (
 	// BERTTinyZHQA is bert-tiny-zh fine-tuned for extractive question answering (span
 	// head qa_outputs) on lessons/data/qa by `divellm train-qa` (week 3).
 	BERTTinyZHQA = "bert-tiny-zh-qa"
+	// BERTTinyZHAlerts is bert-tiny-zh fine-tuned to classify alert logs by root cause
+	// (lessons/data/alerts, eight classes), by `divellm finetune`.
+	BERTTinyZHAlerts = "bert-tiny-zh-alerts"
 )
 
 // Root returns the checkout's root directory (see [checkout.Root]).
@@ -122,7 +125,7 @@ func shippedHint(name, root string) string {
 			have = append(have, e.Name())
 		}
 	}
-	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHQA || len(have) == 0 {
+	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHQA || name == BERTTinyZHAlerts || len(have) == 0 {
 		return " (run `make models` in the checkout)"
 	}
 	return " (have " + strings.Join(have, ", ") + ")"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,11 @@ type finetuneFlags struct {
 	Seed                          int64
 	MaxLen                        int
 
+	// Test (classify only) is a second labelled set, scored once after training.
+	Test string
+	// Augment (classify only): rewrite each training example on the fly (week2.Augment).
+	Augment bool
+
 	// ModelDir is --model resolved to its directory (set before the runner is called).
 	ModelDir string
 	// Quiet: no progress lines.
@@ -70,6 +76,8 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 	seed := c.Int("seed", 1, 0, math.MaxInt32, "seed of the new head, the adapters and the batch order")
 	maxLen := c.Int("max-len", 0, 0, llm.MaxPositions, "tokens per example, special tokens included (0 = the task's default)")
 	quiet := c.Bool("quiet", false, "no progress lines on stderr")
+	test := c.String("test", "", "classify: a second labelled set (JSONL), scored once after training and reported as \"test\"; it never steers training")
+	augment := c.Bool("augment", false, "classify: rewrite each training example on the fly (metadata prefix dropped, clauses shuffled, 10% of tokens masked)")
 	rest, err := c.Parse()
 	if err != nil {
 		return nil, err
@@ -77,7 +85,8 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 	if len(rest) > 0 {
 		return nil, usagef("unexpected argument %q (give the data with --train FILE --eval FILE)", rest[0])
 	}
-	f.Model, f.Train, f.Eval, f.Out, f.Task = *model, *train, *eval, *out, *task
+	f.Model, f.Train, f.Eval, f.Out, f.Task, f.Test = *model, *train, *eval, *out, *task, *test
+	f.Augment = *augment
 	f.LoRARank, f.LoRAAlpha, f.LoRAAll, f.FreezeLayers = *rank, *alpha, *all, *freeze
 	f.Epochs, f.BatchSize, f.LR, f.Seed, f.MaxLen, f.Quiet = *epochs, *batch, *lr, int64(*seed), *maxLen, *quiet
 	run, ok := finetuneTasks[f.Task]
@@ -96,10 +105,19 @@ func finetuneCmd(c *cmdCtx) (any, error) {
 	if f.FreezeLayers > 0 && f.LoRARank > 0 {
 		return nil, usagef("--freeze-layers is for full fine-tuning; with --lora-rank every base weight is frozen already")
 	}
+	if f.Test != "" && f.Task != "classify" {
+		return nil, usagef("--test is for --task classify")
+	}
+	if f.Augment && f.Task != "classify" {
+		return nil, usagef("--augment is for --task classify")
+	}
 	if f.ModelDir, err = resolveModel("model", f.Model); err != nil {
 		return nil, err
 	}
-	for _, p := range []struct{ flag, path string }{{"train", f.Train}, {"eval", f.Eval}} {
+	for _, p := range []struct{ flag, path string }{{"train", f.Train}, {"eval", f.Eval}, {"test", f.Test}} {
+		if p.flag == "test" && p.path == "" {
+			continue
+		}
 		if err := checkInputFile(p.flag, p.path); err != nil {
 			return nil, err
 		}
@@ -153,6 +171,20 @@ type classifyResult struct {
 	Trainable    int         `json:"trainable"`
 	Seconds      jsonFloat   `json:"seconds"`
 	CPUSeconds   jsonFloat   `json:"cpu_seconds"`
+	Augment      bool        `json:"augment"`
+	Test         *setMetrics `json:"test,omitempty"`
+}
+
+// setMetrics are the scores on one more labelled set (--test).
+type setMetrics struct {
+	File      string      `json:"file"`
+	Examples  int         `json:"examples"`
+	Accuracy  jsonFloat   `json:"accuracy"`
+	MacroF1   jsonFloat   `json:"macro_f1"`
+	Precision []jsonFloat `json:"precision"`
+	Recall    []jsonFloat `json:"recall"`
+	F1        []jsonFloat `json:"f1"`
+	Confusion [][]int     `json:"confusion"`
 }
 
 func (r classifyResult) writeText(w io.Writer) error {
@@ -161,6 +193,9 @@ func (r classifyResult) writeText(w io.Writer) error {
 		{"fine-tuning", fmt.Sprintf("%s: %d of %d parameters trained (%.2f%%)", r.Mode, r.Trainable, r.Params, 100*float64(r.Trainable)/float64(r.Params))},
 		{"training", fmt.Sprintf("%d examples, %d epochs = %d steps of %d in %.1fs (CPU %.1fs), train loss %s", r.TrainExamps, r.Epochs, r.Steps, r.BatchSize, float64(r.Seconds), float64(r.CPUSeconds), fmtLoss(float64(r.TrainLoss)))},
 		{"eval", fmt.Sprintf("%d examples: accuracy %.4f, macro-F1 %.4f, loss %s", r.EvalExamples, float64(r.Accuracy), float64(r.MacroF1), fmtLoss(float64(r.EvalLoss)))},
+	}
+	if r.Test != nil {
+		rows = append(rows, []string{"test", fmt.Sprintf("%s, %d examples: accuracy %.4f, macro-F1 %.4f", r.Test.File, r.Test.Examples, float64(r.Test.Accuracy), float64(r.Test.MacroF1))})
 	}
 	if err := writeTable(w, rows, 2); err != nil {
 		return err
@@ -181,10 +216,19 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 	if err != nil {
 		return nil, usagef("--eval: %v", err)
 	}
-	// Labels unknown to the eval set are refused before the model loads.
+	var test []week2.Example
+	if f.Test != "" {
+		if test, err = week2.ReadExamples(f.Test); err != nil {
+			return nil, usagef("--test: %v", err)
+		}
+	}
+	// Labels unknown to the training set are refused before the model loads.
 	labels := week2.LabelOrder(train)
 	if _, err := week2.ClassIndex(eval, labels, "--eval"); err != nil {
 		return nil, usagef("%v (every eval label must occur in --train)", err)
+	}
+	if _, err := week2.ClassIndex(test, labels, "--test"); err != nil {
+		return nil, usagef("%v (every test label must occur in --train)", err)
 	}
 	m, err := loadModel(f.Model)
 	if err != nil {
@@ -200,7 +244,8 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 		labels = nil // keep the model's own order
 	}
 	o := week2.Options{Labels: labels, LoRARank: f.LoRARank, LoRAAlpha: f.LoRAAlpha, LoRAAll: f.LoRAAll,
-		FreezeLayers: f.FreezeLayers, Epochs: f.Epochs, BatchSize: f.BatchSize, LR: f.LR, Seed: uint64(f.Seed), MaxLen: f.MaxLen}
+		FreezeLayers: f.FreezeLayers, Epochs: f.Epochs, BatchSize: f.BatchSize, LR: f.LR, Seed: uint64(f.Seed), MaxLen: f.MaxLen,
+		Augment: f.Augment}
 	if f.MaxLen > m.Config.MaxPos {
 		return nil, usagef("--max-len %d exceeds the model's %d positions", f.MaxLen, m.Config.MaxPos)
 	}
@@ -253,12 +298,25 @@ func finetuneClassify(c *cmdCtx, f *finetuneFlags) (any, error) {
 		Precision: jsonFloats(met.Precision), Recall: jsonFloats(met.Recall), F1: jsonFloats(met.F1), Support: met.Support,
 		Confusion: met.Confusion, EvalExamples: len(eval), TrainExamps: len(train), Epochs: run.Epochs, Steps: run.Steps,
 		BatchSize: run.BatchSize, LR: jsonFloat(run.LR), MaxLen: run.MaxLen, Seed: f.Seed, Params: run.Params,
-		Trainable: run.Trainable, Seconds: jsonFloat(run.Seconds), CPUSeconds: jsonFloat(run.CPUSeconds)}
+		Trainable: run.Trainable, Seconds: jsonFloat(run.Seconds), CPUSeconds: jsonFloat(run.CPUSeconds), Augment: f.Augment}
+	if test != nil {
+		tm, err := week2.EvaluateModel(m, test, run.MaxLen)
+		if err != nil {
+			return nil, err
+		}
+		r.Test = &setMetrics{File: filepath.Base(f.Test), Examples: len(test), Accuracy: jsonFloat(tm.Accuracy), MacroF1: jsonFloat(tm.MacroF1),
+			Precision: jsonFloats(tm.Precision), Recall: jsonFloats(tm.Recall), F1: jsonFloats(tm.F1), Confusion: tm.Confusion}
+	}
 	var buf bytes.Buffer
 	if err := writeJSON(&buf, r); err != nil {
 		return nil, err
 	}
-	if err := run.Export(f.Out, f.Model, map[string][]byte{"eval_result.json": buf.Bytes()}); err != nil {
+	hist, err := json.Marshal(run.TrainHistory())
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"eval_result.json": buf.Bytes(), "train_history.json": append(hist, '\n')}
+	if err := run.Export(f.Out, f.Model, files); err != nil {
 		return nil, err
 	}
 	return r, nil

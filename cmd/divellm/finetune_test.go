@@ -42,7 +42,7 @@ func TestFinetuneClassifyFullAndPipeline(t *testing.T) {
 	train, eval := writeClassifyData(t, dir)
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := runCLI(t, "finetune", "--model", filepath.Join(hfFixtures, "tiny-bert"), "--train", train, "--eval", eval,
-		"--out", out, "--epochs", "40", "--batch-size", "8", "--lr", "5e-3", "--json")
+		"--out", out, "--epochs", "40", "--batch-size", "8", "--lr", "5e-3", "--test", eval, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -58,6 +58,10 @@ func TestFinetuneClassifyFullAndPipeline(t *testing.T) {
 	if strings.Join(r.Labels, ",") != "负面,中性,正面" || r.Mode != "full" || r.Trainable != r.Params {
 		t.Errorf("result %+v", r)
 	}
+	// --test scores a second set after training: here the eval set again, so the same numbers.
+	if r.Test == nil || r.Test.Accuracy != r.Accuracy || r.Test.MacroF1 != r.MacroF1 || r.Test.Examples != r.EvalExamples {
+		t.Errorf("--test %+v, eval accuracy %g", r.Test, float64(r.Accuracy))
+	}
 	if r.Accuracy < 0.9 {
 		t.Errorf("accuracy %.3f on a one-character task", float64(r.Accuracy))
 	}
@@ -70,7 +74,7 @@ func TestFinetuneClassifyFullAndPipeline(t *testing.T) {
 	if n != r.EvalExamples || n != 15 {
 		t.Errorf("confusion counts %d examples, eval has %d", n, r.EvalExamples)
 	}
-	for _, f := range []string{"config.json", "model.safetensors", "vocab.txt", "eval_result.json"} {
+	for _, f := range []string{"config.json", "model.safetensors", "vocab.txt", "eval_result.json", "train_history.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
@@ -209,6 +213,9 @@ func TestFinetuneHostile(t *testing.T) {
 		{"freeze with lora", append(base, "--train", train, "--eval", eval, "--out", out, "--lora-rank", "2", "--freeze-layers", "1")},
 		{"freeze beyond the blocks", append(base, "--train", train, "--eval", eval, "--out", out, "--freeze-layers", "5")},
 		{"max-len beyond positions", append(base, "--train", train, "--eval", eval, "--out", out, "--max-len", "65")},
+		{"test with an unknown label", append(base, "--train", train, "--eval", eval, "--out", out, "--test", unknownLabel)},
+		{"missing test file", append(base, "--train", train, "--eval", eval, "--out", out, "--test", filepath.Join(dir, "none.jsonl"))},
+		{"test for another task", append(base, "--train", train, "--eval", eval, "--out", out, "--task", "sft", "--test", eval)},
 		{"stray argument", append(base, "--train", train, "--eval", eval, "--out", out, "extra")},
 	} {
 		code, stdout, stderr := runCLI(t, c.args...)

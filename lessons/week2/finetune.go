@@ -38,6 +38,10 @@ type Options struct {
 	Seed      uint64  // seeds the new head, the adapters and the batch order
 	MaxLen    int     // tokens per example, [CLS] and [SEP] included (default 128, at most the model's positions)
 
+	// Augment rewrites each training alert on the fly (seeded): the metadata prefix
+	// dropped, the clauses shuffled, a few tokens masked; see [Augment].
+	Augment bool
+
 	// EvalEvery is the number of steps between evaluations on the eval set (default: 8
 	// evaluations per run); the last step is always evaluated.
 	EvalEvery int
@@ -76,6 +80,35 @@ type Run struct {
 	MaxLen     int             `json:"max_len"`
 	LR         float64         `json:"lr"`
 	BatchSize  int             `json:"batch_size"`
+}
+
+// TrainHistory is a run's record: the training loss and batch accuracy of every step, and
+// the evaluations. divellm finetune saves it beside the model as train_history.json.
+type TrainHistory struct {
+	Losses   []float64   `json:"losses"`
+	Accuracy []float64   `json:"accuracy"`
+	Evals    []EvalPoint `json:"evals"`
+}
+
+// EvalPoint is one evaluation on the eval set during training.
+type EvalPoint struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	MacroF1  float64 `json:"macro_f1"`
+}
+
+// TrainHistory returns the run's history (NaN-free, for JSON).
+func (r *Run) TrainHistory() TrainHistory {
+	var h TrainHistory
+	for _, s := range r.History {
+		h.Losses = append(h.Losses, s.Loss)
+		h.Accuracy = append(h.Accuracy, s.Accuracy)
+		if !math.IsNaN(s.EvalAccuracy) {
+			h.Evals = append(h.Evals, EvalPoint{Step: s.Step, Loss: s.EvalLoss, Accuracy: s.EvalAccuracy, MacroF1: s.EvalMacroF1})
+		}
+	}
+	return h
 }
 
 // TrainableShare is Trainable / Params.
@@ -182,7 +215,9 @@ const groupChunk = 8
 // batches is sorted by length before it is cut into batches, and the batches of the run
 // are shuffled, so a batch holds examples of similar length.
 type shuffleSource struct {
-	seqs    [][]int
+	seqs [][]int
+	// augment, if set, re-encodes a rewritten version of example i (see Augment).
+	augment func(i int, r *rand.Rand) []int
 	classes []int
 	bs      int
 	maxN    int
@@ -207,14 +242,21 @@ func (s *shuffleSource) Next() (*llm.TrainBatch, error) {
 	}
 	idx := s.queue[0]
 	s.queue = s.queue[1:]
+	seqs, rows := s.seqs, idx
+	if s.augment != nil {
+		seqs, rows = make([][]int, len(idx)), make([]int, len(idx))
+		for r, i := range idx {
+			seqs[r], rows[r] = s.augment(i, s.r), r
+		}
+	}
 	cls := make([]int, len(idx))
 	n := 0
 	for r, i := range idx {
 		cls[r] = s.classes[i]
-		n = max(n, len(s.seqs[i]))
+		n = max(n, len(seqs[rows[r]]))
 	}
 	n = min(s.maxN, (n+lengthBucket-1)/lengthBucket*lengthBucket)
-	return &llm.TrainBatch{Batch: padTo(s.seqs, idx, n, s.pad), Classes: cls}, nil
+	return &llm.TrainBatch{Batch: padTo(seqs, rows, n, s.pad), Classes: cls}, nil
 }
 
 // FineTune fine-tunes m as a sequence classifier on train and evaluates it on eval: it adds
@@ -291,6 +333,20 @@ func FineTune(m *llm.Model, train, eval []Example, o Options) (*Run, error) {
 	}
 	src := &shuffleSource{seqs: seqs, classes: trainCls, bs: o.BatchSize, maxN: longest(seqs), pad: m.Config.PadID,
 		r: rand.New(rand.NewPCG(o.Seed, 0x5eed))}
+	if o.Augment {
+		tok, maskID := m.Tokenizer, m.Tokenizer.Specials().MASK
+		src.augment = func(i int, r *rand.Rand) []int {
+			ids, _ := tokenizer.EncodeSingle(tok, Augment(train[i].Text, r), o.MaxLen)
+			if maskID >= 0 {
+				for j := 1; j < len(ids)-1; j++ {
+					if r.Float64() < 0.1 {
+						ids[j] = maskID
+					}
+				}
+			}
+			return ids
+		}
+	}
 	tr, err := m.NewTrainer(tc, src, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fine-tune: %w", err)

@@ -2,10 +2,13 @@ package align
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm"
 )
@@ -210,6 +213,7 @@ func TestReadersRejectHostileInput(t *testing.T) {
 		{`{"answer":"b"}`, `missing "question"`},
 		{`{"question":"a","prompt":"p","answer":"b"}`, "not both"},
 		{`{"question":1,"answer":"b"}`, "not a JSON object"},
+		{"{\"question\":\"a\",\"answer\":\"b\"}\n{\"question\":\"" + strings.Repeat("x", 2<<20) + "\"}", "line 2 is longer than 1 MB"},
 	} {
 		if _, err := ReadExamples(strings.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ReadExamples(%q) = %v, want %q", c.in, err, c.want)
@@ -303,5 +307,94 @@ func TestFigures(t *testing.T) {
 	}
 	if got := niceTicks(0, 3.9, 6); got[0] != 0 || got[len(got)-1] < 3.9 || len(got) > 10 {
 		t.Fatalf("ticks %v", got)
+	}
+}
+
+// Judge and DPORows read the DPO held-out answers by the SFT test split's index.
+func TestHeldOutQuestionsAlign(t *testing.T) {
+	_, sh, err := SFTData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dh, err := DPOData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh) != len(dh) {
+		t.Fatalf("%d SFT and %d DPO held-out questions", len(sh), len(dh))
+	}
+	for i := range sh {
+		if sh[i].Prompt != dh[i].Prompt {
+			t.Fatalf("held-out %d: %q vs %q", i, sh[i].Prompt, dh[i].Prompt)
+		}
+	}
+	// Judge: the reference answer is right, a sloppy demonstration is a bad habit.
+	answers := make([]string, len(sh))
+	answers[0] = sh[0].Answer
+	pairs, _ := data.DPO("train")
+	for _, p := range pairs {
+		if p.RejectedKind == "vague" {
+			answers[1] = p.Rejected
+		}
+	}
+	answers[3] = sh[0].Answer // the reference of another question
+	vs, err := Judge(answers)
+	if err != nil || vs[0] != Right || vs[1] != Sloppy || vs[2] != Other || vs[3] != Swapped || answers[1] == "" {
+		t.Fatalf("Judge = %v, %v", vs[:4], err)
+	}
+	if _, err := Judge(answers[:3]); err == nil {
+		t.Fatal("Judge accepted 3 answers for 80 questions")
+	}
+}
+
+// A run's cache key changes with every input it hashes and with nothing else; a cached run
+// is read back without training.
+func TestCacheKeyAndReload(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module "+lessons.Module+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DIVELLM_ROOT", root)
+	base := filepath.Join(root, "base")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(b string) {
+		if err := os.WriteFile(filepath.Join(base, "model.safetensors"), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("weights-1")
+	k1, _ := key("sft", base, []Example{{"p", "a"}}, 4, 1e-3)
+	k2, _ := key("sft", base, []Example{{"p", "a"}}, 4, 1e-3)
+	k3, _ := key("sft", base, []Example{{"p", "b"}}, 4, 1e-3)
+	k4, _ := key("sft", base, []Example{{"p", "a"}}, 5, 1e-3)
+	k5, _ := key("dpo", base, []Example{{"p", "a"}}, 4, 1e-3)
+	write("weights-2")
+	k6, _ := key("sft", base, []Example{{"p", "a"}}, 4, 1e-3)
+	if k1 != k2 || k1 == k3 || k1 == k4 || k1 == k5 || k1 == k6 || !strings.HasPrefix(k1, "sft-") {
+		t.Fatalf("keys %s %s %s %s %s %s", k1, k2, k3, k4, k5, k6)
+	}
+	if _, err := key("sft", filepath.Join(root, "missing")); err == nil {
+		t.Fatal("a base without weights gave a key")
+	}
+	trained := 0
+	train := func(dir string) (*Run, error) {
+		trained++
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		return &Run{Questions: []string{"q"}, After: []string{"a"}}, os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("w"), 0o644)
+	}
+	r1, err := cached(k1, base, train)
+	if err != nil || r1.Cached || trained != 1 {
+		t.Fatalf("first run: %+v %v (trained %d)", r1, err, trained)
+	}
+	r2, err := cached(k1, base, train)
+	if err != nil || !r2.Cached || trained != 1 || r2.Dir != r1.Dir || r2.After[0] != "a" || r2.Base != base {
+		t.Fatalf("second run: %+v %v (trained %d)", r2, err, trained)
+	}
+	if filepath.Dir(r1.Dir) != filepath.Join(root, ".cache", "week2", "align") {
+		t.Fatalf("cache dir %s", r1.Dir)
 	}
 }

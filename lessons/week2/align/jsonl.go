@@ -56,8 +56,8 @@ func field(v *string, name string) (string, error) {
 func readLines(r io.Reader, f func(l line) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	n := 0
-	for no := 1; sc.Scan(); no++ {
+	n, no := 0, 1
+	for ; sc.Scan(); no++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
@@ -76,6 +76,9 @@ func readLines(r io.Reader, f func(l line) error) error {
 		n++
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("line %d is longer than 1 MB", no)
+		}
 		return err
 	}
 	if n == 0 {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
@@ -174,8 +175,10 @@ func progressBar(label string) func(llm.Progress) {
 	}
 }
 
-// answers returns the model's greedy answers to prompts.
-func answers(m *llm.Model, prompts []string) ([]string, error) {
+// answers returns the model's greedy answers to prompts, with a progress bar labelled
+// label.
+func answers(m *llm.Model, prompts []string, label string) ([]string, error) {
+	bar := display.NewProgress(len(prompts), label)
 	out := make([]string, len(prompts))
 	for i, p := range prompts {
 		a, err := Answer(m, p)
@@ -183,6 +186,7 @@ func answers(m *llm.Model, prompts []string) ([]string, error) {
 			return nil, err
 		}
 		out[i] = a
+		bar.Update(i+1, nil)
 	}
 	return out, nil
 }
@@ -190,6 +194,9 @@ func answers(m *llm.Model, prompts []string) ([]string, error) {
 // Answer is the model's greedy answer to prompt (问：…答：): at most 60 tokens, cut at the
 // end-of-text token or at a new line.
 func Answer(m *llm.Model, prompt string) (string, error) {
+	if m.Tokenizer == nil {
+		return "", errors.New("the model has no tokenizer")
+	}
 	n := min(60, m.Config.MaxPos-len(m.Tokenizer.Encode(prompt)))
 	if n < 1 {
 		return "", errors.New("the prompt fills the model's positions")
@@ -229,7 +236,7 @@ func SFT() (*Run, error) {
 			return nil, err
 		}
 		r := &Run{Questions: prompts(held)}
-		if r.Before, err = answers(m, r.Questions); err != nil {
+		if r.Before, err = answers(m, r.Questions, "训练前的回答 (answers before)"); err != nil {
 			return nil, err
 		}
 		o.Progress = progressBar("SFT")
@@ -238,7 +245,7 @@ func SFT() (*Run, error) {
 			return nil, err
 		}
 		r.Report = *rep
-		if r.After, err = answers(m, r.Questions); err != nil {
+		if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
 			return nil, err
 		}
 		return r, m.Save(dir)
@@ -267,7 +274,11 @@ func DPO() (*Run, error) {
 			return nil, err
 		}
 		r := &Run{Questions: pairPrompts(held)}
-		if r.Before, err = answers(m, r.Questions); err != nil {
+		// The starting policy is the SFT model: when the questions are the SFT run's, its
+		// answers after SFT are the answers before DPO (greedy decoding is deterministic).
+		if slices.Equal(r.Questions, sft.Questions) && len(sft.After) == len(r.Questions) {
+			r.Before = sft.After
+		} else if r.Before, err = answers(m, r.Questions, "DPO 前的回答 (answers before)"); err != nil {
 			return nil, err
 		}
 		o.Progress = progressBar("DPO")
@@ -276,7 +287,7 @@ func DPO() (*Run, error) {
 			return nil, err
 		}
 		r.Report = *rep
-		if r.After, err = answers(m, r.Questions); err != nil {
+		if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
 			return nil, err
 		}
 		return r, m.Save(dir)

@@ -178,7 +178,7 @@ func arrow(b *strings.Builder, x1, y1, x2, y2 float64, col string, label ...stri
 // (the same preference pairs, a classification-style loss, no reward model, no sampling).
 func RLHFDiagram() *Figure {
 	var b strings.Builder
-	const W, H = 980.0, 390.0
+	const W, H = 1000.0, 380.0
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" %s font-size="13">`, W, H, W, H, font)
 	b.WriteString(`<defs>`)
 	for _, c := range []string{"#333333", "#c0392b", "#2e86c1"} {
@@ -186,29 +186,31 @@ func RLHFDiagram() *Figure {
 	}
 	b.WriteString(`</defs><rect width="100%" height="100%" fill="white"/>`)
 	b.WriteString(`<text x="10" y="24" font-size="15" font-weight="bold">RLHF（InstructGPT 的三步）与 DPO（一步）</text>`)
+	b.WriteString(`<text x="10" y="46" font-size="12" fill="#666">RLHF 要三个模型（策略、参照、奖励；PPO 通常还要一个价值模型 critic），训练中要不断生成回答：贵，也不稳定。</text>`)
 	const dark, red, blue = "#333333", "#c0392b", "#2e86c1"
-	pre := box{10, 70, 140, 56, []string{"预训练模型", "pretrained LM"}, "#eeeeee"}
-	sft := box{250, 70, 140, 56, []string{"SFT 模型", "π_SFT（也是 π_ref）"}, "#dbe8f6"}
-	rm := box{520, 70, 160, 56, []string{"奖励模型 RM", "r_φ(x, y) → 一个分数"}, "#fdebd0"}
-	ppo := box{790, 70, 170, 56, []string{"对齐后的策略 π_θ", "RLHF 的结果"}, "#d5f5e3"}
-	dpo := box{790, 280, 170, 56, []string{"对齐后的策略 π_θ", "DPO 的结果"}, "#d5f5e3"}
+	pre := box{10, 100, 130, 56, []string{"预训练模型", "pretrained LM"}, "#eeeeee"}
+	sft := box{290, 100, 140, 56, []string{"SFT 模型", "π_SFT（= π_ref）"}, "#dbe8f6"}
+	rm := box{580, 100, 130, 56, []string{"奖励模型 RM", "r_φ(x, y) → 分数"}, "#fdebd0"}
+	ppo := box{860, 100, 130, 56, []string{"对齐后的策略 π_θ", "RLHF 的结果"}, "#d5f5e3"}
+	dpo := box{860, 280, 130, 56, []string{"对齐后的策略 π_θ", "DPO 的结果"}, "#d5f5e3"}
 	for _, bx := range []box{pre, sft, rm, ppo, dpo} {
 		bx.draw(&b)
 	}
-	arrow(&b, pre.x+pre.w, 98, sft.x, 98, dark, "① SFT：示范数据", "问 → 好答案 (demonstrations)")
-	arrow(&b, sft.x+sft.w, 98, rm.x, 98, dark, "② 训练奖励模型：人类排序", "y_w ≻ y_l (comparisons)")
-	arrow(&b, rm.x+rm.w, 98, ppo.x, 98, dark, "③ PPO：采样回答、RM 打分、", "更新策略 (reinforcement learning)")
+	y := pre.y + pre.h/2
+	arrow(&b, pre.x+pre.w, y, sft.x, y, dark, "① SFT：示范数据", "(demonstrations)")
+	arrow(&b, sft.x+sft.w, y, rm.x, y, dark, "② 奖励模型：人类排序", "y_w ≻ y_l (comparisons)")
+	arrow(&b, rm.x+rm.w, y, ppo.x, y, dark, "③ PPO：采样、打分、更新", "(reinforcement learning)")
 	// PPO's KL anchor: from the SFT model under the boxes to the policy.
-	fmt.Fprintf(&b, `<path d="M%.0f %.0f V170 H%.0f V%.0f" fill="none" stroke="%s" stroke-width="2" stroke-dasharray="6 4" marker-end="url(#head%s)"/>`,
-		sft.x+sft.w/2, sft.y+sft.h, ppo.x+ppo.w/2, ppo.y+ppo.h+2, red, strings.TrimPrefix(red, "#"))
-	fmt.Fprintf(&b, `<text x="%.0f" y="188" text-anchor="middle" font-size="12" fill="%s">初始化 + KL 惩罚：−β·KL(π_θ ‖ π_ref)，别离 SFT 模型太远</text>`, (sft.x+ppo.x+ppo.w)/2, red)
+	fmt.Fprintf(&b, `<path d="M%.0f %.0f V200 H%.0f V%.0f" fill="none" stroke="%s" stroke-width="2" stroke-dasharray="6 4" marker-end="url(#head%s)"/>`,
+		sft.x+sft.w/2+30, sft.y+sft.h, ppo.x+ppo.w/2, ppo.y+ppo.h+2, red, strings.TrimPrefix(red, "#"))
+	fmt.Fprintf(&b, `<text x="%.0f" y="218" text-anchor="middle" font-size="12" fill="%s">初始化 + KL 惩罚 −β·KL(π_θ ‖ π_ref)：别离 SFT 模型太远</text>`, (sft.x+ppo.x+ppo.w)/2+40, red)
 	// DPO: the same preferences, straight from the SFT model.
 	fmt.Fprintf(&b, `<path d="M%.0f %.0f V308 H%.0f" fill="none" stroke="%s" stroke-width="2" marker-end="url(#head%s)"/>`,
 		sft.x+sft.w/2-30, sft.y+sft.h, dpo.x, blue, strings.TrimPrefix(blue, "#"))
-	fmt.Fprintf(&b, `<text x="%.0f" y="296" text-anchor="middle" fill="%s">DPO：同样的偏好对 (x, y_w, y_l)，直接用一个分类式的损失训练策略</text>`, (sft.x+dpo.x)/2+20, blue)
-	fmt.Fprintf(&b, `<text x="%.0f" y="328" text-anchor="middle" font-size="12" fill="%s">L = −log σ(β·[(log π_θ(y_w) − log π_ref(y_w)) − (log π_θ(y_l) − log π_ref(y_l))])</text>`, (sft.x+dpo.x)/2+20, blue)
-	fmt.Fprintf(&b, `<text x="%.0f" y="350" text-anchor="middle" font-size="12" fill="%s">不需要奖励模型，不需要在训练中采样；π_ref 就是 SFT 模型，隐式奖励 r = β·(log π_θ − log π_ref)</text>`, (sft.x+dpo.x)/2+20, blue)
-	b.WriteString(`<text x="10" y="232" font-size="12" fill="#666">RLHF：三个模型（策略、参照、奖励；PPO 通常还要一个价值模型 critic），训练中要不断生成回答——贵且不稳定。</text>`)
+	cx := (sft.x+dpo.x)/2 + 20
+	fmt.Fprintf(&b, `<text x="%.0f" y="298" text-anchor="middle" fill="%s">DPO：同样的偏好对 (x, y_w, y_l)，直接用一个分类式的损失训练策略</text>`, cx, blue)
+	fmt.Fprintf(&b, `<text x="%.0f" y="330" text-anchor="middle" font-size="12" fill="%s">L = −log σ(β·[(log π_θ(y_w) − log π_ref(y_w)) − (log π_θ(y_l) − log π_ref(y_l))])</text>`, cx, blue)
+	fmt.Fprintf(&b, `<text x="%.0f" y="352" text-anchor="middle" font-size="12" fill="%s">不要奖励模型，训练中不采样；π_ref 就是 SFT 模型，隐式奖励 r = β·(log π_θ − log π_ref)</text>`, cx, blue)
 	b.WriteString(`</svg>`)
 	return &Figure{svg: b.String()}
 }
