@@ -26,9 +26,9 @@ import (
 // blocks, d_model 64) trained from scratch on one of lessons/data's seq2seq tasks.
 type Seq2SeqConfig struct {
 	Task      string  // "alerts" (default) or "dates"
-	Steps     int     // optimiser steps (default 500)
+	Steps     int     // optimiser steps (default 240)
 	BatchSize int     // default 32
-	LR        float64 // peak learning rate (default 3e-3)
+	LR        float64 // peak learning rate (default 4e-3)
 	Seed      uint64  // model init, batch order and dropout
 	EvalEvery int     // validation loss every N steps (default Steps/10)
 	TestLimit int     // evaluate the first TestLimit test pairs (0 = all)
@@ -39,13 +39,13 @@ func (c Seq2SeqConfig) withDefaults() Seq2SeqConfig {
 		c.Task = "alerts"
 	}
 	if c.Steps == 0 {
-		c.Steps = 500
+		c.Steps = 240
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 32
 	}
 	if c.LR == 0 {
-		c.LR = 3e-3
+		c.LR = 4e-3
 	}
 	if c.EvalEvery == 0 {
 		c.EvalEvery = max(1, c.Steps/10)
@@ -55,7 +55,7 @@ func (c Seq2SeqConfig) withDefaults() Seq2SeqConfig {
 
 // seq2seqCacheVersion changes whenever the training or the cached layout changes, so an
 // old cache entry is never read as a new one.
-const seq2seqCacheVersion = "seq2seq-v1"
+const seq2seqCacheVersion = "seq2seq-v2"
 
 // seq2seqVal is how many training pairs (the last ones) are held out for the validation
 // loss curve; the test split is only decoded at the end.
