@@ -506,11 +506,17 @@ func (r *Seq2SeqRun) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	tmp := fmt.Sprintf("%s.%d.tmp", filepath.Join(dir, "run.json"), os.Getpid())
-	if err := os.WriteFile(tmp, js, 0o644); err != nil {
+	return writeFileAtomic(filepath.Join(dir, "run.json"), js)
+}
+
+// writeFileAtomic writes data to path through a temporary file named by the process id
+// (two cells writing the same entry never share one) and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, "run.json"))
+	return os.Rename(tmp, path)
 }
 
 func loadSeq2SeqRun(dir string) (*Seq2SeqRun, error) {
@@ -781,9 +787,28 @@ func charClass(r rune) string {
 // CopyAlignment measures, over the first n test pairs' greedy outputs, how often an output
 // character that also occurs in the source attends most (head-averaged, per decoder
 // layer) to a source position holding that same character: one row per character class,
-// then all classes together.
+// then all classes together. The rows are kept in the run's cache entry (copy-N.json).
 func (r *Seq2SeqRun) CopyAlignment(n int) ([]CopyShare, error) {
-	ps := r.Eval.Predictions[:min(n, len(r.Eval.Predictions))]
+	n = min(max(n, 0), len(r.Eval.Predictions))
+	path := ""
+	if r.Dir != "" {
+		path = filepath.Join(r.Dir, fmt.Sprintf("copy-%d.json", n))
+		var rows []CopyShare
+		if js, err := os.ReadFile(path); err == nil && json.Unmarshal(js, &rows) == nil && len(rows) > 0 {
+			return rows, nil
+		}
+	}
+	rows, err := r.copyAlignment(n)
+	if err == nil && path != "" {
+		if js, err := json.Marshal(rows); err == nil {
+			_ = writeFileAtomic(path, js) // a cache that cannot be written is not an error
+		}
+	}
+	return rows, err
+}
+
+func (r *Seq2SeqRun) copyAlignment(n int) ([]CopyShare, error) {
+	ps := r.Eval.Predictions[:n]
 	var srcs, preds []string
 	for _, p := range ps {
 		srcs, preds = append(srcs, p.Source), append(preds, p.Prediction)

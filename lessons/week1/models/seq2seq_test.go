@@ -301,6 +301,14 @@ func TestCrossAttention(t *testing.T) {
 			}
 		}
 	}
+	// The rows are cached in the run's directory and read back as they were.
+	if _, err := os.Stat(filepath.Join(run.Dir, "copy-3.json")); err != nil {
+		t.Fatalf("copy alignment not cached: %v", err)
+	}
+	again, err := run.CopyAlignment(3)
+	if err != nil || !reflect.DeepEqual(again, rows) {
+		t.Fatalf("cached copy alignment %+v, computed %+v (%v)", again, rows, err)
+	}
 	if h, tr := CopyTable(rows); len(h) != 2+c.DecLayers || len(tr) != len(rows) {
 		t.Fatalf("table %v %v", h, tr)
 	}
