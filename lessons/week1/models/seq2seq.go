@@ -535,20 +535,40 @@ func loadSeq2SeqRun(dir string) (*Seq2SeqRun, error) {
 	return &run, nil
 }
 
-// Seq2SeqLossView returns a live loss chart for a run of steps steps and the progress
-// callback that feeds it: pass the callback to [TrainSeq2Seq], call [Seq2SeqRun.Replay]
-// (a cached run), then Done on the chart.
-func Seq2SeqLossView(title string, steps int) (*viz.LiveLoss, func(llm.Progress)) {
-	l := viz.NewLiveLoss(title, steps)
-	return l, func(p llm.Progress) { l.Add(p.Step, p.Loss, p.ValLoss) } //nolint:errcheck // a chart that cannot draw does not stop training
+// TrainSeq2SeqLive is [TrainSeq2Seq] with a loss chart titled title in the cell: a live
+// chart with a progress bar while a run trains, or the cached run's recorded curve.
+func TrainSeq2SeqLive(cfg Seq2SeqConfig, title string) (*Seq2SeqRun, error) {
+	if run, err := loadCachedSeq2Seq(cfg); err == nil {
+		l := viz.NewLiveLoss(title, 0)
+		run.replay(l)
+		return run, l.Done()
+	}
+	l := viz.NewLiveLoss(title, cfg.withDefaults().Steps)
+	run, err := TrainSeq2Seq(cfg, func(p llm.Progress) {
+		l.Add(p.Step, p.Loss, p.ValLoss) //nolint:errcheck // a chart that cannot draw does not stop training
+	})
+	if err != nil {
+		return nil, err
+	}
+	return run, l.Done()
 }
 
-// Replay feeds a cached run's loss history into l (a run trained now has fed it already
-// through the progress callback).
-func (r *Seq2SeqRun) Replay(l *viz.LiveLoss) {
-	if !r.Cached {
-		return
+// loadCachedSeq2Seq returns cfg's cached run, or an error if there is none.
+func loadCachedSeq2Seq(cfg Seq2SeqConfig) (*Seq2SeqRun, error) {
+	cfg = cfg.withDefaults()
+	d, err := loadSeq2SeqData(cfg.Task)
+	if err != nil {
+		return nil, err
 	}
+	base, err := Seq2SeqCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	return loadSeq2SeqRun(filepath.Join(base, cfg.cacheKey(d, d.modelConfig())))
+}
+
+// replay feeds the run's recorded loss history into l.
+func (r *Seq2SeqRun) replay(l *viz.LiveLoss) {
 	l.MinInterval = time.Hour // draw the first and the last step only
 	v := 0
 	for i, loss := range r.Losses {

@@ -124,14 +124,24 @@ func TestTrainSeq2SeqCachesAndReloads(t *testing.T) {
 		t.Fatalf("reloaded model decodes %q, stored %q (%v)", p2, preds, err)
 	}
 
-	// Another setting is another cache entry.
+	// The live variant replays the cached run; another setting is another cache entry,
+	// trained with the live chart. Outside a notebook the charts go to files in DIVELLM_OUT.
+	out := t.TempDir()
+	t.Setenv("DIVELLM_OUT", out)
+	live, err := TrainSeq2SeqLive(cfg, "loss")
+	if err != nil || !live.Cached || !reflect.DeepEqual(live.Losses, run.Losses) || !reflect.DeepEqual(live.Eval, run.Eval) {
+		t.Fatalf("live reload: cached %v (%v)", live != nil && live.Cached, err)
+	}
 	cfg.Seed++
-	other, err := TrainSeq2Seq(cfg, nil)
+	other, err := TrainSeq2SeqLive(cfg, "loss")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.Cached || other.Dir == run.Dir {
-		t.Fatalf("seed %d reused %s", cfg.Seed, other.Dir)
+	if other.Cached || other.Dir == run.Dir || len(other.Losses) != cfg.Steps {
+		t.Fatalf("seed %d: cached %v in %s (first run %s)", cfg.Seed, other.Cached, other.Dir, run.Dir)
+	}
+	if charts, _ := filepath.Glob(filepath.Join(out, "divellm-loss-*.html")); len(charts) != 2 {
+		t.Fatalf("%d loss charts written, want 2", len(charts))
 	}
 	// A cache entry without its run.json is trained again, not half-read.
 	if err := os.Remove(filepath.Join(run.Dir, "run.json")); err != nil {
