@@ -316,8 +316,11 @@ func (c Seq2SeqConfig) cacheKey(d *seq2seqData, mc llm.Config) string {
 }
 
 // Seq2SeqCacheDir is where [TrainSeq2Seq] keeps its runs: .cache/week1/seq2seq in the
-// checkout. (A variable so that tests can point it at a temporary directory.)
-var Seq2SeqCacheDir = func() (string, error) {
+// checkout.
+func Seq2SeqCacheDir() (string, error) { return seq2seqCacheBase() }
+
+// seq2seqCacheBase is Seq2SeqCacheDir's implementation (tests point it elsewhere).
+var seq2seqCacheBase = func() (string, error) {
 	root, err := week1.Root()
 	if err != nil {
 		return "", err
@@ -332,8 +335,8 @@ var Seq2SeqCacheDir = func() (string, error) {
 // cell is a new program, so the first cell trains and the later cells (and runs) reload.
 func TrainSeq2Seq(cfg Seq2SeqConfig, progress func(llm.Progress)) (*Seq2SeqRun, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Steps < 1 || cfg.BatchSize < 1 || cfg.LR <= 0 || cfg.TestLimit < 0 {
-		return nil, fmt.Errorf("seq2seq: steps %d, batch size %d, learning rate %g and test limit %d must be positive", cfg.Steps, cfg.BatchSize, cfg.LR, cfg.TestLimit)
+	if cfg.Steps < 1 || cfg.BatchSize < 1 || cfg.LR <= 0 || cfg.TestLimit < 0 || cfg.EvalEvery < 1 {
+		return nil, fmt.Errorf("seq2seq: steps %d, batch size %d, learning rate %g, eval interval %d and test limit %d must be positive", cfg.Steps, cfg.BatchSize, cfg.LR, cfg.EvalEvery, cfg.TestLimit)
 	}
 	d, err := loadSeq2SeqData(cfg.Task)
 	if err != nil {

@@ -52,9 +52,9 @@ func TestCharMatchesAndScore(t *testing.T) {
 func tinySeq2Seq(t *testing.T) (Seq2SeqConfig, string) {
 	t.Helper()
 	dir := t.TempDir()
-	old := Seq2SeqCacheDir
-	Seq2SeqCacheDir = func() (string, error) { return dir, nil }
-	t.Cleanup(func() { Seq2SeqCacheDir = old })
+	old := seq2seqCacheBase
+	seq2seqCacheBase = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { seq2seqCacheBase = old })
 	return Seq2SeqConfig{Task: "alerts", Steps: 6, BatchSize: 4, EvalEvery: 3, TestLimit: 5, Seed: 3}, dir
 }
 
@@ -180,8 +180,10 @@ func TestGreedySeq2SeqMatchesGenerate(t *testing.T) {
 	if _, err := TrainSeq2Seq(Seq2SeqConfig{Task: "poems"}, nil); err == nil {
 		t.Error("unknown task accepted")
 	}
-	if _, err := TrainSeq2Seq(Seq2SeqConfig{Steps: -1}, nil); err == nil {
-		t.Error("negative steps accepted")
+	for _, bad := range []Seq2SeqConfig{{Steps: -1}, {EvalEvery: -2}, {LR: -1}, {TestLimit: -1}} {
+		if _, err := TrainSeq2Seq(bad, nil); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }
 
@@ -338,6 +340,12 @@ func TestBARTLayerTable(t *testing.T) {
 	}
 	if d.Train+d.Val != 2400 || d.Val != seq2seqVal || d.Test != 240 || d.Vocab != c.VocabSize || len(d.Examples.Rows) != 3 || d.SourceLen > 48 || d.TargetLen > 20 {
 		t.Fatalf("task %+v", d)
+	}
+	if dd, err := DescribeSeq2Seq("dates", 2); err != nil || dd.Test == 0 || len(dd.Examples.Rows) != 2 {
+		t.Fatalf("dates: %+v (%v)", dd, err)
+	}
+	if _, err := DescribeSeq2Seq("poems", 2); err == nil {
+		t.Fatal("unknown task described")
 	}
 	tab, err := BARTLayerTable(c)
 	if err != nil {
