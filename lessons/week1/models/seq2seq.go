@@ -456,15 +456,23 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 			banned[id] = true
 		}
 	}
+	// The decoder input has a fixed width of maxTokens: step k fills position k, the
+	// positions after it are padding that the causal mask hides from position k. One input
+	// shape for every step means one compiled graph, and no bucket padding (NoBucket).
 	dec := make([][]int, len(src))
+	decMask := make([][]int, len(src))
 	for i := range dec {
-		dec[i] = []int{c.DecoderStartID}
+		dec[i], decMask[i] = make([]int, maxTokens), make([]int, maxTokens)
+		for j := range dec[i] {
+			dec[i][j] = c.PadID
+		}
+		dec[i][0], decMask[i][0] = c.DecoderStartID, 1
 	}
+	b.DecoderIDs, b.DecoderMask = dec, decMask
 	out := make([][]int, len(src))
 	done := make([]bool, len(src))
-	for range maxTokens {
-		b.DecoderIDs = dec
-		o, err := m.Forward(b, llm.ForwardOptions{})
+	for k := range maxTokens {
+		o, err := m.Forward(b, llm.ForwardOptions{NoBucket: true})
 		if err != nil {
 			return nil, fmt.Errorf("greedy seq2seq: %w", err)
 		}
@@ -472,7 +480,7 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 		for i := range dec {
 			next := c.EosID
 			if !done[i] {
-				row := o.Logits.Row(i, len(dec[i])-1)
+				row := o.Logits.Row(i, k)
 				best := float32(math.Inf(-1))
 				for id, v := range row {
 					if !banned[id] && v > best {
@@ -485,7 +493,9 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 					out[i] = append(out[i], next)
 				}
 			}
-			dec[i] = append(dec[i], next)
+			if k+1 < maxTokens {
+				dec[i][k+1], decMask[i][k+1] = next, 1
+			}
 			all = all && done[i]
 		}
 		if all {
