@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
@@ -323,6 +324,28 @@ func TestCrossAttention(t *testing.T) {
 	}
 	if h, tr := CopyTable(rows); len(h) != 2+c.DecLayers || len(tr) != len(rows) {
 		t.Fatalf("table %v %v", h, tr)
+	}
+}
+
+// The notebook says the test split's hosts never occur in training: check it on the data.
+func TestSeq2SeqTestHostsUnseen(t *testing.T) {
+	d, err := loadSeq2SeqData("alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := func(target string) string { return strings.Fields(target)[0] }
+	seen := map[string]bool{}
+	for _, p := range append(append([]data.Seq2SeqPair(nil), d.train...), d.val...) {
+		seen[host(p.Target)] = true
+	}
+	for _, p := range d.test {
+		h := host(p.Target)
+		if seen[h] || !strings.Contains(p.Source, " "+h+" ") {
+			t.Fatalf("test host %q (in %q) occurs in training or not in its source", h, p.Source)
+		}
+	}
+	if len(seen) < 50 {
+		t.Fatalf("only %d training hosts", len(seen))
 	}
 }
 
