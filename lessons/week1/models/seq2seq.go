@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/week1"
@@ -26,9 +25,9 @@ import (
 // blocks, d_model 64) trained from scratch on one of lessons/data's seq2seq tasks.
 type Seq2SeqConfig struct {
 	Task      string  // "alerts" (default) or "dates"
-	Steps     int     // optimiser steps (default 500)
+	Steps     int     // optimiser steps (default 240)
 	BatchSize int     // default 32
-	LR        float64 // peak learning rate (default 3e-3)
+	LR        float64 // peak learning rate (default 4e-3)
 	Seed      uint64  // model init, batch order and dropout
 	EvalEvery int     // validation loss every N steps (default Steps/10)
 	TestLimit int     // evaluate the first TestLimit test pairs (0 = all)
@@ -39,13 +38,13 @@ func (c Seq2SeqConfig) withDefaults() Seq2SeqConfig {
 		c.Task = "alerts"
 	}
 	if c.Steps == 0 {
-		c.Steps = 500
+		c.Steps = 240
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 32
 	}
 	if c.LR == 0 {
-		c.LR = 3e-3
+		c.LR = 4e-3
 	}
 	if c.EvalEvery == 0 {
 		c.EvalEvery = max(1, c.Steps/10)
@@ -55,7 +54,7 @@ func (c Seq2SeqConfig) withDefaults() Seq2SeqConfig {
 
 // seq2seqCacheVersion changes whenever the training or the cached layout changes, so an
 // old cache entry is never read as a new one.
-const seq2seqCacheVersion = "seq2seq-v1"
+const seq2seqCacheVersion = "seq2seq-v2"
 
 // seq2seqVal is how many training pairs (the last ones) are held out for the validation
 // loss curve; the test split is only decoded at the end.
@@ -316,8 +315,11 @@ func (c Seq2SeqConfig) cacheKey(d *seq2seqData, mc llm.Config) string {
 }
 
 // Seq2SeqCacheDir is where [TrainSeq2Seq] keeps its runs: .cache/week1/seq2seq in the
-// checkout. (A variable so that tests can point it at a temporary directory.)
-var Seq2SeqCacheDir = func() (string, error) {
+// checkout.
+func Seq2SeqCacheDir() (string, error) { return seq2seqCacheBase() }
+
+// seq2seqCacheBase is Seq2SeqCacheDir's implementation (tests point it elsewhere).
+var seq2seqCacheBase = func() (string, error) {
 	root, err := week1.Root()
 	if err != nil {
 		return "", err
@@ -332,8 +334,8 @@ var Seq2SeqCacheDir = func() (string, error) {
 // cell is a new program, so the first cell trains and the later cells (and runs) reload.
 func TrainSeq2Seq(cfg Seq2SeqConfig, progress func(llm.Progress)) (*Seq2SeqRun, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Steps < 1 || cfg.BatchSize < 1 || cfg.LR <= 0 || cfg.TestLimit < 0 {
-		return nil, fmt.Errorf("seq2seq: steps %d, batch size %d, learning rate %g and test limit %d must be positive", cfg.Steps, cfg.BatchSize, cfg.LR, cfg.TestLimit)
+	if cfg.Steps < 1 || cfg.BatchSize < 1 || cfg.LR <= 0 || cfg.TestLimit < 0 || cfg.EvalEvery < 1 {
+		return nil, fmt.Errorf("seq2seq: steps %d, batch size %d, learning rate %g, eval interval %d and test limit %d must be positive", cfg.Steps, cfg.BatchSize, cfg.LR, cfg.EvalEvery, cfg.TestLimit)
 	}
 	d, err := loadSeq2SeqData(cfg.Task)
 	if err != nil {
@@ -453,15 +455,23 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 			banned[id] = true
 		}
 	}
+	// The decoder input has a fixed width of maxTokens: step k fills position k, the
+	// positions after it are padding that the causal mask hides from position k. One input
+	// shape for every step means one compiled graph, and no bucket padding (NoBucket).
 	dec := make([][]int, len(src))
+	decMask := make([][]int, len(src))
 	for i := range dec {
-		dec[i] = []int{c.DecoderStartID}
+		dec[i], decMask[i] = make([]int, maxTokens), make([]int, maxTokens)
+		for j := range dec[i] {
+			dec[i][j] = c.PadID
+		}
+		dec[i][0], decMask[i][0] = c.DecoderStartID, 1
 	}
+	b.DecoderIDs, b.DecoderMask = dec, decMask
 	out := make([][]int, len(src))
 	done := make([]bool, len(src))
-	for range maxTokens {
-		b.DecoderIDs = dec
-		o, err := m.Forward(b, llm.ForwardOptions{})
+	for k := range maxTokens {
+		o, err := m.Forward(b, llm.ForwardOptions{NoBucket: true})
 		if err != nil {
 			return nil, fmt.Errorf("greedy seq2seq: %w", err)
 		}
@@ -469,7 +479,7 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 		for i := range dec {
 			next := c.EosID
 			if !done[i] {
-				row := o.Logits.Row(i, len(dec[i])-1)
+				row := o.Logits.Row(i, k)
 				best := float32(math.Inf(-1))
 				for id, v := range row {
 					if !banned[id] && v > best {
@@ -482,7 +492,9 @@ func GreedySeq2Seq(m *llm.Model, sources []string, maxTokens int) ([]string, err
 					out[i] = append(out[i], next)
 				}
 			}
-			dec[i] = append(dec[i], next)
+			if k+1 < maxTokens {
+				dec[i][k+1], decMask[i][k+1] = next, 1
+			}
 			all = all && done[i]
 		}
 		if all {
@@ -506,11 +518,17 @@ func (r *Seq2SeqRun) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	tmp := fmt.Sprintf("%s.%d.tmp", filepath.Join(dir, "run.json"), os.Getpid())
-	if err := os.WriteFile(tmp, js, 0o644); err != nil {
+	return writeFileAtomic(filepath.Join(dir, "run.json"), js)
+}
+
+// writeFileAtomic writes data to path through a temporary file named by the process id
+// (two cells writing the same entry never share one) and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, "run.json"))
+	return os.Rename(tmp, path)
 }
 
 func loadSeq2SeqRun(dir string) (*Seq2SeqRun, error) {
@@ -529,20 +547,40 @@ func loadSeq2SeqRun(dir string) (*Seq2SeqRun, error) {
 	return &run, nil
 }
 
-// Seq2SeqLossView returns a live loss chart for a run of steps steps and the progress
-// callback that feeds it: pass the callback to [TrainSeq2Seq], call [Seq2SeqRun.Replay]
-// (a cached run), then Done on the chart.
-func Seq2SeqLossView(title string, steps int) (*viz.LiveLoss, func(llm.Progress)) {
-	l := viz.NewLiveLoss(title, steps)
-	return l, func(p llm.Progress) { l.Add(p.Step, p.Loss, p.ValLoss) } //nolint:errcheck // a chart that cannot draw does not stop training
+// TrainSeq2SeqLive is [TrainSeq2Seq] with a loss chart titled title in the cell: a live
+// chart with a progress bar while a run trains, or the cached run's recorded curve.
+func TrainSeq2SeqLive(cfg Seq2SeqConfig, title string) (*Seq2SeqRun, error) {
+	if run, err := loadCachedSeq2Seq(cfg); err == nil {
+		l := viz.NewLiveLoss(title, 0)
+		run.replay(l)
+		return run, l.Done()
+	}
+	l := viz.NewLiveLoss(title, cfg.withDefaults().Steps)
+	run, err := TrainSeq2Seq(cfg, func(p llm.Progress) {
+		l.Add(p.Step, p.Loss, p.ValLoss) //nolint:errcheck // a chart that cannot draw does not stop training
+	})
+	if err != nil {
+		return nil, err
+	}
+	return run, l.Done()
 }
 
-// Replay feeds a cached run's loss history into l (a run trained now has fed it already
-// through the progress callback).
-func (r *Seq2SeqRun) Replay(l *viz.LiveLoss) {
-	if !r.Cached {
-		return
+// loadCachedSeq2Seq returns cfg's cached run, or an error if there is none.
+func loadCachedSeq2Seq(cfg Seq2SeqConfig) (*Seq2SeqRun, error) {
+	cfg = cfg.withDefaults()
+	d, err := loadSeq2SeqData(cfg.Task)
+	if err != nil {
+		return nil, err
 	}
+	base, err := Seq2SeqCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	return loadSeq2SeqRun(filepath.Join(base, cfg.cacheKey(d, d.modelConfig())))
+}
+
+// replay feeds the run's recorded loss history into l.
+func (r *Seq2SeqRun) replay(l *viz.LiveLoss) {
 	l.MinInterval = time.Hour // draw the first and the last step only
 	v := 0
 	for i, loss := range r.Losses {
@@ -616,238 +654,4 @@ func (r *Seq2SeqRun) PredictionTable(n int) ([]string, [][]string) {
 		rows = append(rows, []string{p.Source, p.Target, p.Prediction, mark})
 	}
 	return []string{"输入 (source)", "参考答案 (reference)", "模型输出 (prediction)", "完全一致"}, rows
-}
-
-// CrossAttentionMap is the cross-attention of one decoded source: for every token the
-// decoder wrote (EOS last), its attention weights over the source tokens.
-type CrossAttentionMap struct {
-	Source []string        // the source characters (columns; a space is shown as ␣)
-	Output []string        // the tokens the decoder wrote, then its EOS (rows)
-	Layers [][][][]float64 // decoder layer × head × output × source
-	srcIDs []int           // the source's token ids
-	outIDs []int           // the output's token ids, EOS last
-}
-
-// CrossAttention decodes source greedily (at most maxTokens tokens) and returns the
-// cross-attention weights of every decoder layer and head: row i is the step that wrote
-// Output[i], read from the decoder input [start] + Output[:i].
-func CrossAttention(m *llm.Model, source string, maxTokens int) (*CrossAttentionMap, error) {
-	preds, err := GreedySeq2Seq(m, []string{source}, maxTokens)
-	if err != nil {
-		return nil, err
-	}
-	maps, err := crossAttentions(m, []string{source}, preds)
-	if err != nil {
-		return nil, err
-	}
-	return maps[0], nil
-}
-
-// crossAttentions runs the decoder on [start] + prediction for every source (teacher
-// forcing with the model's own output, which is what greedy decoding computed step by
-// step) and cuts each row's cross-attention to its real lengths.
-func crossAttentions(m *llm.Model, sources, preds []string) ([]*CrossAttentionMap, error) {
-	c := m.Config
-	var src, dec [][]int
-	maps := make([]*CrossAttentionMap, len(sources))
-	for i, s := range sources {
-		a := &CrossAttentionMap{srcIDs: tokenizer.IDs(m.Tokenizer.Encode(s))}
-		a.outIDs = append(tokenizer.IDs(m.Tokenizer.Encode(preds[i])), c.EosID)
-		if len(a.srcIDs) == 0 || len(a.srcIDs) > c.MaxPos || len(a.outIDs) > c.MaxPos {
-			return nil, fmt.Errorf("cross-attention: %q → %q does not fit the model's %d positions", s, preds[i], c.MaxPos)
-		}
-		for _, id := range a.srcIDs {
-			a.Source = append(a.Source, strings.ReplaceAll(m.Tokenizer.IDToToken(id), " ", "␣"))
-		}
-		for _, id := range a.outIDs {
-			a.Output = append(a.Output, strings.ReplaceAll(m.Tokenizer.IDToToken(id), " ", "␣"))
-		}
-		src = append(src, a.srcIDs)
-		dec = append(dec, append([]int{c.DecoderStartID}, a.outIDs[:len(a.outIDs)-1]...))
-		maps[i] = a
-	}
-	b := llm.PadBatch(src, c.PadID)
-	db := llm.PadBatch(dec, c.PadID)
-	b.DecoderIDs, b.DecoderMask = db.IDs, db.Mask
-	o, err := m.Forward(b, llm.ForwardOptions{Attentions: true})
-	if err != nil {
-		return nil, fmt.Errorf("cross-attention: %w", err)
-	}
-	for i, a := range maps {
-		for _, x := range o.CrossAttentions { // [b, h, t, s]
-			heads := make([][][]float64, x.Shape[1])
-			for h := range heads {
-				rows := make([][]float64, len(a.outIDs))
-				for t := range rows {
-					row := x.Row(i, h, t)[:len(a.srcIDs)]
-					rows[t] = make([]float64, len(row))
-					for j, v := range row {
-						rows[t][j] = float64(v)
-					}
-				}
-				heads[h] = rows
-			}
-			a.Layers = append(a.Layers, heads)
-		}
-	}
-	return maps, nil
-}
-
-// Mean returns layer's weights averaged over the heads: output × source.
-func (a *CrossAttentionMap) Mean(layer int) ([][]float64, error) {
-	if layer < 0 || layer >= len(a.Layers) {
-		return nil, fmt.Errorf("cross-attention: layer %d, the decoder has %d", layer, len(a.Layers))
-	}
-	heads := a.Layers[layer]
-	out := make([][]float64, len(a.Output))
-	for t := range out {
-		out[t] = make([]float64, len(a.Source))
-		for _, h := range heads {
-			for j, v := range h[t] {
-				out[t][j] += v / float64(len(heads))
-			}
-		}
-	}
-	return out, nil
-}
-
-// CrossFocus is where one output token looks hardest: the source token with the largest
-// head-averaged weight.
-type CrossFocus struct {
-	Output string  // the output token
-	Source string  // the source token it attends to most
-	At     int     // that source token's position (0-based)
-	Weight float64 // its weight
-	Same   bool    // the two are the same character (a copy)
-}
-
-// Focus returns, for every output token, the source token with the largest head-averaged
-// weight in layer.
-func (a *CrossAttentionMap) Focus(layer int) ([]CrossFocus, error) {
-	w, err := a.Mean(layer)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]CrossFocus, len(w))
-	for t, row := range w {
-		j := argmax(row)
-		out[t] = CrossFocus{Output: a.Output[t], Source: a.Source[j], At: j, Weight: row[j], Same: a.outIDs[t] == a.srcIDs[j]}
-	}
-	return out, nil
-}
-
-func argmax(xs []float64) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-// View draws layer's head-averaged cross-attention: one row per output token, one column
-// per source token.
-func (a *CrossAttentionMap) View(layer int) *viz.Chart {
-	w, err := a.Mean(layer)
-	if err != nil {
-		return viz.Heatmap(nil, nil, nil) // carries the error as a chart that cannot be built
-	}
-	return viz.Heatmap(a.Output, a.Source, w).
-		Title(fmt.Sprintf("交叉注意力 (cross-attention)：解码器第 %d 层，%d 个头的平均；行 = 输出字，列 = 输入字", layer+1, len(a.Layers[layer])))
-}
-
-// CopyShare is, for one class of output characters, how often a character that also
-// occurs in the source attends most to a source position holding that same character.
-type CopyShare struct {
-	Class   string    // 数字 (digit), 字母 (letter), 汉字 (Chinese), 其他 (other), 全部 (all)
-	Counted int       // output characters of the class that occur in their source
-	Shares  []float64 // per decoder layer: the share whose strongest (head-averaged) weight is on the same character
-}
-
-// charClass names the class of r for [CopyShare].
-func charClass(r rune) string {
-	switch {
-	case unicode.IsDigit(r):
-		return "数字"
-	case r < unicode.MaxASCII && unicode.IsLetter(r):
-		return "字母"
-	case unicode.Is(unicode.Han, r):
-		return "汉字"
-	}
-	return "其他"
-}
-
-// CopyAlignment measures, over the first n test pairs' greedy outputs, how often an output
-// character that also occurs in the source attends most (head-averaged, per decoder
-// layer) to a source position holding that same character: one row per character class,
-// then all classes together.
-func (r *Seq2SeqRun) CopyAlignment(n int) ([]CopyShare, error) {
-	ps := r.Eval.Predictions[:min(n, len(r.Eval.Predictions))]
-	var srcs, preds []string
-	for _, p := range ps {
-		srcs, preds = append(srcs, p.Source), append(preds, p.Prediction)
-	}
-	maps, err := crossAttentions(r.Model, srcs, preds)
-	if err != nil {
-		return nil, err
-	}
-	layers := r.Model.Config.DecLayers
-	classes := []string{"数字", "字母", "汉字", "其他", "全部"}
-	counted := make([]int, len(classes))
-	hits := make([][]int, len(classes))
-	for k := range hits {
-		hits[k] = make([]int, layers)
-	}
-	for i, a := range maps {
-		focus := make([][]CrossFocus, layers)
-		for l := range layers {
-			if focus[l], err = a.Focus(l); err != nil {
-				return nil, err
-			}
-		}
-		out := []rune(preds[i])
-		for t, id := range a.outIDs[:len(a.outIDs)-1] {
-			if !slices.Contains(a.srcIDs, id) || t >= len(out) {
-				continue
-			}
-			for _, k := range []int{slices.Index(classes, charClass(out[t])), len(classes) - 1} {
-				counted[k]++
-				for l := range layers {
-					if focus[l][t].Same {
-						hits[k][l]++
-					}
-				}
-			}
-		}
-	}
-	var rows []CopyShare
-	for k, c := range classes {
-		if counted[k] == 0 {
-			continue
-		}
-		row := CopyShare{Class: c, Counted: counted[k]}
-		for _, h := range hits[k] {
-			row.Shares = append(row.Shares, float64(h)/float64(counted[k]))
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
-}
-
-// CopyTable lays out [Seq2SeqRun.CopyAlignment]'s rows.
-func CopyTable(rows []CopyShare) ([]string, [][]string) {
-	headers := []string{"输出字的类别", "在输入中出现过的输出字数"}
-	var out [][]string
-	for i, r := range rows {
-		line := []string{r.Class, fmt.Sprint(r.Counted)}
-		for l, s := range r.Shares {
-			if i == 0 {
-				headers = append(headers, fmt.Sprintf("第 %d 层：最关注同一个字的比例", l+1))
-			}
-			line = append(line, fmt.Sprintf("%.0f%%", 100*s))
-		}
-		out = append(out, line)
-	}
-	return headers, out
 }

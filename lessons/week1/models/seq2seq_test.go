@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/tokenizer"
 )
@@ -52,9 +53,9 @@ func TestCharMatchesAndScore(t *testing.T) {
 func tinySeq2Seq(t *testing.T) (Seq2SeqConfig, string) {
 	t.Helper()
 	dir := t.TempDir()
-	old := Seq2SeqCacheDir
-	Seq2SeqCacheDir = func() (string, error) { return dir, nil }
-	t.Cleanup(func() { Seq2SeqCacheDir = old })
+	old := seq2seqCacheBase
+	seq2seqCacheBase = func() (string, error) { return dir, nil }
+	t.Cleanup(func() { seq2seqCacheBase = old })
 	return Seq2SeqConfig{Task: "alerts", Steps: 6, BatchSize: 4, EvalEvery: 3, TestLimit: 5, Seed: 3}, dir
 }
 
@@ -124,14 +125,24 @@ func TestTrainSeq2SeqCachesAndReloads(t *testing.T) {
 		t.Fatalf("reloaded model decodes %q, stored %q (%v)", p2, preds, err)
 	}
 
-	// Another setting is another cache entry.
+	// The live variant replays the cached run; another setting is another cache entry,
+	// trained with the live chart. Outside a notebook the charts go to files in DIVELLM_OUT.
+	out := t.TempDir()
+	t.Setenv("DIVELLM_OUT", out)
+	live, err := TrainSeq2SeqLive(cfg, "loss")
+	if err != nil || !live.Cached || !reflect.DeepEqual(live.Losses, run.Losses) || !reflect.DeepEqual(live.Eval, run.Eval) {
+		t.Fatalf("live reload: cached %v (%v)", live != nil && live.Cached, err)
+	}
 	cfg.Seed++
-	other, err := TrainSeq2Seq(cfg, nil)
+	other, err := TrainSeq2SeqLive(cfg, "loss")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.Cached || other.Dir == run.Dir {
-		t.Fatalf("seed %d reused %s", cfg.Seed, other.Dir)
+	if other.Cached || other.Dir == run.Dir || len(other.Losses) != cfg.Steps {
+		t.Fatalf("seed %d: cached %v in %s (first run %s)", cfg.Seed, other.Cached, other.Dir, run.Dir)
+	}
+	if charts, _ := filepath.Glob(filepath.Join(out, "divellm-loss-*.html")); len(charts) != 2 {
+		t.Fatalf("%d loss charts written, want 2", len(charts))
 	}
 	// A cache entry without its run.json is trained again, not half-read.
 	if err := os.Remove(filepath.Join(run.Dir, "run.json")); err != nil {
@@ -170,8 +181,10 @@ func TestGreedySeq2SeqMatchesGenerate(t *testing.T) {
 	if _, err := TrainSeq2Seq(Seq2SeqConfig{Task: "poems"}, nil); err == nil {
 		t.Error("unknown task accepted")
 	}
-	if _, err := TrainSeq2Seq(Seq2SeqConfig{Steps: -1}, nil); err == nil {
-		t.Error("negative steps accepted")
+	for _, bad := range []Seq2SeqConfig{{Steps: -1}, {EvalEvery: -2}, {LR: -1}, {TestLimit: -1}} {
+		if _, err := TrainSeq2Seq(bad, nil); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }
 
@@ -301,8 +314,38 @@ func TestCrossAttention(t *testing.T) {
 			}
 		}
 	}
+	// The rows are cached in the run's directory and read back as they were.
+	if _, err := os.Stat(filepath.Join(run.Dir, "copy-3.json")); err != nil {
+		t.Fatalf("copy alignment not cached: %v", err)
+	}
+	again, err := run.CopyAlignment(3)
+	if err != nil || !reflect.DeepEqual(again, rows) {
+		t.Fatalf("cached copy alignment %+v, computed %+v (%v)", again, rows, err)
+	}
 	if h, tr := CopyTable(rows); len(h) != 2+c.DecLayers || len(tr) != len(rows) {
 		t.Fatalf("table %v %v", h, tr)
+	}
+}
+
+// The notebook says the test split's hosts never occur in training: check it on the data.
+func TestSeq2SeqTestHostsUnseen(t *testing.T) {
+	d, err := loadSeq2SeqData("alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := func(target string) string { return strings.Fields(target)[0] }
+	seen := map[string]bool{}
+	for _, p := range append(append([]data.Seq2SeqPair(nil), d.train...), d.val...) {
+		seen[host(p.Target)] = true
+	}
+	for _, p := range d.test {
+		h := host(p.Target)
+		if seen[h] || !strings.Contains(p.Source, " "+h+" ") {
+			t.Fatalf("test host %q (in %q) occurs in training or not in its source", h, p.Source)
+		}
+	}
+	if len(seen) < 50 {
+		t.Fatalf("only %d training hosts", len(seen))
 	}
 }
 
@@ -320,6 +363,12 @@ func TestBARTLayerTable(t *testing.T) {
 	}
 	if d.Train+d.Val != 2400 || d.Val != seq2seqVal || d.Test != 240 || d.Vocab != c.VocabSize || len(d.Examples.Rows) != 3 || d.SourceLen > 48 || d.TargetLen > 20 {
 		t.Fatalf("task %+v", d)
+	}
+	if dd, err := DescribeSeq2Seq("dates", 2); err != nil || dd.Test == 0 || len(dd.Examples.Rows) != 2 {
+		t.Fatalf("dates: %+v (%v)", dd, err)
+	}
+	if _, err := DescribeSeq2Seq("poems", 2); err == nil {
+		t.Fatal("unknown task described")
 	}
 	tab, err := BARTLayerTable(c)
 	if err != nil {
@@ -344,5 +393,26 @@ func TestBARTLayerTable(t *testing.T) {
 	}
 	if _, err := BARTLayerTable(llm.TinyGPT(10)); err == nil {
 		t.Fatal("a GPT accepted")
+	}
+}
+
+// BenchmarkSeq2SeqNotebookRun times the notebook's cold encoder-decoder cell without the
+// chart: training with the notebook's settings, greedy decoding of the test split and the
+// save (into a temporary cache, so the checkout's cache is untouched). The notebook's goal
+// is under a minute on a quiet 2-core machine.
+func BenchmarkSeq2SeqNotebookRun(b *testing.B) {
+	cfg := Seq2SeqConfig{Task: "alerts", Steps: 240, BatchSize: 32, LR: 4e-3, Seed: 1} // as in the notebook
+	old := seq2seqCacheBase
+	defer func() { seq2seqCacheBase = old }()
+	for b.Loop() {
+		dir := b.TempDir()
+		seq2seqCacheBase = func() (string, error) { return dir, nil }
+		run, err := TrainSeq2Seq(cfg, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(run.TrainSeconds, "train-s")
+		b.ReportMetric(run.Eval.ExactMatch, "EM")
+		b.ReportMetric(run.Eval.CharAccuracy, "char-acc")
 	}
 }
