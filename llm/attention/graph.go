@@ -22,8 +22,19 @@ func ScaledDotProduct(q, k, v, mask *graph.Node) (out, probs *graph.Node) {
 	scores = graph.MulScalar(scores, 1/math.Sqrt(float64(d))) // scale by 1/√d
 	if mask != nil {
 		low := graph.Scalar(q.Graph(), scores.DType(), lowest(scores.DType()))
-		mask = graph.BroadcastToDims(mask, scores.Shape().Dimensions...)
-		scores = graph.Where(mask, scores, graph.BroadcastToDims(low, scores.Shape().Dimensions...))
+		if mask.Rank() == scores.Rank() {
+			// Add a bias built on the mask's own shape (e.g. [1, 1, q, k]): 0 where
+			// allowed, the lowest value where masked. lowest + score rounds back to lowest
+			// for any |score| < 1e31, so this equals the Where below, without broadcasting
+			// the mask and the constant to [b, h, q, k] (and their gradient) every layer.
+			dims := mask.Shape().Dimensions
+			bias := graph.Where(mask, graph.BroadcastToDims(graph.ScalarZero(q.Graph(), scores.DType()), dims...),
+				graph.BroadcastToDims(low, dims...))
+			scores = graph.Add(scores, bias)
+		} else {
+			mask = graph.BroadcastToDims(mask, scores.Shape().Dimensions...)
+			scores = graph.Where(mask, scores, graph.BroadcastToDims(low, scores.Shape().Dimensions...))
+		}
 	}
 	probs = graph.Softmax(scores, -1)               // [b, h, q, k]
 	out = graph.Einsum("bhqk,bhkd->bhqd", probs, v) // [b, h, q, d]
