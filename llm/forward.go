@@ -155,7 +155,7 @@ func geluTanh(x *Node) *Node {
 	out, fused := InternalFusedOpCaller(
 		func() *Node { return BackendFusedGelu(x, false) },
 		func() *Node {
-			return IdentityWithCustomGradient(x, func(x, v *Node) *Node { return Mul(v, geluTanhGrad(x)) })
+			return IdentityWithCustomGradient(x, func(_, v *Node) *Node { return Mul(v, geluTanhGrad(x)) }) // x itself, not the identity: the identity is never computed
 		},
 		true)
 	if !fused {
