@@ -22,12 +22,45 @@ func ScaledDotProduct(q, k, v, mask *graph.Node) (out, probs *graph.Node) {
 	scores = graph.MulScalar(scores, 1/math.Sqrt(float64(d))) // scale by 1/√d
 	if mask != nil {
 		low := graph.Scalar(q.Graph(), scores.DType(), lowest(scores.DType()))
-		mask = graph.BroadcastToDims(mask, scores.Shape().Dimensions...)
-		scores = graph.Where(mask, scores, graph.BroadcastToDims(low, scores.Shape().Dimensions...))
+		if mask.Rank() == scores.Rank() {
+			// Add a bias built on the mask's own shape (e.g. [1, 1, q, k]): 0 where
+			// allowed, the lowest value where masked. lowest + score rounds back to lowest
+			// for any |score| < 1e31, so this equals the Where below, without broadcasting
+			// the mask and the constant to [b, h, q, k] (and their gradient) every layer.
+			dims := mask.Shape().Dimensions
+			bias := graph.Where(mask, graph.BroadcastToDims(graph.ScalarZero(q.Graph(), scores.DType()), dims...),
+				graph.BroadcastToDims(low, dims...))
+			scores = graph.Add(scores, bias)
+		} else {
+			mask = graph.BroadcastToDims(mask, scores.Shape().Dimensions...)
+			scores = graph.Where(mask, scores, graph.BroadcastToDims(low, scores.Shape().Dimensions...))
+		}
 	}
-	probs = graph.Softmax(scores, -1)               // [b, h, q, k]
+	probs = softmaxLastAxis(scores)                 // [b, h, q, k]
 	out = graph.Einsum("bhqk,bhkd->bhqd", probs, v) // [b, h, q, d]
 	return out, probs
+}
+
+// softmaxLastAxis is graph.Softmax over the last axis with the gradient written out:
+// ∂L/∂x = p ⊙ (g − Σ_k g ⊙ p), from the fused op's output p. Differentiating the decomposed
+// softmax instead recomputed its max, exponentials and sums (about 12 ops on [b, h, q, k]
+// per layer, against 4).
+func softmaxLastAxis(x *graph.Node) *graph.Node {
+	axis := x.Rank() - 1
+	var p *graph.Node
+	out, fused := graph.InternalFusedOpCaller(
+		func() *graph.Node { return graph.BackendFusedSoftmax(x, axis) },
+		func() *graph.Node {
+			return graph.IdentityWithCustomGradient(x, func(_, g *graph.Node) *graph.Node {
+				return graph.Mul(p, graph.Sub(g, graph.ReduceAndKeep(graph.Mul(g, p), graph.ReduceSum, -1)))
+			})
+		},
+		true)
+	if !fused {
+		return graph.Softmax(x, -1)
+	}
+	p = out
+	return out
 }
 
 // lowest returns the most negative finite value of a float dtype (torch.finfo(dtype).min).

@@ -20,7 +20,10 @@
 //   - [W4A8]: int4 weights in groups (two per byte) with dynamic int8 activations: the
 //     nibbles are unpacked to bytes in registers (VPSRLW, VPANDD) and fed to VPDPBUSD, one
 //     int32 sum per group, then corrected for the group's zero point and scaled. Half the
-//     weight bytes of W8A8, for decoding where weights stream from memory.
+//     weight bytes of W8A8, for decoding where weights stream from memory. When every group
+//     has the same zero point (symmetric int4: 8), the group correction is one number per
+//     row and group, and the kernel (vnni4bit1x64f) applies it and the scales in registers:
+//     the int32 group sums never go to memory and no zero array is stored or read.
 //
 //   - [WeightOnly]: int8 or int4 weights with float32 activations, dequantised in
 //     registers. With groups of G columns, scale s and zero z per group:
@@ -35,6 +38,8 @@
 // VPDPBUSD reduces), W4A8 as [N/64][K/8][4][64] bytes (low nibbles k..k+3, high nibbles
 // k+4..k+7 of 16 channels per 64-byte vector), WeightOnly as [N/64][K][64] bytes (int8) or [N/64][K/2][64] bytes
 // (int4, even k in the low nibble). Panels are split across goroutines, one per core.
+// Scales and zero points are stored per panel as [N/64][groups][64]; a layer whose zero
+// points are all equal (symmetric quantization) keeps only that one value.
 //
 // # Implementations
 //

@@ -35,7 +35,7 @@ func avx512RouterFloat16( //alt:f16
 
 	// Check if small matrix multiplication kernel can be used.
 	flops := batchSize * lhsCrossSize * rhsCrossSize * contractingSize
-	useSmallVariant := !ForceLargeVariant && (ForceSmallVariant || flops < noSIMDSmallMatMulSizeThreshold)
+	useSmallVariant := !ForceLargeVariant && (ForceSmallVariant || simdUseSmall(batchSize, lhsCrossSize, flops))
 	if klog.V(1).Enabled() {
 		variant := "large (avx512)"
 		if useSmallVariant {

@@ -59,3 +59,23 @@ func init() {
 	}
 	_ = avx512Enabled
 }
+
+// simdSmallMatMulMaxFlops is the size (batch × lhs cross × rhs cross × contracting) below
+// which the SIMD routers always use the small (unpacked) kernels. From there up to
+// noSIMDSmallMatMulSizeThreshold they use them only for products with few output rows
+// (batch × lhs cross ≤ simdSmallMatMulMaxRows: a decoding step's vector-matrix products),
+// where packing costs more than it saves. With many rows, the small kernels were 2–10×
+// slower than the packed one: e.g. attention scores [64,32,16]·[64,32,16]ᵀ (1M) took
+// 0.69 ms against 0.06 ms, the transposed [512,64]·[64,64]ᵀ (2M) 0.44 ms against 0.06 ms.
+const (
+	simdSmallMatMulMaxFlops = 512 * 1024
+	simdSmallMatMulMaxRows  = 16
+)
+
+// simdUseSmall reports whether a SIMD router should use its small kernel.
+func simdUseSmall(batchSize, lhsCrossSize, flops int) bool {
+	if flops >= noSIMDSmallMatMulSizeThreshold {
+		return false
+	}
+	return flops < simdSmallMatMulMaxFlops || batchSize*lhsCrossSize <= simdSmallMatMulMaxRows
+}
