@@ -2,8 +2,12 @@ package week2
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"sort"
+	"strings"
+
+	"github.com/divellm/divellm/lessons/data"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/tokenizer"
@@ -106,4 +110,41 @@ func topTokens(toks []string, w []float64, k int) []TokenWeight {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Weight > out[j].Weight })
 	return out[:min(k, len(out))]
+}
+
+// AttentionAlert is the alert the notebook's attention comparison uses: the first alert of
+// the hard split's near_miss kind (a neighbouring class's words, ruled out by the line),
+// where what [CLS] reads matters most.
+func AttentionAlert() string {
+	as, err := data.Alerts("hard")
+	if err != nil {
+		return "群里转发：fra-app-35，网络延迟正常，fra-app-35 的 CPU 使用率却到了 97%"
+	}
+	for _, a := range as {
+		if a.Kind == "near_miss" {
+			return a.Text
+		}
+	}
+	return as[0].Text
+}
+
+// ShiftTable lists, per layer, the total-variation shift of the [CLS] row and the share of
+// [CLS]'s attention on [CLS]/[SEP] before and after, then the tokens [CLS] reads most in
+// the last layer.
+func ShiftTable(s *AttentionShift) (headers []string, rows [][]string, err error) {
+	headers = []string{"层 layer", "[CLS] 行的 TV", "落在 [CLS]/[SEP] 上：微调前", "微调后"}
+	for l := range s.CLSShift {
+		rows = append(rows, []string{fmt.Sprint(l + 1), fmt.Sprintf("%.3f", s.CLSShift[l]),
+			fmt.Sprintf("%.1f%%", 100*s.CLSSpecialBefore[l]), fmt.Sprintf("%.1f%%", 100*s.CLSSpecialAfter[l])})
+	}
+	top := func(tw []TokenWeight) string {
+		var parts []string
+		for _, t := range tw {
+			parts = append(parts, fmt.Sprintf("%s %.2f", t.Token, t.Weight))
+		}
+		return strings.Join(parts, "，")
+	}
+	rows = append(rows, []string{"最后一层 [CLS] 最关注：微调前", top(s.TopBefore), "", ""},
+		[]string{"最后一层 [CLS] 最关注：微调后", top(s.TopAfter), "", ""})
+	return headers, rows, nil
 }

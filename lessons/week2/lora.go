@@ -12,7 +12,7 @@ import (
 // LoRAShapeTable explains the adapter of one d×d attention projection at rank r: the
 // frozen W, the trained A (r×d, random) and B (d×r, zero at the start), the update
 // ΔW = (α/r)·B·A, and their parameter counts.
-func LoRAShapeTable(d, r int, alpha float64) (headers []string, rows [][]string) {
+func LoRAShapeTable(d, r int, alpha float64) (headers []string, rows [][]string, err error) {
 	headers = []string{"矩阵 matrix", "形状 shape", "参数 parameters", "训练? trained"}
 	rows = [][]string{
 		{"W（冻结 frozen）", fmt.Sprintf("%d × %d", d, d), fmt.Sprint(d * d), "否 no"},
@@ -21,7 +21,7 @@ func LoRAShapeTable(d, r int, alpha float64) (headers []string, rows [][]string)
 		{fmt.Sprintf("ΔW = (α/r)·B·A, α/r = %g", alpha/float64(r)), fmt.Sprintf("%d × %d（秩 ≤ %d）", d, d, r), "—", "—"},
 		{"A + B 占 W 的比例", "", fmt.Sprintf("%.2f%%", 100*float64(2*r*d)/float64(d*d)), ""},
 	}
-	return headers, rows
+	return headers, rows, nil
 }
 
 // TrainingMemory estimates the bytes a run holds for training, in float32: every weight,
@@ -32,7 +32,7 @@ func TrainingMemory(params, trainable int) int64 {
 
 // CompareTable puts full fine-tuning and LoRA side by side: trainable parameters, scores on
 // both test splits, training time and the memory estimate of [TrainingMemory].
-func CompareTable(full, lora *Result) (headers []string, rows [][]string) {
+func CompareTable(full, lora *Result) (headers []string, rows [][]string, err error) {
 	headers = []string{"", "全量微调 full", fmt.Sprintf("LoRA r=%d", lora.Recipe.LoRARank)}
 	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 	mb := func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
@@ -45,7 +45,7 @@ func CompareTable(full, lora *Result) (headers []string, rows [][]string) {
 		row("训练时间 wall (CPU)", func(r *Result) string { return fmt.Sprintf("%.0f s (%.0f s)", r.Seconds, r.CPUSeconds) }),
 		row("训练内存估计 memory", func(r *Result) string { return mb(TrainingMemory(r.Params, r.Trainable)) }),
 	}
-	return headers, rows
+	return headers, rows, nil
 }
 
 // MergeCheck runs the hard alerts through a LoRA model as trained (base weights and

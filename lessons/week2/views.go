@@ -1,0 +1,233 @@
+package week2
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/lessons/data"
+	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/viz"
+)
+
+// Say shows one line of text in the cell, in order with the cell's tables and charts.
+func Say(format string, args ...any) error { return display.Text(fmt.Sprintf(format, args...)) }
+
+// ShowTable shows a table in the cell (printed aligned outside a notebook).
+func ShowTable(headers []string, rows [][]string, err error) error {
+	if err != nil {
+		return err
+	}
+	return display.Table(headers, rows)
+}
+
+// LabelsZH returns the Chinese names of the alert classes, in class order.
+func LabelsZH() []string {
+	var out []string
+	for _, l := range data.AlertLabels() {
+		zh, _ := data.AlertLabelZH(l)
+		out = append(out, zh)
+	}
+	return out
+}
+
+// TrainLive trains a recipe with a live chart of the training loss and the test-split loss
+// (redrawn in place as the steps come). A cached run draws its recorded history at once.
+func TrainLive(r Recipe, title string) (*Result, error) {
+	live := viz.NewLiveLoss(title, 0)
+	trained := false
+	res, err := Train(r, func(s Step) {
+		trained = true
+		live.Add(s.Step, s.Loss, s.EvalLoss)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !trained {
+		ev := map[int]float64{}
+		for _, e := range res.Evals {
+			ev[e.Step] = e.Loss
+		}
+		for i, l := range res.Losses {
+			v, ok := ev[i+1]
+			if !ok {
+				v = math.NaN()
+			}
+			live.Add(i+1, l, v)
+		}
+	}
+	return res, live.Done()
+}
+
+// EvalChart draws the test-split accuracy and macro-F1 at each evaluation of a run.
+func EvalChart(res *Result) *viz.Chart {
+	var x []string
+	var acc, f1 []float64
+	for _, e := range res.Evals {
+		x = append(x, fmt.Sprint(e.Step))
+		acc = append(acc, e.Accuracy)
+		f1 = append(f1, e.MacroF1)
+	}
+	return viz.Lines(x, "步 (step)", "标准测试集", viz.Series{Name: "accuracy", Values: acc}, viz.Series{Name: "macro-F1", Values: f1}).
+		Title("训练中的标准测试集 accuracy 与 macro-F1")
+}
+
+// CurvePoint is one point of the learning curves.
+type CurvePoint struct {
+	Init     string
+	Fraction float64
+	TrainN   int
+	Epochs   int
+	Test     Metrics
+	Hard     Metrics
+}
+
+// LearningCurves trains (or loads) bert-tiny-zh and a randomly initialised model of its
+// shape at every fraction of CurveFractions; say, if set, is told which run starts.
+func LearningCurves(say func(string)) ([]CurvePoint, error) {
+	var out []CurvePoint
+	for _, init := range []string{Pretrained, Scratch} {
+		for _, f := range CurveFractions {
+			r := CurveRecipe(init, f)
+			if say != nil {
+				say(fmt.Sprintf("%s, %g%% 的标签 (labels), %d 轮 (epochs)", init, 100*f, r.Epochs))
+			}
+			res, err := Train(r, nil)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, CurvePoint{Init: init, Fraction: f, TrainN: res.TrainN, Epochs: r.Epochs, Test: res.Test, Hard: res.Hard})
+		}
+	}
+	return out, nil
+}
+
+// CurveChart draws macro-F1 against the share of labels, one line per start (pretrained,
+// scratch), on the split "test" or "hard".
+func CurveChart(points []CurvePoint, split string) *viz.Chart {
+	var x []string
+	byInit := map[string][]float64{}
+	for _, p := range points {
+		if p.Init == Pretrained {
+			x = append(x, fmt.Sprintf("%g%% (%d 条)", 100*p.Fraction, p.TrainN))
+		}
+		m := p.Test
+		if split == "hard" {
+			m = p.Hard
+		}
+		byInit[p.Init] = append(byInit[p.Init], m.MacroF1)
+	}
+	name := map[string]string{"test": "标准测试集", "hard": "困难测试集"}[split]
+	return viz.Lines(x, "有标签的训练数据 (labels)", "macro-F1",
+		viz.Series{Name: "预训练 pretrained", Values: byInit[Pretrained]},
+		viz.Series{Name: "从零开始 scratch", Values: byInit[Scratch]}).
+		Title("macro-F1 随标签比例变化（" + name + "）")
+}
+
+// CurveTable lists the learning-curve points: macro-F1 on both splits for both starts, and
+// the pretrained − scratch gap.
+func CurveTable(points []CurvePoint) (headers []string, rows [][]string, err error) {
+	headers = []string{"标签比例", "训练条数", "轮数", "预训练 test", "从零 test", "差 Δ", "预训练 hard", "从零 hard", "差 Δ"}
+	scratch := map[float64]CurvePoint{}
+	for _, p := range points {
+		if p.Init == Scratch {
+			scratch[p.Fraction] = p
+		}
+	}
+	pts := func(v float64) string { return fmt.Sprintf("%.1f", 100*v) }
+	for _, p := range points {
+		if p.Init != Pretrained {
+			continue
+		}
+		s, ok := scratch[p.Fraction]
+		if !ok {
+			return nil, nil, fmt.Errorf("no scratch run at %g", p.Fraction)
+		}
+		rows = append(rows, []string{fmt.Sprintf("%g%%", 100*p.Fraction), fmt.Sprint(p.TrainN), fmt.Sprint(p.Epochs),
+			pts(p.Test.MacroF1), pts(s.Test.MacroF1), fmt.Sprintf("%+.1f", 100*(p.Test.MacroF1-s.Test.MacroF1)),
+			pts(p.Hard.MacroF1), pts(s.Hard.MacroF1), fmt.Sprintf("%+.1f", 100*(p.Hard.MacroF1-s.Hard.MacroF1))})
+	}
+	return headers, rows, nil
+}
+
+// Misclassified returns the alerts of a split that the model gets wrong, the most
+// confident mistakes first (at most k): text, kind (hard split), true and predicted class
+// and the predicted probability.
+func Misclassified(m *llm.Model, split string, k int) (headers []string, rows [][]string, err error) {
+	as, err := data.Alerts(split)
+	if err != nil {
+		return nil, nil, err
+	}
+	texts := make([]string, len(as))
+	for i, a := range as {
+		texts[i] = a.Text
+	}
+	probs, err := Probs(m, texts, MaxLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels := ModelLabels(m)
+	type miss struct {
+		i, pred int
+		p       float64
+	}
+	var misses []miss
+	for i, p := range probs {
+		if pred := argmax(p); labels[pred] != as[i].Label {
+			misses = append(misses, miss{i, pred, p[pred]})
+		}
+	}
+	sort.SliceStable(misses, func(a, b int) bool { return misses[a].p > misses[b].p })
+	zh := func(l string) string { s, _ := data.AlertLabelZH(l); return s }
+	for _, ms := range misses[:min(k, len(misses))] {
+		a := as[ms.i]
+		rows = append(rows, []string{a.Text, a.Kind, zh(a.Label), zh(labels[ms.pred]), fmt.Sprintf("%.2f", ms.p)})
+	}
+	return []string{"报警 alert", "难度 kind", "真实 true", "预测 predicted", "概率 p"}, rows, nil
+}
+
+// KindAccuracy returns the model's accuracy on each kind of the hard split.
+func KindAccuracy(m *llm.Model) (headers []string, rows [][]string, err error) {
+	as, err := data.Alerts("hard")
+	if err != nil {
+		return nil, nil, err
+	}
+	texts := make([]string, len(as))
+	for i, a := range as {
+		texts[i] = a.Text
+	}
+	pred, err := Predict(m, texts, MaxLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels := ModelLabels(m)
+	right, n := map[string]int{}, map[string]int{}
+	for i, a := range as {
+		n[a.Kind]++
+		if labels[pred[i]] == a.Label {
+			right[a.Kind]++
+		}
+	}
+	for _, k := range data.AlertKinds() {
+		rows = append(rows, []string{k, kindZH[k], fmt.Sprintf("%d / %d", right[k], n[k]), fmt.Sprintf("%.1f%%", 100*float64(right[k])/float64(n[k]))})
+	}
+	return []string{"难度 kind", "含义", "对 / 总", "accuracy"}, rows, nil
+}
+
+// Must returns v, or panics with err: for notebook cells, where an error should stop the
+// cell with its message.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// Must2 is [Must] for a function with two results.
+func Must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(err)
+	}
+	return a, b
+}
