@@ -9,7 +9,7 @@ import (
 )
 
 // DemoSteps is how many steps of the SFT recipe the notebook trains live.
-const DemoSteps = 25
+const DemoSteps = 20
 
 // Demo is the live SFT demonstration: the first steps of the notebook's SFT run.
 type Demo struct {

@@ -6,8 +6,9 @@
 //
 // The recipes (data, settings) are lessons/week2/align's NotebookSFT and NotebookDPO, run by
 // the same code as the notebook's align.SFT() and align.DPO(); the model directory gets
-// train_result.json (align.Shipped) with the recipe hash those functions check. Progress
-// goes to stderr, the record to stdout. Exit 2 on a usage error, 1 on a failure.
+// train_result.json (align.Shipped) with the recipe hash those functions check. The
+// training steps are reported on stderr; the answer-generation progress lines and a
+// summary line go to stdout. Exit 2 on a usage error, 1 on a failure.
 package main
 
 import (
