@@ -34,6 +34,13 @@ const (
 	// BERTTinyZHAlerts is bert-tiny-zh fine-tuned to classify alert logs by root cause
 	// (lessons/data/alerts, eight classes), by `divellm finetune`.
 	BERTTinyZHAlerts = "bert-tiny-zh-alerts"
+
+	// GPTTinyZHSFT is gpt-tiny-zh after supervised fine-tuning (answer-only loss) on the
+	// ops Q&A pairs of lessons/data plus sloppy demonstrations, and GPTTinyZHDPO that
+	// model after DPO on the preference pairs: the week-2 notebook's recipes
+	// (lessons/week2/align), trained by `make models`.
+	GPTTinyZHSFT = "gpt-tiny-zh-sft"
+	GPTTinyZHDPO = "gpt-tiny-zh-dpo"
 )
 
 // Root returns the checkout's root directory (see [checkout.Root]).
@@ -125,7 +132,7 @@ func shippedHint(name, root string) string {
 			have = append(have, e.Name())
 		}
 	}
-	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHQA || name == BERTTinyZHAlerts || len(have) == 0 {
+	if name == GPTTinyZH || name == BERTTinyZH || name == BERTTinyZHQA || name == BERTTinyZHAlerts || name == GPTTinyZHSFT || name == GPTTinyZHDPO || len(have) == 0 {
 		return " (run `make models` in the checkout)"
 	}
 	return " (have " + strings.Join(have, ", ") + ")"

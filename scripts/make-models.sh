@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/divellm}
-only=${1:-all}  # all, gpt, bert or alerts
+only=${1:-all}  # all, gpt, bert, bert-qa, alerts or sft
 
 train() { # name, then pretrain flags
   local name=$1; shift
@@ -54,4 +54,19 @@ if [[ $only == all || $only == alerts ]]; then
     --train lessons/data/alerts/train.jsonl --eval lessons/data/alerts/test.jsonl --test lessons/data/alerts/hard.jsonl \
     --epochs 6 --lr 2e-3 --batch-size 32 --max-len 128 --seed 1 --out "$out" --json >/dev/null
   echo "== bert-tiny-zh-alerts done in $((SECONDS - start)) s: $(cat "$out/eval_result.json")" >&2
+fi
+
+# Week 2's generation half: gpt-tiny-zh after SFT on the ops Q&A pairs (plus sloppy
+# demonstrations), then that model after DPO on the preference pairs. The recipes are
+# lessons/week2/align's NotebookSFT / NotebookDPO, run by the same code as the notebook's
+# align.SFT() / align.DPO(), which use these models when the recipe hash recorded in
+# train_result.json matches. Needs models/gpt-tiny-zh, so it runs after the gpt block.
+if [[ $only == all || $only == sft ]]; then
+  for step in "sft models/gpt-tiny-zh models/gpt-tiny-zh-sft" "dpo models/gpt-tiny-zh-sft models/gpt-tiny-zh-dpo"; do
+    read -r task base out <<<"$step"
+    echo "== $out: go run ./lessons/week2/align/build -task $task -base $base -out $out" >&2
+    start=$SECONDS
+    go run ./lessons/week2/align/build -task "$task" -base "$base" -out "$out" >&2
+    echo "== $out done in $((SECONDS - start)) s" >&2
+  done
 fi

@@ -386,11 +386,12 @@ func TestCacheKeyAndReload(t *testing.T) {
 		}
 		return &Run{Questions: []string{"q"}, After: []string{"a"}}, os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("w"), 0o644)
 	}
-	r1, err := cached(k1, base, train)
+	noShipped := func(string, *Shipped) (*Run, error) { t.Fatal("no shipped model here"); return nil, nil }
+	r1, err := cached(k1, base, "no-such-model", noShipped, train)
 	if err != nil || r1.Cached || trained != 1 {
 		t.Fatalf("first run: %+v %v (trained %d)", r1, err, trained)
 	}
-	r2, err := cached(k1, base, train)
+	r2, err := cached(k1, base, "no-such-model", noShipped, train)
 	if err != nil || !r2.Cached || trained != 1 || r2.Dir != r1.Dir || r2.After[0] != "a" || r2.Base != base {
 		t.Fatalf("second run: %+v %v (trained %d)", r2, err, trained)
 	}

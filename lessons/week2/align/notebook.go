@@ -385,12 +385,13 @@ func Must2[A, B any](a A, b B, err error) (A, B) {
 	return a, b
 }
 
-// CachedNote is the phrase a cell appends when a run came from the cache.
-func CachedNote(cached bool) string {
-	if cached {
-		return "（从缓存读出 loaded from the cache）"
+// SourceNote says where a run's model comes from: the shipped model (its curves recorded
+// by make models) or a training run in this checkout.
+func SourceNote(r *Run) string {
+	if r.Shipped != "" {
+		return fmt.Sprintf("（模型取自仓库自带的 models/%s：make models 用同一配方训练，配方哈希一致）", r.Shipped)
 	}
-	return "（刚训练完 trained now）"
+	return "（仓库自带的模型不是这个配方训练的，模型在本机训练，存在 .cache/week2/align）"
 }
 
 // ShowLabels displays LabelRows(e).

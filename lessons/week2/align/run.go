@@ -4,13 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
 	"github.com/divellm/divellm/lessons"
@@ -19,7 +17,7 @@ import (
 )
 
 // cacheVersion changes when a run's recipe changes in a way its parameters do not show.
-const cacheVersion = "align-v1"
+const cacheVersion = "align-v2"
 
 // The notebook's runs. SFT: gpt-tiny-zh on the ops Q&A training pairs plus the sloppy
 // demonstrations ([SloppyDemos]); DPO: from that SFT model, on the preference pairs.
@@ -28,19 +26,24 @@ var (
 	NotebookDPO = Options{Epochs: 3, BatchSize: 8, LR: 5e-5, Beta: 0.5, Seed: 1}
 )
 
-// Run is a trained model kept on disk with its report and the greedy answers to every
-// held-out question before and after training.
+// Run is a trained model with its report and the greedy answers to every held-out
+// question before and after training. Its record is kept under .cache/week2/align.
 type Run struct {
 	Dir    string `json:"-"`    // the trained checkpoint
 	Base   string `json:"base"` // the checkpoint it started from
-	Key    string `json:"key"`
+	Key    string `json:"key"`  // the recipe hash
 	Report Report `json:"report"`
 	// Questions, Before and After: the held-out prompts and the greedy answers of the
 	// starting and of the trained model.
 	Questions []string `json:"questions"`
 	Before    []string `json:"before"`
 	After     []string `json:"after"`
-	Cached    bool     `json:"-"`
+	// Shipped names the shipped model the run is (lessons.GPTTinyZHSFT, …) when its
+	// recorded recipe is this one, and Weights identifies its weights; empty for a run
+	// trained in the notebook.
+	Shipped string `json:"shipped,omitempty"`
+	Weights string `json:"weights,omitempty"`
+	Cached  bool   `json:"-"`
 }
 
 // Load loads the run's trained model.
@@ -75,8 +78,10 @@ func key(task string, base string, parts ...any) (string, error) {
 	return task + "-" + hex.EncodeToString(h.Sum(nil))[:20], nil
 }
 
-// cached returns the run stored under key, or trains it with train, stores and returns it.
-func cached(key, base string, train func(dir string) (*Run, error)) (*Run, error) {
+// cached returns the run stored under key; or the shipped model name evaluated by
+// fromShipped when it was built with this recipe; or else trains the run with train
+// (which saves the model into dir). The result is stored under key for the next cell.
+func cached(key, base, name string, fromShipped func(dir string, s *Shipped) (*Run, error), train func(dir string) (*Run, error)) (*Run, error) {
 	root, err := cacheRoot()
 	if err != nil {
 		return nil, err
@@ -85,21 +90,39 @@ func cached(key, base string, train func(dir string) (*Run, error)) (*Run, error
 	meta := dir + ".json"
 	if b, err := os.ReadFile(meta); err == nil {
 		var r Run
-		if json.Unmarshal(b, &r) == nil {
-			if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
-				r.Dir, r.Cached = dir, true
-				return &r, nil
+		if json.Unmarshal(b, &r) == nil && r.Key == key {
+			if r.Shipped == "" {
+				if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err == nil {
+					r.Dir, r.Cached = dir, true
+					return &r, nil
+				}
+			} else if sd, err := lessons.ModelDir(r.Shipped); err == nil {
+				if w, err := weightsHash(sd); err == nil && w == r.Weights {
+					r.Dir, r.Cached = sd, true
+					return &r, nil
+				}
 			}
 		}
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
-	r, err := train(dir)
-	if err != nil {
-		return nil, err
+	var r *Run
+	if sd, s, err := shipped(name, key); err == nil {
+		if r, err = fromShipped(sd, s); err != nil {
+			return nil, err
+		}
+		r.Shipped = name
+		if r.Weights, err = weightsHash(sd); err != nil {
+			return nil, err
+		}
+	} else {
+		if r, err = train(dir); err != nil {
+			return nil, err
+		}
+		r.Dir = dir
 	}
-	r.Dir, r.Base, r.Key = dir, base, key
+	r.Base, r.Key = base, key
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -175,123 +198,60 @@ func progressBar(label string) func(llm.Progress) {
 	}
 }
 
-// answers returns the model's greedy answers to prompts, with a progress bar labelled
-// label.
-func answers(m *llm.Model, prompts []string, label string) ([]string, error) {
-	bar := display.NewProgress(len(prompts), label)
-	out := make([]string, len(prompts))
-	for i, p := range prompts {
-		a, err := Answer(m, p)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = a
-		bar.Update(i+1, nil)
-	}
-	return out, nil
-}
-
-// Answer is the model's greedy answer to prompt (问：…答：): at most 60 tokens, cut at the
-// end-of-text token or at a new line.
-func Answer(m *llm.Model, prompt string) (string, error) {
-	if m.Tokenizer == nil {
-		return "", errors.New("the model has no tokenizer")
-	}
-	n := min(60, m.Config.MaxPos-len(m.Tokenizer.Encode(prompt)))
-	if n < 1 {
-		return "", errors.New("the prompt fills the model's positions")
-	}
-	g, err := m.Generate(prompt, llm.GenerateOptions{MaxTokens: n, StopAtEOS: true})
-	if err != nil {
-		return "", err
-	}
-	text := g.Text
-	if eos := m.Tokenizer.Specials().EOS; eos >= 0 {
-		text, _, _ = strings.Cut(text, m.Tokenizer.IDToToken(eos))
-	}
-	text, _, _ = strings.Cut(text, "\n")
-	return strings.TrimSpace(text), nil
-}
-
 // SFT returns the notebook's SFT run (NotebookSFT options, SFTData) of the shipped
-// gpt-tiny-zh: trained once (about two minutes on two cores, with a progress bar) and
-// then loaded from .cache/week2/align.
+// gpt-tiny-zh. It is the shipped model gpt-tiny-zh-sft when `make models` built that with
+// this recipe (its curves as recorded, the held-out answers and losses measured now,
+// about half a minute on two cores); otherwise it is trained here (a few minutes, with a
+// progress bar). Either way the next call loads it from .cache/week2/align.
 func SFT() (*Run, error) {
 	base, err := lessons.ModelDir(lessons.GPTTinyZH)
 	if err != nil {
 		return nil, err
 	}
-	train, held, err := SFTData()
+	train, held, o, k, err := sftRecipe(base)
 	if err != nil {
 		return nil, err
 	}
-	o := NotebookSFT
-	k, err := key("sft", base, train, held, o.Epochs, o.BatchSize, o.LR, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	return cached(k, base, func(dir string) (*Run, error) {
-		m, err := llm.Load(base)
-		if err != nil {
-			return nil, err
-		}
-		r := &Run{Questions: prompts(held)}
-		if r.Before, err = answers(m, r.Questions, "训练前的回答 (answers before)"); err != nil {
-			return nil, err
-		}
-		o.Progress = progressBar("SFT")
-		rep, err := TrainSFT(m, train, held, o)
-		if err != nil {
-			return nil, err
-		}
-		r.Report = *rep
-		if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
-			return nil, err
-		}
-		return r, m.Save(dir)
-	})
+	return cached(k, base, lessons.GPTTinyZHSFT,
+		func(dir string, s *Shipped) (*Run, error) { return fromShippedSFT(dir, s, base, held) },
+		func(dir string) (*Run, error) {
+			o.Progress = progressBar("SFT")
+			r, m, err := trainSFT(base, o, train, held)
+			if err != nil {
+				return nil, err
+			}
+			return r, m.Save(dir)
+		})
 }
 
 // DPO returns the notebook's DPO run (NotebookDPO options, DPOData), starting from the SFT
-// run's model, which is also the reference: trained once, then loaded from the cache.
+// run's model, which is also the reference: the shipped gpt-tiny-zh-dpo when it was built
+// with this recipe from that model, otherwise trained here; then loaded from the cache.
 func DPO() (*Run, error) {
 	sft, err := SFT()
 	if err != nil {
 		return nil, err
 	}
-	train, held, err := DPOData()
+	train, held, o, k, err := dpoRecipe(sft.Dir)
 	if err != nil {
 		return nil, err
 	}
-	o := NotebookDPO
-	k, err := key("dpo", sft.Dir, train, held, o.Epochs, o.BatchSize, o.LR, o.Beta, o.Seed)
-	if err != nil {
-		return nil, err
-	}
-	return cached(k, sft.Dir, func(dir string) (*Run, error) {
-		m, err := llm.Load(sft.Dir)
-		if err != nil {
-			return nil, err
-		}
-		r := &Run{Questions: pairPrompts(held)}
-		// The starting policy is the SFT model: when the questions are the SFT run's, its
-		// answers after SFT are the answers before DPO (greedy decoding is deterministic).
-		if slices.Equal(r.Questions, sft.Questions) && len(sft.After) == len(r.Questions) {
-			r.Before = sft.After
-		} else if r.Before, err = answers(m, r.Questions, "DPO 前的回答 (answers before)"); err != nil {
-			return nil, err
-		}
-		o.Progress = progressBar("DPO")
-		rep, err := TrainDPO(m, train, held, o)
-		if err != nil {
-			return nil, err
-		}
-		r.Report = *rep
-		if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
-			return nil, err
-		}
-		return r, m.Save(dir)
-	})
+	return cached(k, sft.Dir, lessons.GPTTinyZHDPO,
+		func(dir string, s *Shipped) (*Run, error) { return fromShippedDPO(dir, s, sft, held, o) },
+		func(dir string) (*Run, error) {
+			o.Progress = progressBar("DPO")
+			// The starting policy is the SFT model: when the questions are the SFT run's, its
+			// answers after SFT are the answers before DPO (greedy decoding is deterministic).
+			var before []string
+			if slices.Equal(pairPrompts(held), sft.Questions) {
+				before = sft.After
+			}
+			r, m, err := trainDPO(sft.Dir, o, train, held, before)
+			if err != nil {
+				return nil, err
+			}
+			return r, m.Save(dir)
+		})
 }
 
 func prompts(es []Example) []string {

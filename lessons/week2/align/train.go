@@ -22,6 +22,9 @@ type Options struct {
 	Seed      uint64  // shuffles the batches
 	MaxLen    int     // longest line in tokens (default: the model's positions)
 	EvalEvery int     // evaluate on the eval set every N steps (default: about 10 times a run)
+	// StopAfter, if set, ends the run after that many steps, the learning-rate schedule still
+	// spanning the whole run: the first steps of the full run, as a demonstration.
+	StopAfter int
 	// Trainable, if set, selects the parameters that learn (llm.FreezeLayers, LoRA).
 	Trainable func(name string) bool
 	// Progress, if set, is called after every step; ValLoss is the eval loss on the steps
@@ -72,10 +75,13 @@ type Curve struct {
 
 // Report summarises a run.
 type Report struct {
-	Task      string  `json:"task"` // "sft" or "dpo"
-	Train     int     `json:"train_examples"`
-	Eval      int     `json:"eval_examples"`
-	Steps     int     `json:"steps"`
+	Task  string `json:"task"` // "sft" or "dpo"
+	Train int    `json:"train_examples"`
+	Eval  int    `json:"eval_examples"`
+	Steps int    `json:"steps"` // steps run
+	// Schedule is the length of the learning-rate schedule when the run stopped early
+	// (Options.StopAfter), 0 otherwise.
+	Schedule  int     `json:"schedule_steps,omitempty"`
 	Epochs    int     `json:"epochs"`
 	BatchSize int     `json:"batch_size"`
 	LR        float64 `json:"lr"`
@@ -289,7 +295,8 @@ func run(m *llm.Model, obj llm.Objective, src llm.Source, val []*llm.TrainBatch,
 	}
 	start, tokens := time.Now(), 0
 	var last *llm.EvalResult
-	for !trainer.Done() {
+	stopped := func(step int) bool { return trainer.Done() || (o.StopAfter > 0 && step >= o.StopAfter) }
+	for step := 0; !stopped(step); {
 		if o.Context != nil {
 			if err := o.Context.Err(); err != nil {
 				return err
@@ -299,12 +306,13 @@ func run(m *llm.Model, obj llm.Objective, src llm.Source, val []*llm.TrainBatch,
 		if err != nil {
 			return err
 		}
+		step = p.Step
 		tokens = int(p.TokensPerSec * p.Elapsed.Seconds())
 		c.Loss = append(c.Loss, p.Loss)
 		if obj == llm.DPO {
 			c.Margin = append(c.Margin, p.Margin)
 		}
-		if p.Step%every == 0 || trainer.Done() {
+		if p.Step%every == 0 || stopped(p.Step) {
 			if last, err = evaluate(p.Step); err != nil {
 				return err
 			}
@@ -313,6 +321,9 @@ func run(m *llm.Model, obj llm.Objective, src llm.Source, val []*llm.TrainBatch,
 		if o.Progress != nil {
 			o.Progress(p)
 		}
+	}
+	if n := len(c.Loss); n < steps {
+		rep.Steps, rep.Schedule = n, steps
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	rep.TokensSec = float64(tokens) / math.Max(rep.Seconds, 1e-9)
