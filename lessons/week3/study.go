@@ -26,8 +26,12 @@ const Window = 64
 // 32); with 16,384 it is below half.
 const CalibTokens = 16384
 
-// AWQCalibTokens calibrate AWQ, whose α search runs the layer once per grid point.
-const AWQCalibTokens = 4096
+// AWQCalibTokens calibrate AWQ, whose α search runs the layer once per grid point, and
+// AWQGrid is the number of α steps in [0, 1].
+const (
+	AWQCalibTokens = 2048
+	AWQGrid        = 10
+)
 
 // Variant is one way of quantizing a model's linear layers.
 type Variant struct {
@@ -134,7 +138,7 @@ func StudyGPT(name string) (*GPTStudy, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, "v2")
+	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, AWQGrid, calib.OutputRows, "v3")
 	return cached("gpt-study", k, func() (*GPTStudy, error) { return studyGPT(name, dir) })
 }
 
@@ -166,7 +170,7 @@ func studyGPT(name, dir string) (*GPTStudy, error) {
 		if v.Calib > 0 {
 			ids = ids[:min(v.Calib, len(ids))]
 		}
-		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), GPTQ: GPTQOptions})
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), GPTQ: GPTQOptions, AWQGrid: AWQGrid})
 		if err != nil {
 			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
 		}
