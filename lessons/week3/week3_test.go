@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os/exec"
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
@@ -201,9 +200,14 @@ func TestTimeGEMMAndParse(t *testing.T) {
 			t.Errorf("ParseTorch accepted %q", bad)
 		}
 	}
-	if exec.Command("python3", "-c", "import torch").Run() != nil {
+	if _, ok := TorchPython(); !ok {
 		if _, err := TorchGEMM("1x8x8"); !errors.Is(err, ErrNoTorch) {
 			t.Errorf("without torch: %v", err)
+		}
+	} else if !testing.Short() {
+		rs, err := TorchGEMM("1x64x128")
+		if err != nil || len(rs) != 1 || rs[0].Shape != "[1x64]x[64x128]" {
+			t.Errorf("PyTorch rows %+v, %v", rs, err)
 		}
 	}
 }
