@@ -37,6 +37,9 @@ const (
 func AlertClassifier() (m *llm.Model, source string, err error) {
 	if dir, err := lessons.ModelDir(AlertsModel); err == nil {
 		m, err := llm.Load(dir)
+		if err == nil && m.LoRA != nil { // quantization works on the merged weights
+			err = m.MergeLoRA()
+		}
 		return m, dir, err
 	} else if !errors.Is(err, lessons.ErrNoModel) {
 		return nil, "", err

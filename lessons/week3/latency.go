@@ -224,21 +224,34 @@ type TorchRow struct {
 	Speedup float64 `json:"speedup"`
 }
 
-// TorchGEMM runs bench/torch_quant.py (PyTorch fp32 nn.Linear vs dynamic int8) on the
-// shapes ("1x768x3072,32x768x3072") when python3 has torch, else returns ErrNoTorch.
-func TorchGEMM(shapes string) ([]TorchRow, error) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return nil, ErrNoTorch
+// TorchPython returns a python3 that can import torch: Debian's /usr/bin/python3 (where
+// python3-torch installs it) first, then the first python3 on PATH.
+func TorchPython() (string, bool) {
+	cands := []string{"/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		cands = append(cands, p)
 	}
-	if exec.Command(py, "-c", "import torch").Run() != nil {
+	for _, p := range cands {
+		if exec.Command(p, "-c", "import torch").Run() == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// TorchGEMM runs bench/torch_quant.py (PyTorch fp32 nn.Linear vs dynamic int8) on the
+// shapes ("1x768x3072,32x768x3072") when a python3 with torch exists, else returns
+// ErrNoTorch. It times fewer repetitions than the script's defaults, to stay short in a cell.
+func TorchGEMM(shapes string) ([]TorchRow, error) {
+	py, ok := TorchPython()
+	if !ok {
 		return nil, ErrNoTorch
 	}
 	root, err := lessons.Root()
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.Command(py, filepath.Join(root, "bench", "torch_quant.py"), "--shapes", shapes, "--time", "0.2").Output()
+	out, err := exec.Command(py, filepath.Join(root, "bench", "torch_quant.py"), "--shapes", shapes, "--time", "0.1", "--reps", "5", "--warmup", "2").Output()
 	if err != nil {
 		return nil, fmt.Errorf("bench/torch_quant.py: %w", err)
 	}

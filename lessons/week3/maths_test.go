@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/lessons/exercise"
 )
 
@@ -120,5 +121,33 @@ func TestGroupSize(t *testing.T) {
 	}
 	if r := CheckGroupSize(smallest, cs); r.Status != exercise.Failed || r.Hint == "" {
 		t.Fatalf("smallest group: %s", r)
+	}
+}
+
+func TestGroupCasesOnTheModel(t *testing.T) {
+	m, err := lessons.LoadModel(lessons.GPTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	w, rows, cols, err := LayerWeight(m, "transformer.h.0.mlp.c_proj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 128 || cols != 512 {
+		t.Fatalf("c_proj is [%d, %d]", rows, cols)
+	}
+	cs := GroupCases(w, rows, cols)
+	answers := map[int]bool{}
+	for _, c := range cs {
+		answers[PickGroupSize(c.W, c.Rows, c.Cols, c.Budget)] = true
+	}
+	if !answers[-1] || !answers[128] || len(answers) < 4 {
+		t.Errorf("answers on the real layer: %v", answers)
+	}
+	if r := CheckGroupSize(PickGroupSize, cs); !r.Passed() {
+		t.Error(r)
+	}
+	if _, _, _, err := LayerWeight(m, "nope"); err == nil {
+		t.Error("unknown layer accepted")
 	}
 }

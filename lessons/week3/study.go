@@ -3,6 +3,7 @@ package week3
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/calib"
 	"github.com/divellm/divellm/llm/quant/qmodel"
+	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/llm/tokenizer"
 	"github.com/divellm/divellm/viz"
 )
@@ -26,8 +28,12 @@ const Window = 64
 // 32); with 16,384 it is below half.
 const CalibTokens = 16384
 
-// AWQCalibTokens calibrate AWQ, whose α search runs the layer once per grid point.
-const AWQCalibTokens = 4096
+// AWQCalibTokens calibrate AWQ, whose α search runs the layer once per grid point, and
+// AWQGrid is the number of α steps in [0, 1].
+const (
+	AWQCalibTokens = 2048
+	AWQGrid        = 10
+)
 
 // Variant is one way of quantizing a model's linear layers.
 type Variant struct {
@@ -134,7 +140,7 @@ func StudyGPT(name string) (*GPTStudy, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, "v2")
+	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, AWQGrid, calib.OutputRows, "v3")
 	return cached("gpt-study", k, func() (*GPTStudy, error) { return studyGPT(name, dir) })
 }
 
@@ -166,7 +172,7 @@ func studyGPT(name, dir string) (*GPTStudy, error) {
 		if v.Calib > 0 {
 			ids = ids[:min(v.Calib, len(ids))]
 		}
-		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), GPTQ: GPTQOptions})
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), GPTQ: GPTQOptions, AWQGrid: AWQGrid})
 		if err != nil {
 			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
 		}
@@ -286,4 +292,143 @@ func (s *GPTStudy) Heatmap(variant string, output bool) *viz.Chart {
 func round(x float64, d int) float64 {
 	p := math.Pow(10, float64(d))
 	return math.Round(x*p) / p
+}
+
+// SetupRow is the int4 (groups of 32) perplexity of RTN and GPTQ under one evaluation setup.
+type SetupRow struct {
+	Setup          string
+	Window         int
+	Head           string // the tied LM head's format: "int4" (RTN) or "fp32"
+	FP32, RTN, GPT float64
+	Ratio          float64 // (GPTQ − fp32) / (RTN − fp32)
+}
+
+// OldCalibTokens is the calibration of `divellm bench quant --perplexity`: the first 4,096
+// tokens of the training corpus, in windows of the model's 128 positions.
+const OldCalibTokens = 4096
+
+// EvalSetups re-measures the comparison `divellm bench quant --perplexity` made (GPTQ
+// through qmodel.QuantizeDir with act-order, 4,096 calibration tokens; windows of 128
+// positions; the LM head in int4 RTN for both methods) and then changes one thing at a
+// time: the 64-token window the model was trained on, then the LM head kept in float32.
+// The GPTQ weights are the same in every row. Cached by the weights' hash.
+func EvalSetups(name string) ([]SetupRow, error) {
+	dir, err := lessons.ModelDir(name)
+	if err != nil {
+		return nil, err
+	}
+	mk, err := modelKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return cached("setups", key(mk, OldCalibTokens, "v1"), func() ([]SetupRow, error) { return evalSetups(dir) })
+}
+
+func evalSetups(dir string) ([]SetupRow, error) {
+	m, err := llm.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	calibIDs, evalIDs, err := CorpusIDs(m, OldCalibTokens)
+	if err != nil {
+		return nil, err
+	}
+	cd, err := cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	gdir := filepath.Join(cd, "gptq-bench-setup")
+	if err := safetensors.CheckReplaceable(gdir); err != nil {
+		return nil, err
+	}
+	if _, err := qmodel.QuantizeDir(dir, gdir, qmodel.Options{Scheme: quant.Int4Group32, Method: qmodel.GPTQ, Calib: calibIDs,
+		GPTQ: quant.GPTQOptions{ActOrder: true}}); err != nil {
+		return nil, err
+	}
+	pplIn := func(w int) func(*qmodel.GPT, error) (float64, error) {
+		return func(g *qmodel.GPT, err error) (float64, error) {
+			if err != nil {
+				return 0, err
+			}
+			return g.Perplexity(evalIDs, w)
+		}
+	}
+	var rows []SetupRow
+	for _, w := range []int{m.Config.MaxPos, Window} {
+		r := SetupRow{Window: w, Head: "int4"}
+		ppl := pplIn(w)
+		if r.FP32, err = ppl(qmodel.NewGPT(m, qmodel.F32)); err != nil {
+			return nil, err
+		}
+		if r.RTN, err = ppl(qmodel.NewGPT(m, qmodel.Int4)); err != nil {
+			return nil, err
+		}
+		if r.GPT, err = ppl(qmodel.LoadGPT(gdir, qmodel.Int4)); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	// The LM head in float32: the same codes, dequantized into a float32 model.
+	ck, err := quant.Load(filepath.Join(gdir, "model.safetensors"))
+	if err != nil {
+		return nil, err
+	}
+	gm, err := withWeights(m, ck.Weights)
+	if err != nil {
+		return nil, err
+	}
+	rtn, err := calib.Quantize(m, calib.Options{Scheme: quant.Int4Group32})
+	if err != nil {
+		return nil, err
+	}
+	r := SetupRow{Window: Window, Head: "fp32"}
+	if r.FP32, err = Perplexity(m, evalIDs); err != nil {
+		return nil, err
+	}
+	if r.RTN, err = Perplexity(rtn.Model, evalIDs); err != nil {
+		return nil, err
+	}
+	if r.GPT, err = Perplexity(gm, evalIDs); err != nil {
+		return nil, err
+	}
+	rows = append(rows, r)
+	names := []string{"bench 的做法：128 窗口，int4 输出头", "64 窗口（训练长度），int4 输出头", "64 窗口，fp32 输出头"}
+	for i := range rows {
+		rows[i].Setup = names[i]
+		rows[i].Ratio = (rows[i].GPT - rows[i].FP32) / (rows[i].RTN - rows[i].FP32)
+	}
+	return rows, nil
+}
+
+// withWeights returns a copy of m whose block linear weights are the dequantized tensors
+// (by module name, [out, in]).
+func withWeights(m *llm.Model, qs map[string]*quant.Tensor) (*llm.Model, error) {
+	w, err := m.Weights.Clone()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range m.Config.Linears() {
+		q, ok := qs[l.Module]
+		if !ok {
+			return nil, fmt.Errorf("week3: no quantized %s", l.Module)
+		}
+		d := q.Dequantize()
+		if l.Conv1D {
+			d = calib.Transpose(d, l.Out, l.In)
+		}
+		name := l.Module + ".weight"
+		if err := w.Set(name, w.Shape(name), d); err != nil {
+			return nil, err
+		}
+	}
+	return &llm.Model{Config: m.Config, Weights: w, Tokenizer: m.Tokenizer}, nil
+}
+
+// SetupTable is EvalSetups as a table.
+func SetupTable(rs []SetupRow) (headers []string, rows [][]string) {
+	headers = []string{"评测方式 setup", "fp32", "int4-RTN", "int4-GPTQ", "GPTQ/RTN 增加量之比"}
+	for _, r := range rs {
+		rows = append(rows, []string{r.Setup, fmt.Sprintf("%.3f", r.FP32), fmt.Sprintf("%.3f", r.RTN), fmt.Sprintf("%.3f", r.GPT), fmt.Sprintf("%.2f", r.Ratio)})
+	}
+	return headers, rows
 }

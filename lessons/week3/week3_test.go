@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os/exec"
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
@@ -201,9 +200,14 @@ func TestTimeGEMMAndParse(t *testing.T) {
 			t.Errorf("ParseTorch accepted %q", bad)
 		}
 	}
-	if exec.Command("python3", "-c", "import torch").Run() != nil {
+	if _, ok := TorchPython(); !ok {
 		if _, err := TorchGEMM("1x8x8"); !errors.Is(err, ErrNoTorch) {
 			t.Errorf("without torch: %v", err)
+		}
+	} else if !testing.Short() {
+		rs, err := TorchGEMM("1x64x128")
+		if err != nil || len(rs) != 1 || rs[0].Shape != "[1x64]x[64x128]" {
+			t.Errorf("PyTorch rows %+v, %v", rs, err)
 		}
 	}
 }
@@ -261,5 +265,39 @@ func TestAccuracyMatchesForward(t *testing.T) {
 	}
 	if _, err := Accuracy(m, nil); err == nil {
 		t.Error("no examples accepted")
+	}
+}
+
+func TestWithWeights(t *testing.T) {
+	c := llm.TinyGPT(30)
+	c.DModel, c.Heads, c.Layers, c.DFF, c.MaxPos = 32, 2, 1, 64, 16
+	m, err := llm.New(c, llm.HeadSet{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := calib.Quantize(m, calib.Options{Scheme: quant.Int4Group32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := map[string]*quant.Tensor{}
+	for _, l := range res.Layers {
+		qs[l.Module] = l.Tensor
+	}
+	got, err := withWeights(m, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range m.Weights.Names() {
+		a, _ := got.Weights.Float32(n)
+		b, _ := res.Model.Weights.Float32(n)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d]: %v vs %v", n, i, a[i], b[i])
+			}
+		}
+	}
+	delete(qs, "transformer.h.0.mlp.c_fc")
+	if _, err := withWeights(m, qs); err == nil {
+		t.Error("a missing layer accepted")
 	}
 }

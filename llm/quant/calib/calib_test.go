@@ -120,6 +120,13 @@ func TestInputsAndErrors(t *testing.T) {
 	if _, err := Quantize(m, Options{Method: "x"}); err == nil {
 		t.Error("unknown method accepted")
 	}
+	lm := tinyModel(t, llm.GPT)
+	if err := lm.AddLoRA(llm.LoRAConfig{Rank: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(lm); err == nil {
+		t.Error("a model with unmerged LoRA adapters accepted")
+	}
 }
 
 func TestQuantizeModel(t *testing.T) {

@@ -35,12 +35,16 @@ type Options struct {
 	NF4Block   int // NF4 block size (default 64)
 }
 
+// OutputRows bounds the calibration rows on which Layer.Output is measured (the first ones).
+const OutputRows = 2048
+
 // Layer reports one quantized linear layer.
 type Layer struct {
 	llm.Linear
 	Weight quant.Metrics // the dequantized weight against the float32 one
 	// Output compares x·Ŵᵀ with x·Wᵀ on the layer's calibration inputs (the float32
-	// model's, so every method is measured on the same x); zero without Calib.
+	// model's first OutputRows rows, so every method is measured on the same x); zero
+	// without Calib.
 	Output quant.Metrics
 	Bytes  int           // storage of the quantized weight (codes, scales, zero points)
 	Tensor *quant.Tensor // the codes (nil for NF4); AWQ's hold Q(W·diag(s))
@@ -127,6 +131,7 @@ func Quantize(m *llm.Model, o Options) (*Result, error) {
 			if fx != nil {
 				w, _ := ref.Weight(lin.Module)
 				xf := fx[lin.Module]
+				xf = xf[:min(len(xf), OutputRows*lin.In)]
 				n := len(xf) / lin.In
 				lay.Output, _ = quant.Compare(MatMulT(xf, w, nil, n, lin.In, lin.Out), MatMulT(xf, deq, nil, n, lin.In, lin.Out))
 			}

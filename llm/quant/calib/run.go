@@ -32,6 +32,9 @@ func New(m *llm.Model) (*Runner, error) {
 	if m == nil || m.Weights == nil {
 		return nil, errors.New("calib: nil model")
 	}
+	if m.LoRA != nil {
+		return nil, errors.New("calib: the model has LoRA adapters: merge them first (Model.MergeLoRA)")
+	}
 	c := m.Config
 	if c.Arch != llm.GPT && c.Arch != llm.BERT {
 		return nil, fmt.Errorf("calib: architecture %q not supported (gpt2 or bert)", c.Arch)
