@@ -4,6 +4,9 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/divellm/divellm/lessons"
@@ -299,5 +302,86 @@ func TestWithWeights(t *testing.T) {
 	delete(qs, "transformer.h.0.mlp.c_fc")
 	if _, err := withWeights(m, qs); err == nil {
 		t.Error("a missing layer accepted")
+	}
+}
+
+func TestCached(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module "+lessons.Module+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DIVELLM_ROOT", root)
+	calls := 0
+	fn := func() ([]float64, error) { calls++; return []float64{1.5, 2}, nil }
+	for range 2 {
+		v, err := cached("t", key("a", 1), fn)
+		if err != nil || len(v) != 2 || v[0] != 1.5 {
+			t.Fatalf("cached = %v, %v", v, err)
+		}
+	}
+	if calls != 1 {
+		t.Fatalf("computed %d times", calls)
+	}
+	path := filepath.Join(root, ".cache", "week3", "t-"+key("a", 1)+".json")
+	if err := os.WriteFile(path, []byte("{broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cached("t", key("a", 1), fn); err != nil || calls != 2 {
+		t.Fatalf("a broken cache file was not recomputed: %v, %d calls", err, calls)
+	}
+	if key("a", 1) == key("a", 2) {
+		t.Error("keys ignore their parts")
+	}
+	if _, err := cached("t", "x", func() (int, error) { return 0, errors.New("boom") }); err == nil {
+		t.Error("an error was cached")
+	}
+}
+
+func TestTrainClassifierLoRA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few steps")
+	}
+	m, err := lessons.LoadModel(lessons.BERTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	if err := m.AddClassifier(data.AlertLabels(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddLoRA(llm.LoRAConfig{Rank: 2, Targets: "all-linear"}); err != nil {
+		t.Fatal(err)
+	}
+	base := m.Config.Linears()[0].Module + ".weight"
+	before := map[string][]float32{}
+	for _, n := range m.Weights.Names() {
+		before[n], _ = m.Weights.Float32(n)
+	}
+	if _, err := TrainClassifier(m, llm.TrainConfig{Steps: 3, LR: 3e-3, Seed: 1, Trainable: m.LoRATrainable}); err != nil {
+		t.Fatal(err)
+	}
+	changed := func(n string) bool {
+		a, _ := m.Weights.Float32(n)
+		for i := range a {
+			if a[i] != before[n][i] {
+				return true
+			}
+		}
+		return false
+	}
+	if changed(base) {
+		t.Error("the frozen base weight changed")
+	}
+	nLoRA, nHead := 0, 0
+	for n := range before {
+		if m.LoRATrainable(n) && changed(n) {
+			if strings.Contains(n, "lora") {
+				nLoRA++
+			} else {
+				nHead++
+			}
+		}
+	}
+	if nLoRA == 0 || nHead == 0 {
+		t.Errorf("trained %d adapter and %d head tensors", nLoRA, nHead)
 	}
 }
