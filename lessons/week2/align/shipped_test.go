@@ -187,16 +187,16 @@ func TestStopAfterIsThePrefixOfTheFullRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{Epochs: 1, BatchSize: 16, LR: 2e-3, Seed: 1}
-	full, err := TrainSFT(gpt(t), train[:128], held[:8], o)
+	full, err := TrainSFT(gpt(t), train[:64], held[:8], o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.StopAfter = 3
-	part, err := TrainSFT(gpt(t), train[:128], held[:8], o)
+	o.StopAfter = 2
+	part, err := TrainSFT(gpt(t), train[:64], held[:8], o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if part.Steps != 3 || part.Schedule != full.Steps || full.Schedule != 0 || len(part.Curve.Loss) != 3 || part.Curve.EvalSteps[len(part.Curve.EvalSteps)-1] != 3 {
+	if part.Steps != 2 || full.Steps != 4 || part.Schedule != 4 || full.Schedule != 0 || len(part.Curve.Loss) != 2 || part.Curve.EvalSteps[len(part.Curve.EvalSteps)-1] != 2 {
 		t.Fatalf("stopped run: %d steps of %d (full %d), eval steps %v", part.Steps, part.Schedule, full.Steps, part.Curve.EvalSteps)
 	}
 	for i, v := range part.Curve.Loss {
