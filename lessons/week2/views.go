@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
 	"github.com/divellm/divellm/lessons/data"
@@ -230,4 +231,40 @@ func Must2[A, B any](a A, b B, err error) (A, B) {
 		panic(err)
 	}
 	return a, b
+}
+
+// CurveVerdict says in one line per split, from the measured points, at which label
+// shares the pretrained start beats the scratch one and by how much (macro-F1 points), so
+// the notebook's prose never has to quote a number.
+func CurveVerdict(points []CurvePoint) []string {
+	scratch := map[float64]CurvePoint{}
+	for _, p := range points {
+		if p.Init == Scratch {
+			scratch[p.Fraction] = p
+		}
+	}
+	var out []string
+	for _, split := range []string{"test", "hard"} {
+		var parts []string
+		wins := 0
+		n := 0
+		for _, p := range points {
+			s, ok := scratch[p.Fraction]
+			if p.Init != Pretrained || !ok {
+				continue
+			}
+			a, b := p.Test.MacroF1, s.Test.MacroF1
+			if split == "hard" {
+				a, b = p.Hard.MacroF1, s.Hard.MacroF1
+			}
+			n++
+			if a > b {
+				wins++
+			}
+			parts = append(parts, fmt.Sprintf("%g%%：%+.1f", 100*p.Fraction, 100*(a-b)))
+		}
+		name := map[string]string{"test": "标准测试集", "hard": "困难测试集"}[split]
+		out = append(out, fmt.Sprintf("%s：预训练在 %d 个比例中的 %d 个上领先；预训练 − 从零 (macro-F1 百分点) %s", name, n, wins, strings.Join(parts, "，")))
+	}
+	return out
 }
