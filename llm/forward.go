@@ -86,11 +86,37 @@ func (o *graphOps) Linear(x *Node, module string) *Node {
 	if o.c.Arch == GPT {
 		layout = compute.DenseLayoutInputOutputs
 	}
-	y := nn.Dense(x, o.w(module+".weight"), o.w(module+".bias"), layout)
+	y := denseLayer(x, o.w(module+".weight"), o.w(module+".bias"), layout)
 	if scale, ok := o.lora[module]; ok {
-		a, b := o.w(module+loraA), o.w(module+loraB)                                         // [r, in], [out, r]
-		low := nn.Dense(x, a, nil, compute.DenseLayoutOutputsInput)                          // [.., r]
-		y = Add(y, MulScalar(nn.Dense(low, b, nil, compute.DenseLayoutOutputsInput), scale)) // [.., out]
+		a, b := o.w(module+loraA), o.w(module+loraB)                                           // [r, in], [out, r]
+		low := denseLayer(x, a, nil, compute.DenseLayoutOutputsInput)                          // [.., r]
+		y = Add(y, MulScalar(denseLayer(low, b, nil, compute.DenseLayoutOutputsInput), scale)) // [.., out]
+	}
+	return y
+}
+
+// denseLayer is nn.Dense (x·W + b, the backend's fused op when it has one) whose gradient is
+// taken from a DotGeneral on x's own axes instead of nn.Dense's decomposed form, which
+// reshaped x, the output gradient and the input gradient between [b, s, ·] and [b·s, ·]:
+// three copies per layer and step on the Go backend, whose Reshape copies any buffer still
+// in use.
+func denseLayer(x, w, b *Node, layout compute.DenseLayout) *Node {
+	out, _ := InternalFusedOpCaller(
+		func() *Node { return BackendFusedDense(x, w, b, compute.DenseConfig{WeightLayout: layout}) },
+		func() *Node { return denseDot(x, w, b, layout) },
+		true)
+	return out
+}
+
+// denseDot is x·W + b as one DotGeneral over x's last axis and a broadcast bias add.
+func denseDot(x, w, b *Node, layout compute.DenseLayout) *Node {
+	wIn := 0 // W's input axis: [in, out] or [out, in]
+	if layout == compute.DenseLayoutOutputsInput {
+		wIn = 1
+	}
+	y := Dot(x, w).General([]int{x.Rank() - 1}, nil, []int{wIn}, nil) // [..., out]
+	if b != nil {
+		y = Add(y, ExpandLeftToRank(b, y.Rank()))
 	}
 	return y
 }
@@ -252,7 +278,7 @@ func forward(c Config, params map[string]*Node, lora map[string]float64, b batch
 func (o *graphOps) heads(x *Node, fo fwdOptions, out *fwdOut) {
 	c, n := o.c, o.c.ModelNames()
 	dense := func(x *Node, module string) *Node {
-		return nn.Dense(x, o.w(module+".weight"), o.w(module+".bias"), compute.DenseLayoutOutputsInput)
+		return denseLayer(x, o.w(module+".weight"), o.w(module+".bias"), compute.DenseLayoutOutputsInput)
 	}
 	if c.Arch == GPT {
 		x = o.LayerNorm(x, n.FinalLN)
@@ -269,7 +295,7 @@ func (o *graphOps) heads(x *Node, fo fwdOptions, out *fwdOut) {
 	if _, ok := o.p[n.MLMBias]; ok && !fo.noLogits {
 		t := o.LayerNorm(o.Act(dense(x, n.MLMDense)), n.MLMLN)
 		// Decoder tied to the word embeddings: t·Eᵀ + b.
-		out.logits = nn.Dense(t, o.w(n.TokenEmb+".weight"), o.w(n.MLMBias), compute.DenseLayoutOutputsInput) // [b, s, v]
+		out.logits = denseLayer(t, o.w(n.TokenEmb+".weight"), o.w(n.MLMBias), compute.DenseLayoutOutputsInput) // [b, s, v]
 	}
 	if _, ok := o.p[n.Pooler+".weight"]; ok {
 		first := Squeeze(Slice(x, AxisRange(), AxisRange(0, 1)), 1) // [b, m]: the [CLS] token
