@@ -56,7 +56,7 @@ models: build
 
 # The shipped models load and match what their train_result.json says they are.
 models-check:
-	@for m in gpt-tiny-zh bert-tiny-zh gpt-tiny-zh-sft gpt-tiny-zh-dpo; do \
+	@for m in gpt-tiny-zh bert-tiny-zh gpt-tiny-zh-sft gpt-tiny-zh-dpo bert-tiny-zh-qa; do \
 		test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/train_result.json || \
 		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }; \
 	done
