@@ -62,7 +62,7 @@ var CurveFractions = []float64{0.01, 0.05, 0.2, 1}
 
 // minCurveSteps is the least number of steps a learning-curve run takes: a small subset
 // gets more epochs, so every point has a comparable optimisation budget.
-const minCurveSteps = 60
+const minCurveSteps = 180
 
 // CurveRecipe is the recipe of one learning-curve point: init (Pretrained or Scratch) on a
 // fraction of the training alerts. At fraction 1 the pretrained point is FullRecipe.
