@@ -68,14 +68,15 @@ type qloraShipped struct {
 // shippedQLoRA returns the shipped adapter directory of a base and its record, or ok=false
 // when the checkout does not ship it or it was trained with another recipe.
 func shippedQLoRA(suffix, recipe string) (dir string, rec qloraShipped, ok bool, err error) {
-	dir, err = lessons.ModelDir(QLoRAModel + suffix)
-	if errors.Is(err, lessons.ErrNoModel) {
-		return "", rec, false, nil
-	} else if err != nil {
+	root, err := lessons.Root()
+	if err != nil {
 		return "", rec, false, err
 	}
+	dir = filepath.Join(root, "models", QLoRAModel+suffix)
 	b, err := os.ReadFile(filepath.Join(dir, "qlora.json"))
-	if err != nil {
+	if errors.Is(err, os.ErrNotExist) {
+		return "", rec, false, nil
+	} else if err != nil {
 		return "", rec, false, err
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
@@ -114,27 +115,29 @@ func StudyQLoRA() (*QLoRAStudy, error) {
 			parts = append(parts, h)
 		}
 	}
-	return cached("qlora", key(parts...), func() (*QLoRAStudy, error) {
-		st := &QLoRAStudy{Steps: QLoRASteps, Rank: QLoRARank, Shipped: true}
-		for _, b := range qloraBases {
-			sd, rec, ok, err := shippedQLoRA(b.Suffix, recipe)
-			if err != nil {
-				return nil, err
-			}
-			var r QLoRARow
-			if ok {
-				r, err = qloraEval(dir, b.Base, sd, rec.Row.Seconds)
-			} else {
-				st.Shipped = false
-				r, _, err = qloraRun(dir, b.Base, QLoRASteps)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("week3: QLoRA on the %s base: %w", b.Base, err)
-			}
-			st.Rows = append(st.Rows, r)
+	return cached("qlora", key(parts...), func() (*QLoRAStudy, error) { return studyQLoRA(dir, recipe) })
+}
+
+func studyQLoRA(dir, recipe string) (*QLoRAStudy, error) {
+	st := &QLoRAStudy{Steps: QLoRASteps, Rank: QLoRARank, Shipped: true}
+	for _, b := range qloraBases {
+		sd, rec, ok, err := shippedQLoRA(b.Suffix, recipe)
+		if err != nil {
+			return nil, err
 		}
-		return st, nil
-	})
+		var r QLoRARow
+		if ok {
+			r, err = qloraEval(dir, b.Base, sd, rec.Row.Seconds)
+		} else {
+			st.Shipped = false
+			r, _, err = qloraRun(dir, b.Base, QLoRASteps)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("week3: QLoRA on the %s base: %w", b.Base, err)
+		}
+		st.Rows = append(st.Rows, r)
+	}
+	return st, nil
 }
 
 // BuildQLoRA trains both QLoRA runs of [StudyQLoRA] and writes their adapters (PEFT layout,
