@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/divellm}
-only=${1:-all}  # all, gpt, bert, bert-qa, alerts or sft
+only=${1:-all}  # all, gpt, bert, bert-qa, alerts, sft or qlora
 
 train() { # name, then pretrain flags
   local name=$1; shift
@@ -69,4 +69,16 @@ if [[ $only == all || $only == sft ]]; then
     go run ./lessons/week2/align/build -task "$task" -base "$base" -out "$out" >&2
     echo "== $out done in $((SECONDS - start)) s" >&2
   done
+fi
+
+# Week 3's QLoRA study: rank-8 LoRA adapters and a classifier head for the alert labels,
+# trained on bert-tiny-zh with its block linear weights in float32 and in NF4
+# (lessons/week3 StudyQLoRA's recipe). Only the adapters and the head are shipped (PEFT
+# layout, ~0.4 MB each, plus qlora.json with the recipe hash and the training row); the
+# notebook loads them onto the base and measures them live. Needs models/bert-tiny-zh.
+if [[ $only == all || $only == qlora ]]; then
+  echo "== bert-tiny-zh-qlora: go run ./lessons/week3/qlorabuild -out models/bert-tiny-zh-qlora" >&2
+  start=$SECONDS
+  go run ./lessons/week3/qlorabuild -out models/bert-tiny-zh-qlora >&2
+  echo "== bert-tiny-zh-qlora-{fp32,nf4} done in $((SECONDS - start)) s" >&2
 fi

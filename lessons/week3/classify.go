@@ -228,55 +228,66 @@ func StudyClassifier() (*ClsStudy, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := key(mk, fmt.Sprint(ClsVariants), ClsCalib, GPTQOptions, MaxLen, "v1")
-	return cached("classifier", k, func() (*ClsStudy, error) {
-		test, err := data.Alerts("test")
+	k := key(mk, fmt.Sprint(ClsVariants), ClsCalib, GPTQOptions, MaxLen, "v2")
+	return cached("classifier", k, func() (*ClsStudy, error) { return studyClassifier(m, src) })
+}
+
+func studyClassifier(m *llm.Model, src string) (*ClsStudy, error) {
+	test, err := data.Alerts("test")
+	if err != nil {
+		return nil, err
+	}
+	hard, err := data.Alerts(data.HardSplit)
+	if err != nil {
+		return nil, err
+	}
+	train, err := data.Alerts("train")
+	if err != nil {
+		return nil, err
+	}
+	cal, _, err := alertBatches(m, train[:min(ClsCalib, len(train))])
+	if err != nil {
+		return nil, err
+	}
+	st := &ClsStudy{Source: src, TestN: len(test), HardN: len(hard)}
+	var floatMB float64
+	for _, l := range m.Config.Linears() {
+		floatMB += float64(4*l.In*l.Out) / 1e6
+	}
+	add := func(name string, mm *llm.Model, mb float64) error {
+		a, err := Accuracy(mm, test)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		hard, err := data.Alerts(data.HardSplit)
+		b, err := Accuracy(mm, hard)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		train, err := data.Alerts("train")
+		st.Rows = append(st.Rows, ClsRow{Variant: name, Test: a, Hard: b, LinearMB: mb})
+		return nil
+	}
+	if err := add("fp32", m, floatMB); err != nil {
+		return nil, err
+	}
+	// The float32 model's layer inputs on the calibration alerts, shared by every variant.
+	r, err := calib.New(m)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := r.Inputs(cal)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range ClsVariants {
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: cal, Inputs: inputs, GPTQ: GPTQOptions})
 		if err != nil {
+			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
+		}
+		if err := add(v.Name, res.Model, float64(res.QuantBytes)/1e6); err != nil {
 			return nil, err
 		}
-		cal, _, err := alertBatches(m, train[:min(ClsCalib, len(train))])
-		if err != nil {
-			return nil, err
-		}
-		st := &ClsStudy{Source: src, TestN: len(test), HardN: len(hard)}
-		var floatMB float64
-		for _, l := range m.Config.Linears() {
-			floatMB += float64(4*l.In*l.Out) / 1e6
-		}
-		add := func(name string, mm *llm.Model, mb float64) error {
-			a, err := Accuracy(mm, test)
-			if err != nil {
-				return err
-			}
-			b, err := Accuracy(mm, hard)
-			if err != nil {
-				return err
-			}
-			st.Rows = append(st.Rows, ClsRow{Variant: name, Test: a, Hard: b, LinearMB: mb})
-			return nil
-		}
-		if err := add("fp32", m, floatMB); err != nil {
-			return nil, err
-		}
-		for _, v := range ClsVariants {
-			res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: cal, GPTQ: GPTQOptions})
-			if err != nil {
-				return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
-			}
-			if err := add(v.Name, res.Model, float64(res.QuantBytes)/1e6); err != nil {
-				return nil, err
-			}
-		}
-		return st, nil
-	})
+	}
+	return st, nil
 }
 
 // Table is the accuracy table, with the change against float32 in points.

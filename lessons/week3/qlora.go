@@ -1,13 +1,19 @@
 package week3
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant/calib"
+	"github.com/divellm/divellm/llm/safetensors"
 	"github.com/divellm/divellm/viz"
 )
 
@@ -33,12 +39,58 @@ type QLoRARow struct {
 // QLoRAStudy is the cached outcome of [StudyQLoRA].
 type QLoRAStudy struct {
 	Steps, Rank int
-	Rows        []QLoRARow
+	// Shipped is true when the adapters came from models/[QLoRAModel]-{fp32,nf4} (trained
+	// by scripts/make-models.sh with the same code and settings; Seconds is then the
+	// training time recorded there) and false when they were trained in this checkout.
+	Shipped bool
+	Rows    []QLoRARow
 }
 
-// StudyQLoRA fine-tunes rank-8 LoRA adapters (all linear layers) and a classifier head on
-// bert-tiny-zh for the alert labels twice: on the float32 base and on the base with every
-// block linear weight in NF4 (blocks of 64), frozen. Cached by the base's weights.
+// QLoRAModel is the stem of the shipped adapter directories: QLoRAModel+"-fp32" and
+// QLoRAModel+"-nf4" (PEFT layout, plus qlora.json with the recipe and the training row).
+const QLoRAModel = "bert-tiny-zh-qlora"
+
+// qloraBases are the two bases, with the suffix of their shipped directory.
+var qloraBases = []struct{ Base, Suffix string }{{"fp32", "-fp32"}, {"NF4", "-nf4"}}
+
+// QLoRARecipe identifies a QLoRA run: the base weights' hash and every setting.
+func QLoRARecipe(baseHash string) string {
+	return key(baseHash, QLoRARank, QLoRASteps, QLoRALR, NF4Block, MaxLen, "v1")
+}
+
+// qloraShipped is qlora.json in a shipped adapter directory.
+type qloraShipped struct {
+	Command string
+	Recipe  string
+	Row     QLoRARow
+}
+
+// shippedQLoRA returns the shipped adapter directory of a base and its record, or ok=false
+// when the checkout does not ship it or it was trained with another recipe.
+func shippedQLoRA(suffix, recipe string) (dir string, rec qloraShipped, ok bool, err error) {
+	root, err := lessons.Root()
+	if err != nil {
+		return "", rec, false, err
+	}
+	dir = filepath.Join(root, "models", QLoRAModel+suffix)
+	b, err := os.ReadFile(filepath.Join(dir, "qlora.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", rec, false, nil
+	} else if err != nil {
+		return "", rec, false, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", rec, false, fmt.Errorf("week3: %s/qlora.json: %w", dir, err)
+	}
+	return dir, rec, rec.Recipe == recipe, nil
+}
+
+// StudyQLoRA compares rank-8 LoRA adapters (all linear layers) with a classifier head on
+// bert-tiny-zh for the alert labels, trained on the float32 base and on the base with every
+// block linear weight in NF4 (blocks of 64), frozen, with the same steps and seed. The
+// adapters shipped in models/ are used when their recipe is this one (they are loaded onto
+// the base and evaluated live); otherwise both runs are trained here. Cached by the base's
+// weights and the shipped adapters.
 func StudyQLoRA() (*QLoRAStudy, error) {
 	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
 	if err != nil {
@@ -48,25 +100,93 @@ func StudyQLoRA() (*QLoRAStudy, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := key(mk, QLoRARank, QLoRASteps, QLoRALR, NF4Block, MaxLen, "v1")
-	return cached("qlora", k, func() (*QLoRAStudy, error) {
-		st := &QLoRAStudy{Steps: QLoRASteps, Rank: QLoRARank}
-		for _, base := range []string{"fp32", "NF4"} {
-			r, err := qloraRun(dir, base)
-			if err != nil {
-				return nil, fmt.Errorf("week3: QLoRA on the %s base: %w", base, err)
-			}
-			st.Rows = append(st.Rows, r)
+	recipe := QLoRARecipe(mk)
+	parts := []any{recipe}
+	for _, b := range qloraBases {
+		sd, _, ok, err := shippedQLoRA(b.Suffix, recipe)
+		if err != nil {
+			return nil, err
 		}
-		return st, nil
+		if ok {
+			h, err := fileHash(filepath.Join(sd, "adapter_model.safetensors"))
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, h)
+		}
+	}
+	return cached("qlora", key(parts...), func() (*QLoRAStudy, error) { return studyQLoRA(dir, recipe) })
+}
+
+func studyQLoRA(dir, recipe string) (*QLoRAStudy, error) {
+	st := &QLoRAStudy{Steps: QLoRASteps, Rank: QLoRARank, Shipped: true}
+	for _, b := range qloraBases {
+		sd, rec, ok, err := shippedQLoRA(b.Suffix, recipe)
+		if err != nil {
+			return nil, err
+		}
+		var r QLoRARow
+		if ok {
+			r, err = qloraEval(dir, b.Base, sd, rec.Row.Seconds)
+		} else {
+			st.Shipped = false
+			r, _, err = qloraRun(dir, b.Base, QLoRASteps)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("week3: QLoRA on the %s base: %w", b.Base, err)
+		}
+		st.Rows = append(st.Rows, r)
+	}
+	return st, nil
+}
+
+// BuildQLoRA trains both QLoRA runs of [StudyQLoRA] and writes their adapters (PEFT layout,
+// with the classifier head) and qlora.json to out+"-fp32" and out+"-nf4" (for
+// scripts/make-models.sh; command is recorded in qlora.json).
+func BuildQLoRA(out, command string) ([]QLoRARow, error) {
+	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
+	if err != nil {
+		return nil, err
+	}
+	mk, err := modelKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	var rows []QLoRARow
+	for _, b := range qloraBases {
+		r, m, err := qloraRun(dir, b.Base, QLoRASteps)
+		if err != nil {
+			return nil, fmt.Errorf("week3: QLoRA on the %s base: %w", b.Base, err)
+		}
+		if err := writeQLoRA(out+b.Suffix, m, qloraShipped{Command: command, Recipe: QLoRARecipe(mk), Row: r}); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// writeQLoRA writes m's adapters and head and the record to dir.
+func writeQLoRA(dir string, m *llm.Model, rec qloraShipped) error {
+	b, err := json.MarshalIndent(rec, "", " ")
+	if err != nil {
+		return err
+	}
+	return safetensors.WriteDirAtomic(dir, func(tmp string) error {
+		if err := m.SaveAdapter(tmp, lessons.BERTTinyZH); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(tmp, "qlora.json"), append(b, '\n'), 0o644)
 	})
 }
 
-func qloraRun(dir, base string) (QLoRARow, error) {
+// qloraBase loads bert-tiny-zh with the chosen base (NF4: every block linear weight
+// through NF4) and fills the row's base size.
+func qloraBase(dir, base string) (*llm.Model, QLoRARow, error) {
 	row := QLoRARow{Base: base}
 	m, err := llm.Load(dir)
 	if err != nil {
-		return row, err
+		return nil, row, err
 	}
 	var linear float64
 	for _, l := range m.Config.Linears() {
@@ -76,17 +196,16 @@ func qloraRun(dir, base string) (QLoRARow, error) {
 	if base == "NF4" {
 		res, err := calib.Quantize(m, calib.Options{Method: calib.NF4, NF4Block: NF4Block})
 		if err != nil {
-			return row, err
+			return nil, row, err
 		}
 		m = res.Model
 		row.BaseLinearMB = float64(res.QuantBytes) / 1e6
 	}
-	if err := m.AddClassifier(data.AlertLabels(), 1); err != nil {
-		return row, err
-	}
-	if err := m.AddLoRA(llm.LoRAConfig{Rank: QLoRARank, Targets: "all-linear", Seed: 3}); err != nil {
-		return row, err
-	}
+	return m, row, nil
+}
+
+// qloraAccount fills the trainable parameter count and the float32 size of the rest.
+func qloraAccount(m *llm.Model, row *QLoRARow) {
 	var other float64
 	for _, n := range m.Weights.Names() {
 		if m.LoRATrainable(n) || isBlockLinear(m.Config, n) {
@@ -98,26 +217,62 @@ func qloraRun(dir, base string) (QLoRARow, error) {
 		other += float64(4 * prod(m.Weights.Shape(n)))
 	}
 	row.OtherMB = other / 1e6
-	d, err := TrainClassifier(m, llm.TrainConfig{Steps: QLoRASteps, LR: QLoRALR, Seed: 1, Trainable: m.LoRATrainable})
-	if err != nil {
-		return row, err
-	}
-	row.Seconds = d.Seconds()
+}
+
+// qloraAccuracy measures the row's test and hard accuracy.
+func qloraAccuracy(m *llm.Model, row *QLoRARow) error {
 	test, err := data.Alerts("test")
 	if err != nil {
-		return row, err
+		return err
 	}
 	hard, err := data.Alerts(data.HardSplit)
 	if err != nil {
-		return row, err
+		return err
 	}
 	if row.Test, err = Accuracy(m, test); err != nil {
+		return err
+	}
+	row.Hard, err = Accuracy(m, hard)
+	return err
+}
+
+// qloraEval loads shipped adapters onto the base and measures them.
+func qloraEval(dir, base, adapter string, seconds float64) (QLoRARow, error) {
+	m, row, err := qloraBase(dir, base)
+	if err != nil {
 		return row, err
 	}
-	if row.Hard, err = Accuracy(m, hard); err != nil {
+	// The head as in training (this also drops the MLM head), then the saved one over it.
+	if err := m.AddClassifier(data.AlertLabels(), 1); err != nil {
 		return row, err
 	}
-	return row, nil
+	if err := m.LoadAdapter(adapter); err != nil {
+		return row, err
+	}
+	qloraAccount(m, &row)
+	row.Seconds = seconds
+	return row, qloraAccuracy(m, &row)
+}
+
+// qloraRun trains one run and measures it.
+func qloraRun(dir, base string, steps int) (QLoRARow, *llm.Model, error) {
+	m, row, err := qloraBase(dir, base)
+	if err != nil {
+		return row, nil, err
+	}
+	if err := m.AddClassifier(data.AlertLabels(), 1); err != nil {
+		return row, nil, err
+	}
+	if err := m.AddLoRA(llm.LoRAConfig{Rank: QLoRARank, Targets: "all-linear", Seed: 3}); err != nil {
+		return row, nil, err
+	}
+	qloraAccount(m, &row)
+	t0 := time.Now()
+	if _, err := TrainClassifier(m, llm.TrainConfig{Steps: steps, LR: QLoRALR, Seed: 1, Trainable: m.LoRATrainable}); err != nil {
+		return row, nil, err
+	}
+	row.Seconds = time.Since(t0).Seconds()
+	return row, m, qloraAccuracy(m, &row)
 }
 
 func isBlockLinear(c llm.Config, name string) bool {

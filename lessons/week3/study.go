@@ -140,7 +140,7 @@ func StudyGPT(name string) (*GPTStudy, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, AWQGrid, calib.OutputRows, "v3")
+	k := key(mk, Window, CalibTokens, fmt.Sprint(Variants), GPTQOptions, AWQGrid, calib.OutputRows, "v4")
 	return cached("gpt-study", k, func() (*GPTStudy, error) { return studyGPT(name, dir) })
 }
 
@@ -166,13 +166,27 @@ func studyGPT(name, dir string) (*GPTStudy, error) {
 		floatMB += float64(4*l.In*l.Out) / 1e6
 	}
 	st.PPL = append(st.PPL, PPLRow{Variant: "fp32", Scheme: "fp32", PPL: base, LinearMB: floatMB})
+	// Every variant calibrates on the float32 model's layer inputs: run it once.
+	r, err := calib.New(m)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := r.Inputs(Windows(calibIDs, Window))
+	if err != nil {
+		return nil, err
+	}
 	for _, v := range Variants {
 		t0 := time.Now()
-		ids := calibIDs
-		if v.Calib > 0 {
-			ids = ids[:min(v.Calib, len(ids))]
+		ids, in := calibIDs, inputs
+		if v.Calib > 0 && v.Calib < len(ids) {
+			// The first windows' inputs are the first rows of every layer's.
+			ids, in = ids[:v.Calib], map[string][]float32{}
+			for _, l := range m.Config.Linears() {
+				in[l.Module] = inputs[l.Module][:v.Calib*l.In]
+			}
 		}
-		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), GPTQ: GPTQOptions, AWQGrid: AWQGrid})
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), Inputs: in,
+			GPTQ: GPTQOptions, AWQGrid: AWQGrid})
 		if err != nil {
 			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
 		}

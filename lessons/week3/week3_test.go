@@ -14,6 +14,7 @@ import (
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/calib"
+	"github.com/divellm/divellm/llm/safetensors"
 )
 
 func TestWindowsAndNames(t *testing.T) {
@@ -383,5 +384,35 @@ func TestTrainClassifierLoRA(t *testing.T) {
 	}
 	if nLoRA == 0 || nHead == 0 {
 		t.Errorf("trained %d adapter and %d head tensors", nLoRA, nHead)
+	}
+}
+
+// The shipped-adapter path gives the trained model back: a short NF4 QLoRA run, written as
+// the build writes it and loaded onto a fresh NF4 base, has the same accuracy and counts.
+func TestQLoRAShipRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a few steps")
+	}
+	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	row, m, err := qloraRun(dir, "NF4", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "qlora-nf4")
+	if err := writeQLoRA(out, m, qloraShipped{Recipe: "r", Row: row}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := qloraEval(dir, "NF4", out, row.Seconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != row {
+		t.Fatalf("reloaded %+v, trained %+v", got, row)
+	}
+	if err := safetensors.CheckReplaceable(out); err != nil {
+		t.Fatalf("the build could not replace its own output: %v", err)
 	}
 }

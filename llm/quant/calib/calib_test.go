@@ -211,3 +211,61 @@ func TestGelu(t *testing.T) {
 		t.Errorf("gelu(1) = %v / %v", Gelu(1, false), Gelu(1, true))
 	}
 }
+
+// GramRoot keeps xᵀx/n (checked against a float64 sum, with a dead input and a repeated
+// one), and GPTQ on the root reaches the same output error as GPTQ on every row.
+func TestGramRoot(t *testing.T) {
+	const n, cols, rows = 600, 24, 16
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, n*cols)
+	for r := 0; r < n; r++ {
+		for c := 0; c < cols; c++ {
+			x[r*cols+c] = float32(rng.NormFloat64()) * float32(1+c%5)
+		}
+		x[r*cols+3] = 0               // dead input
+		x[r*cols+7] = 2 * x[r*cols+5] // collinear input
+	}
+	root := GramRoot(x, n, cols)
+	if len(root) != cols*cols {
+		t.Fatalf("root has %d values, want %d", len(root), cols*cols)
+	}
+	for i := 0; i < cols; i++ {
+		for j := 0; j < cols; j++ {
+			var want, got float64
+			for r := 0; r < n; r++ {
+				want += float64(x[r*cols+i]) * float64(x[r*cols+j])
+			}
+			for r := 0; r < cols; r++ {
+				got += float64(root[r*cols+i]) * float64(root[r*cols+j])
+			}
+			want, got = want/n, got/cols
+			if math.Abs(got-want) > 1e-4*(1+math.Abs(want)) {
+				t.Fatalf("Gram[%d,%d] = %g, want %g", i, j, got, want)
+			}
+		}
+	}
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64())
+	}
+	outErr := func(xs []float32, m int) float64 {
+		q, err := quant.GPTQ(w, rows, cols, xs, m, quant.Scheme{Bits: 4}, quant.GPTQOptions{ActOrder: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := q.Dequantize()
+		a, b := MatMulT(x, w, nil, n, cols, rows), MatMulT(x, d, nil, n, cols, rows)
+		var e float64
+		for i := range a {
+			e += float64(a[i]-b[i]) * float64(a[i]-b[i])
+		}
+		return e
+	}
+	full, viaRoot := outErr(x, n), outErr(root, cols)
+	if math.Abs(viaRoot-full) > 1e-3*full {
+		t.Fatalf("GPTQ output error with the root %g, with every row %g", viaRoot, full)
+	}
+	if got := GramRoot(x[:cols*cols], cols, cols); &got[0] != &x[0] {
+		t.Fatal("n ≤ cols should return x itself")
+	}
+}

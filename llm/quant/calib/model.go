@@ -32,7 +32,11 @@ type Options struct {
 	// compensates for the errors before it. Otherwise every layer sees float32 inputs.
 	Sequential bool
 	AWQGrid    int // α grid of AWQ (default 20)
-	NF4Block   int // NF4 block size (default 64)
+	// Inputs, when set, are the float32 model's inputs of every linear layer on Calib, as
+	// [Runner.Inputs] returns them: callers quantizing one model several ways compute them
+	// once and share them. Only used without Sequential.
+	Inputs   map[string][]float32
+	NF4Block int // NF4 block size (default 64)
 }
 
 // OutputRows bounds the calibration rows on which Layer.Output is measured (the first ones).
@@ -96,7 +100,9 @@ func Quantize(m *llm.Model, o Options) (*Result, error) {
 		return nil, err
 	}
 	var fx map[string][]float32 // float32 model's inputs per layer
-	if len(o.Calib) > 0 {
+	if o.Inputs != nil {
+		fx = o.Inputs
+	} else if len(o.Calib) > 0 {
 		if fx, err = ref.Inputs(o.Calib); err != nil {
 			return nil, err
 		}
@@ -208,7 +214,9 @@ func quantizeLayer(ref *Runner, lin llm.Linear, x []float32, o Options) (Layer, 
 		if len(x) == 0 {
 			return lay, nil, errors.New("no calibration inputs")
 		}
-		q, err := quant.GPTQ(w, rows, cols, x, len(x)/cols, o.Scheme, o.GPTQ)
+		// GPTQ only needs xᵀx: hand it a [cols, cols] root of it instead of every row.
+		xr := GramRoot(x, len(x)/cols, cols)
+		q, err := quant.GPTQ(w, rows, cols, xr, len(xr)/cols, o.Scheme, o.GPTQ)
 		if err != nil {
 			return lay, nil, err
 		}
