@@ -12,7 +12,7 @@ BIN := $(CURDIR)/bin
 # Jupyter listens here; `make lab LAB_FLAGS="--port 9999 --no-browser"` to change.
 LAB_FLAGS ?=
 
-.PHONY: build test test-go vet fmt-check lab kernel notebooks models models-check bench bench-vs-torch echarts echarts-check clean
+.PHONY: build test test-go test-notebooks vet fmt-check lab kernel notebooks models models-check bench bench-vs-torch echarts echarts-check clean
 
 build:
 	$(GO) build -o $(BIN)/divellm ./cmd/divellm
@@ -31,7 +31,12 @@ test-go:
 	@$(GO) run ./cmd/divellm kernel check --tests || true
 	$(GO) test -count=1 -timeout 20m ./...
 
-test: fmt-check vet echarts-check models-check test-go
+# Every notebook, learner and solution variants, headless on the real kernel (the first
+# run of each week trains what its caches lack, so this phase has its own timeout).
+test-notebooks:
+	DIVELLM_NOTEBOOKS=1 $(GO) test -count=1 -timeout 45m -run 'TestNotebooks' ./kernel/notebooktest
+
+test: fmt-check vet echarts-check models-check test-go test-notebooks
 
 # Build the pinned GoNB, gopls and goimports into bin/kernel and install the
 # "Go (divellm)" kernelspec for this checkout. Idempotent: the second run takes <1 s.

@@ -27,6 +27,10 @@
 // as slow as on a busy 2-core one: DIVELLM_TEST_GOCACHE=$(mktemp -d) go test -run
 // Conformance ./kernel/notebooktest.
 //
+// TestNotebooks runs only with DIVELLM_NOTEBOOKS=1: `make test` runs it as a phase of its
+// own (make test-notebooks) after `go test ./...`, so the unit tests stay fast and the
+// notebooks get their own, longer timeout.
+//
 // To add a notebook to the tests, add its source to notebooks/src and run
 // `go run ./lessons/nbgen`: every *.ipynb in notebooks/ and notebooks/solutions/ is run.
 package notebooktest
