@@ -65,8 +65,10 @@ models-check:
 		test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/train_result.json || \
 		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }; \
 	done
-	@m=bert-tiny-zh-alerts; test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/eval_result.json || \
-		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }
+	@for m in bert-tiny-zh-alerts bert-tiny-zh-alerts-lora; do \
+		test -f models/$$m/model.safetensors -a -f models/$$m/config.json -a -f models/$$m/eval_result.json || \
+		{ echo "models/$$m is missing: run 'make models' (or git checkout models/)"; exit 1; }; \
+	done
 
 # Re-fetch the vendored ECharts bundle (viz/assets) with npm and verify its sha256.
 echarts:

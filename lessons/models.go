@@ -34,6 +34,9 @@ const (
 	// BERTTinyZHAlerts is bert-tiny-zh fine-tuned to classify alert logs by root cause
 	// (lessons/data/alerts, eight classes), by `divellm finetune`.
 	BERTTinyZHAlerts = "bert-tiny-zh-alerts"
+	// BERTTinyZHAlertsLoRA is the same classifier trained with rank-8 LoRA adapters on the
+	// attention projections (merged weights plus the PEFT adapter files).
+	BERTTinyZHAlertsLoRA = "bert-tiny-zh-alerts-lora"
 
 	// GPTTinyZHSFT is gpt-tiny-zh after supervised fine-tuning (answer-only loss) on the
 	// ops Q&A pairs of lessons/data plus sloppy demonstrations, and GPTTinyZHDPO that

@@ -54,6 +54,15 @@ if [[ $only == all || $only == alerts ]]; then
     --train lessons/data/alerts/train.jsonl --eval lessons/data/alerts/test.jsonl --test lessons/data/alerts/hard.jsonl \
     --epochs 6 --lr 2e-3 --batch-size 32 --max-len 128 --seed 1 --out "$out" --json >/dev/null
   echo "== bert-tiny-zh-alerts done in $((SECONDS - start)) s: $(cat "$out/eval_result.json")" >&2
+  # The notebook's LoRA run (week2.LoRARecipe: rank 8 on the attention projections, α 16,
+  # lr 5e-3): merged weights plus the PEFT adapter files.
+  out=models/bert-tiny-zh-alerts-lora
+  echo "== bert-tiny-zh-alerts-lora: $BIN finetune --lora-rank 8 --out $out" >&2
+  start=$SECONDS
+  "$BIN" finetune --model models/bert-tiny-zh --task classify --lora-rank 8 \
+    --train lessons/data/alerts/train.jsonl --eval lessons/data/alerts/test.jsonl --test lessons/data/alerts/hard.jsonl \
+    --epochs 6 --lr 5e-3 --batch-size 32 --max-len 128 --seed 1 --out "$out" --json >/dev/null
+  echo "== bert-tiny-zh-alerts-lora done in $((SECONDS - start)) s: $(cat "$out/eval_result.json")" >&2
 fi
 
 # Week 2's generation half: gpt-tiny-zh after SFT on the ops Q&A pairs (plus sloppy

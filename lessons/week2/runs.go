@@ -7,8 +7,10 @@ import (
 	"math"
 	"path/filepath"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm"
+	"github.com/divellm/divellm/llm/safetensors"
 )
 
 // Recipe says how one classifier of the notebook is trained; with the base model's
@@ -190,9 +192,11 @@ func Train(r Recipe, progress func(Step)) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r == FullRecipe() {
-		if shipped, err := fromShipped(r, len(train), test, hard, dir); err == nil {
-			return shipped, nil
+	for _, sh := range shippedRuns {
+		if r == sh.recipe() {
+			if shipped, err := fromShipped(r, sh, len(train), test, hard, dir); err == nil {
+				return shipped, nil
+			}
 		}
 	}
 	run, err := FineTune(m, train, test, r.options(progress))
@@ -236,12 +240,32 @@ type shippedResult struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
-// fromShipped fills the cache entry of FullRecipe from the shipped classifier when `make
+// shippedRun is a notebook run that `make models` ships: the model directory and the
+// recipe it was trained with (its mode as divellm finetune records it).
+type shippedRun struct {
+	model, mode string
+	recipe      func() Recipe
+}
+
+// shippedRuns are the recipes whose runs ship in models/: full fine-tuning (the alert
+// classifier) and the LoRA run (scripts/make-models.sh, block alerts, passes the same
+// settings to divellm finetune).
+var shippedRuns = []shippedRun{
+	{lessons.BERTTinyZHAlerts, "full", FullRecipe},
+	{lessons.BERTTinyZHAlertsLoRA, fmt.Sprintf("lora-%d", LoRARank), LoRARecipe},
+}
+
+// adapterFiles are the PEFT files of a LoRA run (divellm finetune writes them beside the
+// merged weights).
+var adapterFiles = []string{"adapter_config.json", "adapter_model.safetensors"}
+
+// fromShipped fills the cache entry of a shipped recipe from its shipped model when `make
 // models` trained it with the same settings: the same run, so the notebook need not
 // repeat it. Its scores are measured again here; its history is the one divellm finetune
-// recorded (train_history.json).
-func fromShipped(r Recipe, trainN int, test, hard []Example, dir string) (*Result, error) {
-	sd, err := lessons.ModelDir(lessons.BERTTinyZHAlerts)
+// recorded (train_history.json). A LoRA run's adapter files come along, so the unmerged
+// model loads too.
+func fromShipped(r Recipe, sh shippedRun, trainN int, test, hard []Example, dir string) (*Result, error) {
+	sd, err := lessons.ModelDir(sh.model)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +273,7 @@ func fromShipped(r Recipe, trainN int, test, hard []Example, dir string) (*Resul
 	if err := readJSON(filepath.Join(sd, "eval_result.json"), &sr); err != nil {
 		return nil, err
 	}
-	if sr.Mode != "full" || sr.Epochs != r.Epochs || sr.BatchSize != r.BatchSize || sr.LR != r.LR || sr.MaxLen != r.MaxLen ||
+	if sr.Mode != sh.mode || sr.Epochs != r.Epochs || sr.BatchSize != r.BatchSize || sr.LR != r.LR || sr.MaxLen != r.MaxLen ||
 		sr.Seed != int64(r.Seed) || sr.Augment != r.Augment || sr.TrainN != trainN {
 		return nil, errors.New("the shipped classifier was trained otherwise")
 	}
@@ -271,6 +295,17 @@ func fromShipped(r Recipe, trainN int, test, hard []Example, dir string) (*Resul
 	}
 	if err := m.Save(dir); err != nil {
 		return nil, err
+	}
+	if r.LoRARank > 0 {
+		for _, f := range adapterFiles {
+			data, err := fileio.ReadFile(filepath.Join(sd, f), fileio.MaxJSON)
+			if err != nil {
+				return nil, err
+			}
+			if err := safetensors.WriteFileInDir(dir, f, data); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := writeJSONAtomic(filepath.Join(dir, "week2_result.json"), res); err != nil {
 		return nil, err
