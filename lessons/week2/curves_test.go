@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/divellm/divellm/llm/safetensors"
 )
 
 func TestCurvesHashChanges(t *testing.T) {
@@ -132,5 +134,25 @@ func TestWriteCurvesNeedsMarker(t *testing.T) {
 	dir := t.TempDir()
 	if err := WriteCurves(dir, &Curves{RecipeHash: "curves-00"}); err == nil {
 		t.Fatal("wrote curves.json into a directory divellm did not write")
+	}
+}
+
+func TestWriteCurvesRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "model")
+	if err := safetensors.WriteDirAtomic(dir, func(tmp string) error {
+		return os.WriteFile(filepath.Join(tmp, "config.json"), []byte("{}"), 0o644)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := &Curves{RecipeHash: "curves-0123456789abcdef0123", Points: syntheticPoints()}
+	if err := WriteCurves(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := recordedCurves(filepath.Join(dir, CurvesFile), c.RecipeHash)
+	if err != nil || len(got.Points) != len(c.Points) || got.Points[1].Fraction != c.Points[1].Fraction || got.Points[1].Test.MacroF1 != c.Points[1].Test.MacroF1 {
+		t.Fatalf("round trip: %v %+v", err, got)
+	}
+	if err := safetensors.CheckReplaceable(dir); err != nil {
+		t.Errorf("the directory is no longer replaceable after curves.json: %v", err)
 	}
 }
