@@ -54,6 +54,13 @@ if [[ $only == all || $only == alerts ]]; then
     --train lessons/data/alerts/train.jsonl --eval lessons/data/alerts/test.jsonl --test lessons/data/alerts/hard.jsonl \
     --epochs 6 --lr 2e-3 --batch-size 32 --max-len 128 --seed 1 --out "$out" --json >/dev/null
   echo "== bert-tiny-zh-alerts done in $((SECONDS - start)) s: $(cat "$out/eval_result.json")" >&2
+  # The week-2 learning curves (pretrained vs scratch at 1/5/20/100% of the labels), which
+  # the notebook reads instead of training eight models cold; recorded with a hash of the
+  # recipes, the base weights and the data (lessons/week2/curves.go).
+  echo "== bert-tiny-zh-alerts learning curves: go run ./lessons/week2/curvesbuild -out $out" >&2
+  start=$SECONDS
+  go run ./lessons/week2/curvesbuild -out "$out"
+  echo "== learning curves done in $((SECONDS - start)) s" >&2
   # The notebook's LoRA run (week2.LoRARecipe: rank 8 on the attention projections, α 16,
   # lr 5e-3): merged weights plus the PEFT adapter files.
   out=models/bert-tiny-zh-alerts-lora

@@ -1,12 +1,16 @@
 package week2
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/divellm/divellm/kernel/display"
+	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/viz"
@@ -84,24 +88,115 @@ type CurvePoint struct {
 	Hard     Metrics
 }
 
-// LearningCurves trains (or loads) bert-tiny-zh and a randomly initialised model of its
-// shape at every fraction of CurveFractions; say, if set, is told which run starts.
-func LearningCurves(say func(string)) ([]CurvePoint, error) {
-	var out []CurvePoint
+// LiveCurveFraction is the share of labels whose pair of runs the notebook re-runs live
+// when the curves are recorded: the issue's headline comparison.
+const LiveCurveFraction = 0.05
+
+// CurveCheck is one re-run point: the recorded value and the one just computed.
+type CurveCheck struct {
+	Recorded, Live CurveRecord
+}
+
+// LearningCurveSet is what LearningCurves returns: the points (recorded by `make models`
+// when models/bert-tiny-zh-alerts/curves.json matches the current recipes, base weights
+// and data, else trained here), and for recorded curves the live re-run of the
+// LiveCurveFraction pair.
+type LearningCurveSet struct {
+	Points   []CurvePoint
+	Recorded bool         // the points come from curves.json
+	Why      string       // why curves.json was not used (empty when it was)
+	Checks   []CurveCheck // recorded vs live at LiveCurveFraction (only when Recorded)
+}
+
+// CheckLines says, for each re-run point, the recorded and live macro-F1 and accuracy on
+// both splits and their differences (live − recorded).
+func (s *LearningCurveSet) CheckLines() []string {
+	if !s.Recorded {
+		return []string{"曲线没有记录（" + s.Why + "），上面每个点都是刚训练（或从缓存读出）的。"}
+	}
+	var out []string
+	for _, c := range s.Checks {
+		r, l := c.Recorded, c.Live
+		out = append(out, fmt.Sprintf("%s %g%%：标准测试集 macro-F1 记录 %.4f / 现算 %.4f（差 %+.4f），accuracy 记录 %.4f / 现算 %.4f（差 %+.4f）；"+
+			"困难测试集 macro-F1 记录 %.4f / 现算 %.4f（差 %+.4f）",
+			r.Init, 100*r.Fraction, r.Test.MacroF1, l.Test.MacroF1, l.Test.MacroF1-r.Test.MacroF1,
+			r.Test.Accuracy, l.Test.Accuracy, l.Test.Accuracy-r.Test.Accuracy,
+			r.Hard.MacroF1, l.Hard.MacroF1, l.Hard.MacroF1-r.Hard.MacroF1))
+	}
+	return out
+}
+
+// LearningCurves returns the learning curves of bert-tiny-zh and of a randomly initialised
+// model of its shape at every fraction of CurveFractions. When `make models` recorded
+// them (models/bert-tiny-zh-alerts/curves.json, by lessons/week2/curvesbuild) for the
+// current recipes, base weights and data, the recorded points are used and only the
+// LiveCurveFraction pair is trained (or loaded from .cache/week2) and compared; otherwise
+// every point is trained (or loaded). say, if set, is told which run starts.
+func LearningCurves(say func(string)) (*LearningCurveSet, error) {
+	path := ""
+	if dir, err := lessons.ModelDir(lessons.BERTTinyZHAlerts); err == nil {
+		path = filepath.Join(dir, CurvesFile)
+	}
+	want, err := CurvesHash()
+	if err != nil {
+		return nil, err
+	}
+	return learningCurves(path, want, func(r Recipe) (*Result, error) { return Train(r, nil) }, say)
+}
+
+// learningCurves is LearningCurves with the recorded file, its expected hash and the
+// trainer given.
+func learningCurves(path, want string, train func(Recipe) (*Result, error), say func(string)) (*LearningCurveSet, error) {
+	set := &LearningCurveSet{}
+	var rec *Curves
+	var err error
+	if path == "" {
+		err = errors.New("no shipped classifier directory")
+	} else {
+		rec, err = recordedCurves(path, want)
+	}
+	if err != nil {
+		set.Why = err.Error()
+		if errors.Is(err, os.ErrNotExist) {
+			set.Why = CurvesFile + " 不存在"
+		} else if errors.Is(err, errStaleCurves) {
+			set.Why = CurvesFile + " 的哈希与当前的配方、基础权重或数据不符"
+		}
+	}
+	run := func(r Recipe) (CurveRecord, error) {
+		if say != nil {
+			say(fmt.Sprintf("%s, %g%% 的标签 (labels), %d 轮 (epochs)", r.Init, 100*r.Fraction, r.Epochs))
+		}
+		res, err := train(r)
+		if err != nil {
+			return CurveRecord{}, err
+		}
+		return record(r, res), nil
+	}
+	if rec != nil {
+		set.Recorded = true
+		for _, p := range rec.Points {
+			set.Points = append(set.Points, CurvePoint{Init: p.Init, Fraction: p.Fraction, TrainN: p.TrainN, Epochs: p.Epochs, Test: p.Test, Hard: p.Hard})
+			if p.Fraction == LiveCurveFraction {
+				live, err := run(CurveRecipe(p.Init, p.Fraction))
+				if err != nil {
+					return nil, err
+				}
+				set.Checks = append(set.Checks, CurveCheck{Recorded: p, Live: live})
+			}
+		}
+		return set, nil
+	}
 	for _, init := range []string{Pretrained, Scratch} {
 		for _, f := range CurveFractions {
-			r := CurveRecipe(init, f)
-			if say != nil {
-				say(fmt.Sprintf("%s, %g%% 的标签 (labels), %d 轮 (epochs)", init, 100*f, r.Epochs))
-			}
-			res, err := Train(r, nil)
+			p, err := run(CurveRecipe(init, f))
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, CurvePoint{Init: init, Fraction: f, TrainN: res.TrainN, Epochs: r.Epochs, Test: res.Test, Hard: res.Hard})
+			set.Points = append(set.Points, CurvePoint{Init: init, Fraction: f, TrainN: p.TrainN, Epochs: p.Epochs, Test: p.Test, Hard: p.Hard})
 		}
 	}
-	return out, nil
+	return set, nil
 }
 
 // CurveChart draws macro-F1 against the share of labels, one line per start (pretrained,
