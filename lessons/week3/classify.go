@@ -278,8 +278,9 @@ func studyClassifier(m *llm.Model, src string) (*ClsStudy, error) {
 	if err != nil {
 		return nil, err
 	}
+	roots := calib.GramRoots(inputs, m.Config.Linears())
 	for _, v := range ClsVariants {
-		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: cal, Inputs: inputs, GPTQ: GPTQOptions})
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: cal, Inputs: inputs, Roots: roots, GPTQ: GPTQOptions})
 		if err != nil {
 			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)
 		}

@@ -175,17 +175,18 @@ func studyGPT(name, dir string) (*GPTStudy, error) {
 	if err != nil {
 		return nil, err
 	}
+	roots := calib.GramRoots(inputs, m.Config.Linears()) // GPTQ's XᵀX, shared by both GPTQ rows
 	for _, v := range Variants {
 		t0 := time.Now()
-		ids, in := calibIDs, inputs
+		ids, in, rs := calibIDs, inputs, roots
 		if v.Calib > 0 && v.Calib < len(ids) {
 			// The first windows' inputs are the first rows of every layer's.
-			ids, in = ids[:v.Calib], map[string][]float32{}
+			ids, in, rs = ids[:v.Calib], map[string][]float32{}, nil
 			for _, l := range m.Config.Linears() {
 				in[l.Module] = inputs[l.Module][:v.Calib*l.In]
 			}
 		}
-		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), Inputs: in,
+		res, err := calib.Quantize(m, calib.Options{Scheme: v.Scheme, Method: v.Method, Calib: Windows(ids, Window), Inputs: in, Roots: rs,
 			GPTQ: GPTQOptions, AWQGrid: AWQGrid})
 		if err != nil {
 			return nil, fmt.Errorf("week3: %s: %w", v.Name, err)

@@ -416,3 +416,42 @@ func TestQLoRAShipRoundTrip(t *testing.T) {
 		t.Fatalf("the build could not replace its own output: %v", err)
 	}
 }
+
+// The adapters shipped in models/ were built with this package's recipe (otherwise the
+// notebook would train them again), and loading the NF4 one reproduces the accuracy its
+// build recorded.
+func TestShippedQLoRA(t *testing.T) {
+	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
+	if err != nil {
+		t.Skip(err)
+	}
+	mk, err := modelKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range qloraBases {
+		sd, rec, ok, err := shippedQLoRA(b.Suffix, QLoRARecipe(mk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sd == "" {
+			t.Skipf("models/%s%s is not in this checkout", QLoRAModel, b.Suffix)
+		}
+		if !ok {
+			t.Fatalf("%s was built with recipe %s, this package's is %s: rebuild it (scripts/make-models.sh qlora)", sd, rec.Recipe, QLoRARecipe(mk))
+		}
+		if rec.Row.Base != b.Base {
+			t.Fatalf("%s records base %q, want %q", sd, rec.Row.Base, b.Base)
+		}
+		if b.Base != "NF4" || testing.Short() {
+			continue
+		}
+		got, err := qloraEval(dir, b.Base, sd, rec.Row.Seconds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != rec.Row {
+			t.Fatalf("evaluated %+v, the build recorded %+v", got, rec.Row)
+		}
+	}
+}

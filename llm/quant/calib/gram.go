@@ -1,6 +1,10 @@
 package calib
 
-import "math"
+import (
+	"math"
+
+	"github.com/divellm/divellm/llm"
+)
 
 // GramRoot returns r ([k, cols], k = cols) whose mean Gram matrix equals x's:
 // rᵀr / k = xᵀx / n for x [n, cols]. GPTQ only sees its calibration inputs through
@@ -54,4 +58,16 @@ func GramRoot(x []float32, n, cols int) []float32 {
 		}
 	}
 	return r
+}
+
+// GramRoots returns the [GramRoot] of every layer's inputs (as [Runner.Inputs] returns
+// them), for [Options.Roots].
+func GramRoots(inputs map[string][]float32, linears []llm.Linear) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, l := range linears {
+		if x, ok := inputs[l.Module]; ok && len(x)%l.In == 0 {
+			out[l.Module] = GramRoot(x, len(x)/l.In, l.In)
+		}
+	}
+	return out
 }

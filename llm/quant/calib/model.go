@@ -35,7 +35,10 @@ type Options struct {
 	// Inputs, when set, are the float32 model's inputs of every linear layer on Calib, as
 	// [Runner.Inputs] returns them: callers quantizing one model several ways compute them
 	// once and share them. Only used without Sequential.
-	Inputs   map[string][]float32
+	Inputs map[string][]float32
+	// Roots, when set, are [GramRoot]s of Inputs by module ([GramRoots]), shared by
+	// several GPTQ calls on the same inputs. Only used without Sequential.
+	Roots    map[string][]float32
 	NF4Block int // NF4 block size (default 64)
 }
 
@@ -215,7 +218,10 @@ func quantizeLayer(ref *Runner, lin llm.Linear, x []float32, o Options) (Layer, 
 			return lay, nil, errors.New("no calibration inputs")
 		}
 		// GPTQ only needs xᵀx: hand it a [cols, cols] root of it instead of every row.
-		xr := GramRoot(x, len(x)/cols, cols)
+		xr, ok := o.Roots[lin.Module]
+		if !ok || o.Sequential {
+			xr = GramRoot(x, len(x)/cols, cols)
+		}
 		q, err := quant.GPTQ(w, rows, cols, xr, len(xr)/cols, o.Scheme, o.GPTQ)
 		if err != nil {
 			return lay, nil, err
