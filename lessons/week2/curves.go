@@ -1,13 +1,13 @@
 package week2
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm/safetensors"
@@ -128,7 +128,7 @@ func ReadCurves(path string) (*Curves, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := hex.DecodeString(c.RecipeHash[min(len(c.RecipeHash), len("curves-")):]); err != nil || len(c.RecipeHash) <= len("curves-") {
+	if h, ok := strings.CutPrefix(c.RecipeHash, "curves-"); !ok || h == "" {
 		return nil, fmt.Errorf("%s: no valid recipe_hash", path)
 	}
 	if len(c.Points) == 0 {
