@@ -254,7 +254,7 @@ func TestAccuracyMatchesForward(t *testing.T) {
 	}
 	// one example at a time, unpadded
 	right := 0
-	seqs, cls, _ := alertBatches(m, ex)
+	seqs, cls, _ := alertBatches(m, ex, MaxLen)
 	for i, s := range seqs {
 		out, err := m.Forward(llm.Batch{IDs: [][]int{s}}, llm.ForwardOptions{SkipLogits: true})
 		if err != nil {
