@@ -6,7 +6,10 @@ package checkout
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -112,4 +115,19 @@ func compiledRoot() (string, bool) {
 	}
 	r := filepath.Dir(filepath.Dir(filepath.Dir(file)))
 	return r, IsRoot(r)
+}
+
+// FileHash returns the first 16 hex digits of the SHA-256 of a file: enough to tell two
+// model weight files apart in a cache key.
+func FileHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

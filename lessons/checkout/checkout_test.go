@@ -55,3 +55,15 @@ func TestIsRoot(t *testing.T) {
 		t.Fatal("divellm go.mod not recognised")
 	}
 }
+
+func TestFileHash(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "w")
+	os.WriteFile(p, []byte("abc"), 0o644)
+	// sha256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+	if h, err := FileHash(p); err != nil || h != "ba7816bf8f01cfea" {
+		t.Fatalf("FileHash = %q, %v", h, err)
+	}
+	if _, err := FileHash(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("missing file hashed")
+	}
+}

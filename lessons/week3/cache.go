@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/divellm/divellm/lessons/checkout"
 
 	"github.com/divellm/divellm/lessons"
 )
@@ -24,18 +25,7 @@ func cacheDir() (string, error) {
 }
 
 // fileHash returns the first 16 hex digits of the SHA-256 of a file.
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
+func fileHash(path string) (string, error) { return checkout.FileHash(path) }
 
 // modelKey identifies a model directory's weights.
 func modelKey(dir string) (string, error) {

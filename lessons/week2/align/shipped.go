@@ -1,15 +1,14 @@
 package align
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/divellm/divellm/lessons/checkout"
 
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm"
@@ -216,16 +215,7 @@ func verdictCounts(answers []string) (map[Verdict]int, error) {
 // weightsHash identifies a checkpoint's weights (a shipped model rebuilt with the same
 // recipe may differ in the last bits).
 func weightsHash(dir string) (string, error) {
-	f, err := os.Open(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return checkout.FileHash(filepath.Join(dir, "model.safetensors"))
 }
 
 // shipped returns the directory and record of the shipped model name when it was built

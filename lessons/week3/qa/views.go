@@ -1,16 +1,15 @@
 package qa
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/divellm/divellm/lessons/checkout"
 
 	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/lessons"
@@ -256,18 +255,7 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // fileHash is the first 16 hex digits of the file's sha256.
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
+func fileHash(path string) (string, error) { return checkout.FileHash(path) }
 
 // Table shows the two splits' sizes and scores.
 func (h *HeldOut) Table() (headers []string, rows [][]string) {
