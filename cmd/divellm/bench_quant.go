@@ -403,47 +403,15 @@ func benchDecode(model string, tokens int) (any, error) {
 	}
 	var rows decodeRows
 	for _, f := range qmodel.Formats {
-		g, err := qmodel.NewGPT(m, f)
+		d, err := qmodel.TimeDecode(m, f, prompt, tokens)
 		if err != nil {
 			return nil, err
 		}
-		s, err := g.NewSession(len(prompt) + tokens)
-		if err != nil {
-			return nil, err
-		}
-		logits, err := s.Forward(prompt)
-		if err != nil {
-			return nil, err
-		}
-		V := m.Config.VocabSize
-		next := argmax(logits[len(logits)-V:])
-		var ms []float64
-		start := time.Now()
-		for range tokens {
-			t0 := time.Now()
-			logits, err := s.Forward([]int{next})
-			if err != nil {
-				return nil, err
-			}
-			ms = append(ms, float64(time.Since(t0).Nanoseconds())/1e6)
-			next = argmax(logits)
-		}
-		total := time.Since(start).Seconds()
-		rows = append(rows, decodeRow{Model: name, Format: string(f), TokensPS: math.Round(float64(tokens)/total*10) / 10,
-			MsPerTok: round4(median(ms)), WeightsMB: round4(float64(g.Bytes()) / 1e6), Tokens: tokens,
+		rows = append(rows, decodeRow{Model: name, Format: string(f), TokensPS: math.Round(d.TokensPerSecond()*10) / 10,
+			MsPerTok: round4(median(d.StepMs)), WeightsMB: round4(float64(d.Bytes) / 1e6), Tokens: tokens,
 			Impl: gemm.Impl(), Threads: runtime.GOMAXPROCS(0)})
 	}
 	return rows, nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // pplRow is one line of `divellm bench quant --perplexity --json`.

@@ -7,9 +7,7 @@ import (
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm"
@@ -150,46 +148,13 @@ func TimeDecode(name string, m *llm.Model, tokens int) ([]DecodeRow, error) {
 	}
 	var out []DecodeRow
 	for _, f := range DecodeFormats {
-		g, err := qmodel.NewGPT(m, f)
+		d, err := qmodel.TimeDecode(m, f, prompt, tokens)
 		if err != nil {
 			return nil, err
 		}
-		s, err := g.NewSession(len(prompt) + tokens)
-		if err != nil {
-			return nil, err
-		}
-		logits, err := s.Forward(prompt)
-		if err != nil {
-			return nil, err
-		}
-		V := m.Config.VocabSize
-		next := argmax(logits[len(logits)-V:])
-		var steps []float64
-		t0 := time.Now()
-		for range tokens {
-			t1 := time.Now()
-			lg, err := s.Forward([]int{next})
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, float64(time.Since(t1).Microseconds())/1000)
-			next = argmax(lg)
-		}
-		total := time.Since(t0).Seconds()
-		sort.Float64s(steps)
-		out = append(out, DecodeRow{Model: name, Format: f, TokensPS: float64(tokens) / total, MsPerTok: steps[len(steps)/2], WeightsMB: float64(g.Bytes()) / 1e6})
+		out = append(out, DecodeRow{Model: name, Format: f, TokensPS: d.TokensPerSecond(), MsPerTok: d.MedianMs(), WeightsMB: float64(d.Bytes) / 1e6})
 	}
 	return out, nil
-}
-
-func argmax(v []float32) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // DecodeChart draws tokens/s per model and format with the weight MB beside.

@@ -15,6 +15,7 @@ import (
 	"github.com/divellm/divellm/llm/quant"
 	"github.com/divellm/divellm/llm/quant/calib"
 	"github.com/divellm/divellm/llm/safetensors"
+	"github.com/divellm/divellm/llm/sample"
 )
 
 func TestWindowsAndNames(t *testing.T) {
@@ -260,7 +261,7 @@ func TestAccuracyMatchesForward(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if argmax(out.Classes.Data) == cls[i] {
+		if sample.Argmax(out.Classes.Data) == cls[i] {
 			right++
 		}
 	}
