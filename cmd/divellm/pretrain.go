@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -289,11 +288,7 @@ func pretrainCmd(c *cmdCtx) (any, error) {
 		r.ResumedFrom = res.Steps - len(res.Losses)
 	}
 	// The result travels with the checkpoint (models/*/train_result.json).
-	var buf bytes.Buffer
-	if err := writeJSON(&buf, r); err != nil {
-		return nil, err
-	}
-	if err := safetensors.WriteFileInDir(*out, "train_result.json", buf.Bytes()); err != nil {
+	if err := writeRecord(*out, "train_result.json", r, &r.Out); err != nil {
 		return nil, err
 	}
 	return r, nil

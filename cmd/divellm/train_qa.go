@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/week3/qa"
 	"github.com/divellm/divellm/llm"
-	"github.com/divellm/divellm/llm/safetensors"
 )
 
 func init() {
@@ -162,11 +160,7 @@ func trainQACmd(c *cmdCtx) (any, error) {
 	for _, v := range res.ValLoss {
 		r.ValLoss = append(r.ValLoss, jsonFloat(v))
 	}
-	var buf bytes.Buffer
-	if err := writeJSON(&buf, r); err != nil {
-		return nil, err
-	}
-	if err := safetensors.WriteFileInDir(*out, "train_result.json", buf.Bytes()); err != nil {
+	if err := writeRecord(*out, "train_result.json", r, &r.Out); err != nil {
 		return nil, err
 	}
 	return r, nil
