@@ -79,17 +79,6 @@ func IsRoot(dir string) bool {
 	return false
 }
 
-// Dir returns ROOT/elem..., creating it (for the cache and state directories of the
-// lessons, e.g. Dir(".cache", "week4")).
-func Dir(elem ...string) (string, error) {
-	root, err := Root()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(append([]string{root}, elem...)...)
-	return dir, os.MkdirAll(dir, 0o755)
-}
-
 // above returns the first checkout at or above dir.
 func above(dir string) (string, bool) {
 	dir, err := filepath.Abs(dir)
@@ -130,4 +119,48 @@ func FileHash(path string) (string, error) {
 		return "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// CacheDir returns the directory of a lesson cache, $DIVELLM_CACHE/elem... when
+// DIVELLM_CACHE is set, else ROOT/.cache/elem... in the checkout (e.g. CacheDir("week2")),
+// creating it. Every week keeps its results there, so a second clone or worktree never
+// reads results another checkout's code computed.
+func CacheDir(elem ...string) (string, error) {
+	base := os.Getenv("DIVELLM_CACHE")
+	if base == "" {
+		root, err := Root()
+		if err != nil {
+			return "", err
+		}
+		base = filepath.Join(root, ".cache")
+	}
+	dir := filepath.Join(append([]string{base}, elem...)...)
+	return dir, os.MkdirAll(dir, 0o755)
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same directory and
+// a rename, creating the directory if needed: a notebook cell reading the file at the
+// same time sees the old file or the new one, never half of one.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // as os.WriteFile would leave it; CreateTemp makes it 0600
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }

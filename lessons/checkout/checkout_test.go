@@ -67,3 +67,40 @@ func TestFileHash(t *testing.T) {
 		t.Fatal("missing file hashed")
 	}
 }
+
+func TestCacheDirAndAtomicWrite(t *testing.T) {
+	env := t.TempDir()
+	t.Setenv("DIVELLM_CACHE", env)
+	d, err := CacheDir("week9", "x")
+	if err != nil || d != filepath.Join(env, "week9", "x") {
+		t.Fatalf("CacheDir with DIVELLM_CACHE = %q, %v", d, err)
+	}
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		t.Fatalf("CacheDir did not create %s: %v", d, err)
+	}
+	t.Setenv("DIVELLM_CACHE", "")
+	if root, err := Root(); err == nil {
+		if d, err := CacheDir(); err != nil || d != filepath.Join(root, ".cache") {
+			t.Errorf("CacheDir in the checkout = %q, %v; want %s/.cache", d, err, root)
+		}
+	}
+
+	p := filepath.Join(env, "a", "b.json")
+	for _, want := range []string{"first", "second"} {
+		if err := WriteFileAtomic(p, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(p); err != nil || string(b) != want {
+			t.Fatalf("read back %q, %v; want %q", b, err, want)
+		}
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+	if err := WriteFileAtomic(filepath.Join(p, "under-a-file"), nil); err == nil {
+		t.Error("writing under a regular file succeeded")
+	}
+}

@@ -16,19 +16,10 @@ import (
 func Root() (string, error) { return checkout.Root() }
 
 // CacheDir is where expensive lesson results are kept between cells and runs:
-// $DIVELLM_CACHE, else the user's cache directory (~/.cache/divellm on Linux). GoNB runs
+// .cache/week1 in the checkout, or $DIVELLM_CACHE/week1 (see [checkout.CacheDir]). GoNB runs
 // every cell as a new program, so a result one cell computed is gone for the next one
 // unless it is on disk.
-func CacheDir() (string, error) {
-	if d := os.Getenv("DIVELLM_CACHE"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache directory (set DIVELLM_CACHE): %w", err)
-	}
-	return filepath.Join(d, "divellm"), nil
-}
+func CacheDir() (string, error) { return checkout.CacheDir("week1") }
 
 // cacheKey hashes everything a cached result depends on into a file-name-safe key. parts
 // are written in order, each length-prefixed, so ("ab","c") and ("a","bc") differ.
@@ -64,15 +55,5 @@ func cachedJSON[T any](key string, compute func() (T, error)) (T, error) {
 	return v, nil
 }
 
-// writeAtomic writes data to path through a temporary file (named by the process id, so
-// two cells writing the same key never share one) and a rename.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
+// writeAtomic writes data to path so that a concurrent reader never sees half a file.
+func writeAtomic(path string, data []byte) error { return checkout.WriteFileAtomic(path, data) }

@@ -6,25 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/checkout"
 )
 
 // CacheDir is where the notebook's trainings are kept between cells and runs:
-// $DIVELLM_CACHE/week2 when DIVELLM_CACHE is set, else .cache/week2 in the checkout.
+// .cache/week2 in the checkout, or $DIVELLM_CACHE/week2 (see [checkout.CacheDir]).
 // GoNB runs every cell as a new program, so a model one cell trained is gone for the next
 // one unless it is on disk; a later cell (or run) with the same parameters loads it.
-func CacheDir() (string, error) {
-	if d := os.Getenv("DIVELLM_CACHE"); d != "" {
-		return filepath.Join(d, "week2"), nil
-	}
-	root, err := lessons.Root()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, ".cache", "week2"), nil
-}
+func CacheDir() (string, error) { return checkout.CacheDir("week2") }
 
 // cacheKey hashes everything a cached result depends on into a file-name-safe key; each
 // part is length-prefixed, so ("ab","c") and ("a","bc") differ.
@@ -63,25 +53,5 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return checkout.WriteFileAtomic(path, b)
 }

@@ -365,8 +365,9 @@ func TestCacheHelpers(t *testing.T) {
 	if err := readJSON(p, &v); err != nil || v["a"] != 1 {
 		t.Errorf("round trip %v, %v", v, err)
 	}
-	t.Setenv("DIVELLM_CACHE", "/tmp/x")
-	if d, _ := CacheDir(); d != "/tmp/x/week2" {
+	tmp := t.TempDir()
+	t.Setenv("DIVELLM_CACHE", tmp)
+	if d, _ := CacheDir(); d != filepath.Join(tmp, "week2") {
 		t.Errorf("CacheDir %s", d)
 	}
 }

@@ -10,19 +10,10 @@ import (
 	"path/filepath"
 
 	"github.com/divellm/divellm/lessons/checkout"
-
-	"github.com/divellm/divellm/lessons"
 )
 
-// cacheDir returns .cache/week3 in the checkout, created if needed.
-func cacheDir() (string, error) {
-	root, err := lessons.Root()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(root, ".cache", "week3")
-	return dir, os.MkdirAll(dir, 0o755)
-}
+// cacheDir returns .cache/week3 in the checkout (see [checkout.CacheDir]), created if needed.
+func cacheDir() (string, error) { return checkout.CacheDir("week3") }
 
 // fileHash returns the first 16 hex digits of the SHA-256 of a file.
 func fileHash(path string) (string, error) { return checkout.FileHash(path) }
@@ -61,9 +52,5 @@ func cached[T any](name, k string, fn func() (T, error)) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return v, err
-	}
-	return v, os.Rename(tmp, path)
+	return v, checkout.WriteFileAtomic(path, b)
 }

@@ -73,9 +73,10 @@ func ModelDir(name string) (string, error) {
 	return dir, nil
 }
 
-// stateDir is where the record, log and pid files live: .cache/week4 in the checkout.
+// stateDir is where the record, log and pid files live: .cache/week4 in the checkout
+// (see [checkout.CacheDir]).
 func stateDir() (string, error) {
-	return checkout.Dir(".cache", "week4")
+	return checkout.CacheDir("week4")
 }
 
 func recordPath(name string) (string, error) {

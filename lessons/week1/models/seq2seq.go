@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/divellm/divellm/lessons/checkout"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/week1"
 	"github.com/divellm/divellm/llm"
@@ -315,16 +316,12 @@ func (c Seq2SeqConfig) cacheKey(d *seq2seqData, mc llm.Config) string {
 }
 
 // Seq2SeqCacheDir is where [TrainSeq2Seq] keeps its runs: .cache/week1/seq2seq in the
-// checkout.
+// checkout (see [checkout.CacheDir]).
 func Seq2SeqCacheDir() (string, error) { return seq2seqCacheBase() }
 
 // seq2seqCacheBase is Seq2SeqCacheDir's implementation (tests point it elsewhere).
 var seq2seqCacheBase = func() (string, error) {
-	root, err := week1.Root()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, ".cache", "week1", "seq2seq"), nil
+	return checkout.CacheDir("week1", "seq2seq")
 }
 
 // TrainSeq2Seq returns the trained encoder-decoder of cfg: loaded from

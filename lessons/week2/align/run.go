@@ -12,6 +12,7 @@ import (
 
 	"github.com/divellm/divellm/kernel/display"
 	"github.com/divellm/divellm/lessons"
+	"github.com/divellm/divellm/lessons/checkout"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/llm"
 )
@@ -49,13 +50,9 @@ type Run struct {
 // Load loads the run's trained model.
 func (r *Run) Load() (*llm.Model, error) { return llm.Load(r.Dir) }
 
-// cacheRoot is .cache/week2/align in the checkout.
+// cacheRoot is .cache/week2/align in the checkout (see [checkout.CacheDir]).
 func cacheRoot() (string, error) {
-	root, err := lessons.Root()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, ".cache", "week2", "align"), nil
+	return checkout.CacheDir("week2", "align")
 }
 
 // key hashes everything a run depends on.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -189,11 +188,11 @@ func EvaluateHeldOut(model string) (*HeldOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := lessons.Root()
+	cache, err := checkout.CacheDir("week3", "qa")
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(root, ".cache", "week3", "qa", "eval-"+hash+".json")
+	path := filepath.Join(cache, "eval-"+hash+".json")
 	if b, err := fileio.ReadFile(path, 16<<20); err == nil {
 		var h HeldOut
 		if json.Unmarshal(b, &h) == nil && h.Hash == hash && h.Test != nil && h.Long != nil {
@@ -225,33 +224,10 @@ func EvaluateHeldOut(model string) (*HeldOut, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := checkout.WriteFileAtomic(path, b); err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// writeAtomic writes data to path through a temporary file and a rename, so a cell that
-// reads the cache at the same time never sees half a file.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // fileHash is the first 16 hex digits of the file's sha256.

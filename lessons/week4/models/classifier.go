@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/divellm/divellm/lessons/checkout"
 	"github.com/divellm/divellm/lessons/data"
 	"github.com/divellm/divellm/lessons/week4"
 	"github.com/divellm/divellm/llm"
@@ -28,11 +29,11 @@ func AlertClassifier() (dir string, trained bool, err error) {
 	if d, err := week4.ModelDir(Trained); err == nil {
 		return d, true, nil
 	}
-	root, err := week4.Root()
+	cache, err := checkout.CacheDir("week4")
 	if err != nil {
 		return "", false, err
 	}
-	dir = filepath.Join(root, ".cache", "week4", Trained+"-untrained")
+	dir = filepath.Join(cache, Trained+"-untrained")
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		return dir, false, nil
 	}
