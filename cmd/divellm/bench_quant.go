@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/divellm/divellm/internal/fileio"
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/backend"
 	"github.com/divellm/divellm/llm/quant"
@@ -72,6 +74,7 @@ func benchQuant(c *cmdCtx) (any, error) {
 	c.Alias("corpus", "data")
 	calibFile := c.String("calib", "", "with --perplexity: GPTQ calibration text (default: the first --calib-tokens tokens of --data, excluded from the evaluation)")
 	calibTokens := c.Int("calib-tokens", 4096, 16, 10_000_000, "with --perplexity: calibration tokens for GPTQ")
+	window := c.Int("window", 0, 0, llm.MaxPositions, "with --perplexity: tokens per window (0 = the sequence length the checkpoint was trained on, from its train_result.json, else its positions)")
 	evalTokens := c.Int("eval-tokens", 20000, 16, 100_000_000, "with --perplexity: evaluate at most this many tokens")
 	c.Alias("max-tokens", "eval-tokens")
 	rest, err := c.Parse()
@@ -92,7 +95,7 @@ func benchQuant(c *cmdCtx) (any, error) {
 		if *modelName == "" || *data == "" {
 			return nil, usagef("--perplexity needs --model MODEL and --data FILE")
 		}
-		return benchPerplexity(*modelName, *data, *calibFile, *calibTokens, *evalTokens)
+		return benchPerplexity(*modelName, *data, *calibFile, *calibTokens, *evalTokens, *window)
 	}
 	if *decode {
 		return benchDecode(*modelName, *tokens)
@@ -423,8 +426,25 @@ type pplRow struct {
 	WeightsMB   float64 `json:"weights_mb"`
 	EvalTokens  int     `json:"eval_tokens"`
 	CalibTokens int     `json:"calib_tokens"`
+	Window      int     `json:"window"` // tokens per perplexity window
+}
 
-	window int // tokens per perplexity window, for the text form
+// trainedSeqLen is the sequence length a checkpoint was pretrained on (seq_len in the
+// train_result.json divellm pretrain writes), or def when the record is missing or does not
+// say: positions a model never trained on make its perplexity meaningless, so windows
+// longer than its training sequences would measure noise instead of quantization error.
+func trainedSeqLen(dir string, def int) int {
+	b, err := fileio.ReadFile(filepath.Join(dir, "train_result.json"), 1<<20)
+	if err != nil {
+		return def
+	}
+	var r struct {
+		SeqLen int `json:"seq_len"`
+	}
+	if json.Unmarshal(b, &r) != nil || r.SeqLen < 2 || r.SeqLen > def {
+		return def
+	}
+	return r.SeqLen
 }
 
 // pplRows is the result of `divellm bench quant --perplexity`.
@@ -435,7 +455,7 @@ func (rows pplRows) writeText(w io.Writer) error {
 		return nil
 	}
 	r0 := rows[0]
-	fmt.Fprintf(w, "perplexity of %s on %d tokens (windows of %d); int4 = groups of 32; GPTQ with act-order, calibrated on %d tokens; LM head RTN in the row's format\n", r0.Model, r0.EvalTokens, r0.window, r0.CalibTokens)
+	fmt.Fprintf(w, "perplexity of %s on %d tokens (windows of %d); int4 = groups of 32; GPTQ with act-order, calibrated on %d tokens; LM head RTN in the row's format\n", r0.Model, r0.EvalTokens, r0.Window, r0.CalibTokens)
 	fmt.Fprintf(w, "%-8s %-6s %11s %11s\n", "format", "method", "perplexity", "weights MB")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-8s %-6s %11.3f %11.3f\n", r.Format, r.Method, r.Perplexity, r.WeightsMB)
@@ -445,7 +465,7 @@ func (rows pplRows) writeText(w io.Writer) error {
 
 // benchPerplexity compares the perplexity of a GPT checkpoint in every format, with
 // round-to-nearest and, for int4, GPTQ calibrated on separate text.
-func benchPerplexity(model, dataPath, calibPath string, calibTokens, maxTokens int) (any, error) {
+func benchPerplexity(model, dataPath, calibPath string, calibTokens, maxTokens, window int) (any, error) {
 	text, err := readTextFile("data", dataPath)
 	if err != nil {
 		return nil, err
@@ -480,7 +500,15 @@ func benchPerplexity(model, dataPath, calibPath string, calibTokens, maxTokens i
 	if len(ids) < 2 {
 		return nil, usagef("--data has fewer than 2 tokens to evaluate")
 	}
-	window := m.Config.MaxPos
+	if window == 0 {
+		window = trainedSeqLen(dir, m.Config.MaxPos)
+	}
+	if window > m.Config.MaxPos {
+		return nil, usagef("--window %d exceeds the checkpoint's %d positions", window, m.Config.MaxPos)
+	}
+	if window < 2 {
+		return nil, usagef("--window must be at least 2 tokens")
+	}
 	tmp, err := os.MkdirTemp("", "divellm-gptq-")
 	if err != nil {
 		return nil, err
@@ -510,7 +538,7 @@ func benchPerplexity(model, dataPath, calibPath string, calibTokens, maxTokens i
 			return nil, err
 		}
 		rows = append(rows, pplRow{Model: model, Format: string(c.f), Method: c.method, Perplexity: math.Round(p*1000) / 1000,
-			WeightsMB: round4(float64(g.Bytes()) / 1e6), EvalTokens: len(ids), CalibTokens: len(calib), window: window})
+			WeightsMB: round4(float64(g.Bytes()) / 1e6), EvalTokens: len(ids), CalibTokens: len(calib), Window: window})
 	}
 	return rows, nil
 }

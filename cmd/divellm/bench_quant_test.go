@@ -138,7 +138,43 @@ func TestBenchQuantPerplexity(t *testing.T) {
 	if !(base > 1) || math.Abs(p["int8/rtn"]-base) > 0.05*base || math.Abs(p["int4/gptq"]-base) > 0.5*base {
 		t.Fatalf("perplexities %v", p)
 	}
+	if w := rows[0]["window"].(float64); w != 64 {
+		t.Errorf("window %v without a training record, want the checkpoint's 64 positions", w)
+	}
 	if code := run([]string{"bench", "quant", "--perplexity", "--model", model}, &out, &errb); code != 2 {
 		t.Fatalf("missing --data: exit %d", code)
+	}
+
+	// The record pretrain writes says the model learned 16-token sequences: the default
+	// window follows it, and equals an explicit --window 16.
+	fp32 := func(args ...string) (float64, float64) {
+		t.Helper()
+		out.Reset()
+		errb.Reset()
+		args = append([]string{"bench", "quant", "--perplexity", "--json", "--model", model, "--data", data, "--calib-tokens", "256"}, args...)
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) == 0 {
+			t.Fatalf("not JSON rows: %v\n%s", err, out.String())
+		}
+		return rows[0]["perplexity"].(float64), rows[0]["window"].(float64)
+	}
+	if err := os.WriteFile(filepath.Join(model, "train_result.json"), []byte(`{"seq_len":16,"batch":8}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pDef, wDef := fp32()
+	p16, w16 := fp32("--window", "16")
+	if wDef != 16 || w16 != 16 || pDef != p16 {
+		t.Errorf("default window %v (ppl %v) vs --window 16: %v (ppl %v)", wDef, pDef, w16, p16)
+	}
+	if pDef == base {
+		t.Errorf("16-token windows gave the 64-token perplexity %v", base)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"bench", "quant", "--perplexity", "--model", model, "--data", data, "--calib-tokens", "256", "--window", "65"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "positions") {
+		t.Errorf("--window beyond the positions: exit %d, %q", code, errb.String())
 	}
 }

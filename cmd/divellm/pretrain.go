@@ -45,6 +45,8 @@ type pretrainResult struct {
 	ValTokens      int       `json:"val_tokens"`
 	Resumed        bool      `json:"resumed"`
 	ResumedFrom    int       `json:"resumed_from_step"`
+	SeqLen         int       `json:"seq_len"` // tokens per training sequence (the context the model learned)
+	Batch          int       `json:"batch"`
 }
 
 func (r pretrainResult) writeText(w io.Writer) error {
@@ -279,7 +281,7 @@ func pretrainCmd(c *cmdCtx) (any, error) {
 		Steps: res.Steps, Seconds: jsonFloat(res.Seconds), ValPerplexity: jsonFloat(math.Exp(valLoss)),
 		InitialValLoss: jsonFloat(res.InitialValLoss), Params: m.Weights.Count(), Seed: *seed, Out: abs,
 		Arch: string(m.Config.Arch), Tokenizer: m.Tokenizer.Kind(), VocabSize: m.Config.VocabSize,
-		TrainTokens: len(train), ValTokens: len(val), Resumed: resuming,
+		TrainTokens: len(train), ValTokens: len(val), Resumed: resuming, SeqLen: *seqLen, Batch: *batch,
 	}
 	if len(res.Losses) == 0 {
 		r.TrainLoss = jsonFloat(math.NaN())

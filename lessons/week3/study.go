@@ -318,8 +318,9 @@ type SetupRow struct {
 	Ratio          float64 // (GPTQ − fp32) / (RTN − fp32)
 }
 
-// OldCalibTokens is the calibration of `divellm bench quant --perplexity`: the first 4,096
-// tokens of the training corpus, in windows of the model's 128 positions.
+// OldCalibTokens is the calibration `divellm bench quant --perplexity` used when it scored
+// windows of the model's 128 positions (it now defaults to the trained length, --window):
+// the first 4,096 tokens of the training corpus.
 const OldCalibTokens = 4096
 
 // EvalSetups re-measures the comparison `divellm bench quant --perplexity` made (GPTQ
@@ -336,7 +337,7 @@ func EvalSetups(name string) ([]SetupRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cached("setups", key(mk, OldCalibTokens, "v1"), func() ([]SetupRow, error) { return evalSetups(dir) })
+	return cached("setups", key(mk, OldCalibTokens, "v2"), func() ([]SetupRow, error) { return evalSetups(dir) })
 }
 
 func evalSetups(dir string) ([]SetupRow, error) {
@@ -407,7 +408,7 @@ func evalSetups(dir string) ([]SetupRow, error) {
 		return nil, err
 	}
 	rows = append(rows, r)
-	names := []string{"bench 的做法：128 窗口，int4 输出头", "64 窗口（训练长度），int4 输出头", "64 窗口，fp32 输出头"}
+	names := []string{"早先 bench 的做法：128 窗口，int4 输出头", "64 窗口（训练长度），int4 输出头", "64 窗口，fp32 输出头"}
 	for i := range rows {
 		rows[i].Setup = names[i]
 		rows[i].Ratio = (rows[i].GPT - rows[i].FP32) / (rows[i].RTN - rows[i].FP32)
