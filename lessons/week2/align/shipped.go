@@ -91,44 +91,36 @@ func dpoRecipe(base string) (train, held []Pair, o Options, k string, err error)
 // trainSFT runs the SFT recipe from base: the held-out answers before, training (progress
 // as given), the answers after. It returns the run and the trained model (unsaved).
 func trainSFT(base string, o Options, train, held []Example) (*Run, *llm.Model, error) {
-	m, err := llm.Load(base)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &Run{Base: base, Questions: prompts(held)}
-	if r.Before, err = answers(m, r.Questions, "训练前的回答 (answers before)"); err != nil {
-		return nil, nil, err
-	}
-	rep, err := TrainSFT(m, train, held, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	r.Report = *rep
-	if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
-		return nil, nil, err
-	}
-	return r, m, nil
+	return trainFrom(base, prompts(held), nil, "训练前的回答 (answers before)",
+		func(m *llm.Model) (*Report, error) { return TrainSFT(m, train, held, o) })
 }
 
 // trainDPO runs the DPO recipe from base (also the reference). before, if it holds the
 // base model's answers to the held-out questions, saves generating them again.
 func trainDPO(base string, o Options, train, held []Pair, before []string) (*Run, *llm.Model, error) {
+	return trainFrom(base, pairPrompts(held), before, "DPO 前的回答 (answers before)",
+		func(m *llm.Model) (*Report, error) { return TrainDPO(m, train, held, o) })
+}
+
+// trainFrom loads base, answers questions with it (unless before already holds those
+// answers), trains it with fit and answers again.
+func trainFrom(base string, questions, before []string, beforeLabel string, fit func(*llm.Model) (*Report, error)) (*Run, *llm.Model, error) {
 	m, err := llm.Load(base)
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &Run{Base: base, Questions: pairPrompts(held), Before: before}
-	if len(before) != len(held) {
-		if r.Before, err = answers(m, r.Questions, "DPO 前的回答 (answers before)"); err != nil {
+	r := &Run{Base: base, Questions: questions, Before: before}
+	if len(before) != len(questions) {
+		if r.Before, err = answers(m, questions, beforeLabel); err != nil {
 			return nil, nil, err
 		}
 	}
-	rep, err := TrainDPO(m, train, held, o)
+	rep, err := fit(m)
 	if err != nil {
 		return nil, nil, err
 	}
 	r.Report = *rep
-	if r.After, err = answers(m, r.Questions, "训练后的回答 (answers after)"); err != nil {
+	if r.After, err = answers(m, questions, "训练后的回答 (answers after)"); err != nil {
 		return nil, nil, err
 	}
 	return r, m, nil
