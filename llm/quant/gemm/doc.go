@@ -30,6 +30,10 @@
 //
 //     y[m,n] = Σ_g s[n,g]·( Σ_{k∈g} x[m,k]·q[n,k] − z[n,g]·Σ_{k∈g} x[m,k] ) + b[n]
 //
+//     With one zero point z for the whole layer (symmetric int4), the AVX-512 kernel
+//     (wo4x64, Go assembly) skips the int→float conversion: VPERMPS looks each nibble up
+//     in a 16-entry register table of q − z, and y = Σ_g s·Σ_{k∈g} x·(q − z) + b.
+//
 // # Layout
 //
 // Weights are repacked once, at construction, into panels of 64 output channels so that one

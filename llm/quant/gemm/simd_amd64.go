@@ -17,6 +17,7 @@ func registerSIMD() {
 			w8Acc:      w8AccAVX2,
 			w8Epilogue: w8Epilogue512,
 			woPanel:    woPanel512,
+			wo4OneZero: true,
 			woDequant:  woDequant512,
 			w4Acc:      w4AccGo,
 			w4Epilogue: w4Epilogue512,
@@ -398,6 +399,15 @@ func w8Epilogue512(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float
 // (VCVTUDQ2PS), then FMA with the broadcast activation. Per group, the zero point and
 // scale are applied once: tot += s·(Σ x·q − z·Σ x).
 func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int) {
+	if l.Bits == 4 && l.zeros == nil {
+		woPanel4Table(l, x, m, y, p)
+		return
+	}
+	woPanelConvert512(l, x, xs, m, y, p)
+}
+
+// woPanelConvert512 is woPanel512 with int→float conversions (VCVTUDQ2PS).
+func woPanelConvert512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int) {
 	n0 := p * nb
 	nc := min(nb, l.N-n0)
 	mask := archsimd.BroadcastUint32x16(15)
@@ -445,6 +455,30 @@ func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 			t3 = a3.Sub(ld16(ze[48:]).Mul(s)).MulAdd(ld16(sc[48:]), t3)
 		}
 		store64(y[r*l.N+n0:r*l.N+n0+nc], l.bias[n0:n0+nb], t0, t1, t2, t3)
+	}
+}
+
+// woPanel4Table is woPanel512 for int4 with one zero point: the assembly kernel wo4x64
+// looks the weights up as code − zero (VPERMPS), so no group sums of x are needed.
+func woPanel4Table(l *WeightOnly, x []float32, m int, y []float32, p int) {
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	pairs := l.group / 2
+	last := (l.kp - (l.ng-1)*l.group) / 2
+	if l.ng == 1 {
+		pairs = last
+	}
+	w := &l.data[p*l.kp/2*nb]
+	sc := &l.scales[p*l.ng*nb]
+	bias := l.bias[n0 : n0+nb]
+	var out [nb]float32
+	for r := 0; r < m; r++ {
+		wo4x64(&x[r*l.kp], w, sc, &l.tab, l.ng, pairs, last, &out)
+		dst := y[r*l.N+n0 : r*l.N+n0+nc]
+		ld16(out[0:]).Add(ld16(bias[0:])).StoreSlicePart(dst)
+		ld16(out[16:]).Add(ld16(bias[16:])).StoreSlicePart(tail(dst, 16))
+		ld16(out[32:]).Add(ld16(bias[32:])).StoreSlicePart(tail(dst, 32))
+		ld16(out[48:]).Add(ld16(bias[48:])).StoreSlicePart(tail(dst, 48))
 	}
 }
 
