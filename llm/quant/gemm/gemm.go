@@ -324,7 +324,7 @@ type WeightOnly struct {
 	group  int         // columns per (scale, zero) group
 	ng     int         // groups per row
 	kp     int         // K rounded up to even for int4
-	data   []uint8     // int8: [N/64][K][64]; int4: [N/64][kp/2][64], even k in the low nibble
+	data   []uint8     // int8: [N/64][K][64]; int4: [N/64][kp/2][64] in nib4 order, even k in the low nibble
 	scales []float32   // [N/64][ng][64]
 	zeros  []float32   // [N/64][ng][64]; nil when every zero point is the same (symmetric)
 	zc     []float32   // with zeros nil: that zero point, 64 times (what zerosAt returns)
@@ -407,12 +407,19 @@ func NewWeightOnly(bits int, codes []uint8, zero []uint8, scale []float32, bias 
 			if q > 15 {
 				return nil, fmt.Errorf("gemm: NewWeightOnly: int4 code %d at (%d, %d)", q, r, j)
 			}
-			i := (p*l.kp/2+j/2)*nb + c
+			i := (p*l.kp/2+j/2)*nb + nib4(c)
 			l.data[i] |= q << (4 * (j % 2))
 		}
 	}
 	return l, nil
 }
+
+// nib4 is the byte of a 64-byte int4 WeightOnly row (one k-pair of a panel) that holds
+// channel c: 4·(c mod 16) + c/16. Read as sixteen 32-bit lanes, lane j then holds channels
+// j, 16+j, 32+j, 48+j in its bytes 0–3, so the kernels get the codes of 16 consecutive
+// channels from one load and a shift of the whole row (by 8t for channels 16t…16t+15,
+// 8t+4 for the odd k) instead of a widening load per 16 channels.
+func nib4(c int) int { return 4*(c%16) + c/16 }
 
 // Forward computes y = x·Ŵᵀ + b for x [m, K] into y [m, N], where Ŵ is the dequantised
 // weight matrix.

@@ -4,6 +4,9 @@
 // Registers: Z8 the table; per group Z0–Z3 (low nibbles, even k) and Z12–Z15 (high
 // nibbles, odd k) accumulate 16 channels each, eight independent FMA chains; Z4–Z7 the
 // scaled totals; Z9, Z10 x[k], x[k+1] broadcast; Z16–Z23 indices and looked-up weights.
+// One k-pair is one 64-byte row in nib4 order: 32-bit lane j holds channels j, 16+j, 32+j,
+// 48+j in its bytes, so the row shifted right by 8t (4 more for the odd k) has the code of
+// channel 16t+j in the low 4 bits of lane j, the only bits VPERMPS reads.
 TEXT ·wo4x64(SB), NOSPLIT, $0-64
 	MOVQ x+0(FP), DI
 	MOVQ w+8(FP), SI
@@ -35,14 +38,14 @@ group:
 pair:
 	VBROADCASTSS (DI), Z9
 	VBROADCASTSS 4(DI), Z10
-	VPMOVZXBD    (SI), Z16
-	VPMOVZXBD    16(SI), Z17
-	VPMOVZXBD    32(SI), Z18
-	VPMOVZXBD    48(SI), Z19
+	VMOVDQU32    (SI), Z16
+	VPSRLD       $8, Z16, Z17
+	VPSRLD       $16, Z16, Z18
+	VPSRLD       $24, Z16, Z19
 	VPSRLD       $4, Z16, Z20
-	VPSRLD       $4, Z17, Z21
-	VPSRLD       $4, Z18, Z22
-	VPSRLD       $4, Z19, Z23
+	VPSRLD       $12, Z16, Z21
+	VPSRLD       $20, Z16, Z22
+	VPSRLD       $28, Z16, Z23
 	VPERMPS      Z8, Z16, Z16
 	VPERMPS      Z8, Z17, Z17
 	VPERMPS      Z8, Z18, Z18
