@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -74,4 +75,19 @@ func TestAttendPanicsOnShortOperands(t *testing.T) {
 		}
 	}()
 	Attend(make([]float32, 4), make([]float32, 4), make([]float32, 3), make([]float32, 8), 2, 2, 4, 1, make([]float32, 2))
+}
+
+// BenchmarkAttend times one head of decode attention (d = 64) against n cached positions.
+func BenchmarkAttend(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{65, 512} {
+		d := 64
+		q, kt, v := randF(rng, d), randF(rng, d*n), randF(rng, n*d)
+		out, scores := make([]float32, d), make([]float32, n)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				Attend(out, q, kt, v, n, n, d, 0.125, scores)
+			}
+		})
+	}
 }

@@ -30,6 +30,10 @@
 //
 //     y[m,n] = Σ_g s[n,g]·( Σ_{k∈g} x[m,k]·q[n,k] − z[n,g]·Σ_{k∈g} x[m,k] ) + b[n]
 //
+//     With one zero point z for the whole layer (symmetric int4), the AVX-512 kernel
+//     (wo4x64, Go assembly) skips the int→float conversion: VPERMPS looks each nibble up
+//     in a 16-entry register table of q − z, and y = Σ_g s·Σ_{k∈g} x·(q − z) + b.
+//
 // # Layout
 //
 // Weights are repacked once, at construction, into panels of 64 output channels so that one
@@ -37,7 +41,7 @@
 // [N/64][K/4][64][4] bytes (four consecutive k of one channel form the 32-bit lane that
 // VPDPBUSD reduces), W4A8 as [N/64][K/8][4][64] bytes (low nibbles k..k+3, high nibbles
 // k+4..k+7 of 16 channels per 64-byte vector), WeightOnly as [N/64][K][64] bytes (int8) or [N/64][K/2][64] bytes
-// (int4, even k in the low nibble). Panels are split across goroutines, one per core.
+// (int4, even k in the low nibble, channel c of a row at byte 4·(c mod 16) + c/16). Panels are split across goroutines, one per core.
 // Scales and zero points are stored per panel as [N/64][groups][64]; a layer whose zero
 // points are all equal (symmetric quantization) keeps only that one value.
 //

@@ -27,6 +27,8 @@ type impl struct {
 	w8Epilogue func(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float32)
 	// woPanel computes one panel of WeightOnly.Forward; xs holds per-row group sums of x.
 	woPanel func(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int)
+	// wo4OneZero: woPanel does not read xs for an int4 layer with one zero point.
+	wo4OneZero bool
 	// w4Acc and w4Epilogue are W4A8's integer kernel and its rescaling (one row).
 	w4Acc      func(l *W4A8, a []int8, p int, acc []int32)
 	w4Epilogue func(l *W4A8, acc []int32, gs []int32, sa float32, p int, y []float32)
@@ -318,15 +320,16 @@ func (l *W8A8) quantize(im *impl, x []float32, m int) *acts {
 // WeightOnly is a linear layer with int8 or int4 weights and float32 activations.
 type WeightOnly struct {
 	N, K   int
-	Bits   int       // 8 or 4
-	group  int       // columns per (scale, zero) group
-	ng     int       // groups per row
-	kp     int       // K rounded up to even for int4
-	data   []uint8   // int8: [N/64][K][64]; int4: [N/64][kp/2][64], even k in the low nibble
-	scales []float32 // [N/64][ng][64]
-	zeros  []float32 // [N/64][ng][64]; nil when every zero point is the same (symmetric)
-	zc     []float32 // with zeros nil: that zero point, 64 times (what zerosAt returns)
-	bias   []float32 // [N/64·64]
+	Bits   int         // 8 or 4
+	group  int         // columns per (scale, zero) group
+	ng     int         // groups per row
+	kp     int         // K rounded up to even for int4
+	data   []uint8     // int8: [N/64][K][64]; int4: [N/64][kp/2][64] in nib4 order, even k in the low nibble
+	scales []float32   // [N/64][ng][64]
+	zeros  []float32   // [N/64][ng][64]; nil when every zero point is the same (symmetric)
+	zc     []float32   // with zeros nil: that zero point, 64 times (what zerosAt returns)
+	tab    [16]float32 // int4 with zeros nil: code − zero point for each code (wo4x64)
+	bias   []float32   // [N/64·64]
 }
 
 // zerosAt returns the zero points of the 64 channels at offset gi of the [N/64][ng][64]
@@ -375,6 +378,9 @@ func NewWeightOnly(bits int, codes []uint8, zero []uint8, scale []float32, bias 
 		for i := range l.zc {
 			l.zc[i] = float32(zero[0])
 		}
+		for c := range l.tab {
+			l.tab[c] = float32(c) - float32(zero[0])
+		}
 	} else {
 		l.zeros = make([]float32, np*ng*nb)
 	}
@@ -401,12 +407,19 @@ func NewWeightOnly(bits int, codes []uint8, zero []uint8, scale []float32, bias 
 			if q > 15 {
 				return nil, fmt.Errorf("gemm: NewWeightOnly: int4 code %d at (%d, %d)", q, r, j)
 			}
-			i := (p*l.kp/2+j/2)*nb + c
+			i := (p*l.kp/2+j/2)*nb + nib4(c)
 			l.data[i] |= q << (4 * (j % 2))
 		}
 	}
 	return l, nil
 }
+
+// nib4 is the byte of a 64-byte int4 WeightOnly row (one k-pair of a panel) that holds
+// channel c: 4·(c mod 16) + c/16. Read as sixteen 32-bit lanes, lane j then holds channels
+// j, 16+j, 32+j, 48+j in its bytes 0–3, so the kernels get the codes of 16 consecutive
+// channels from one load and a shift of the whole row (by 8t for channels 16t…16t+15,
+// 8t+4 for the odd k) instead of a widening load per 16 channels.
+func nib4(c int) int { return 4*(c%16) + c/16 }
 
 // Forward computes y = x·Ŵᵀ + b for x [m, K] into y [m, N], where Ŵ is the dequantised
 // weight matrix.
@@ -436,7 +449,21 @@ func (l *WeightOnly) Forward(y, x []float32, m int) error {
 		})
 		return nil
 	}
-	xs := make([]float32, m*l.ng) // group sums of x, for the zero points
+	var xs []float32 // group sums of x, for the zero points
+	if !(im.wo4OneZero && l.Bits == 4 && l.zeros == nil) {
+		xs = l.groupSums(x, m)
+	}
+	parallel(panels(l.N), m*l.N*l.K, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			im.woPanel(l, x, xs, m, y, p)
+		}
+	})
+	return nil
+}
+
+// groupSums returns Σ_{k∈g} x[r,k] for each row r and group g ([m][ng]).
+func (l *WeightOnly) groupSums(x []float32, m int) []float32 {
+	xs := make([]float32, m*l.ng)
 	for r := 0; r < m; r++ {
 		row := x[r*l.kp : r*l.kp+l.K]
 		for g := 0; g < l.ng; g++ {
@@ -447,12 +474,7 @@ func (l *WeightOnly) Forward(y, x []float32, m int) error {
 			xs[r*l.ng+g] = s
 		}
 	}
-	parallel(panels(l.N), m*l.N*l.K, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			im.woPanel(l, x, xs, m, y, p)
-		}
-	})
-	return nil
+	return xs
 }
 
 // dequantRows is the batch size from which WeightOnly dequantises whole panels instead of

@@ -472,3 +472,55 @@ func TestGeluTanh(t *testing.T) {
 		}
 	})
 }
+
+// TestWeightOnlyOneZero: int4 WeightOnly with one zero point for the whole layer (the
+// AVX-512 table kernel wo4x64) on random shapes — odd n and k, every group size from 2 to
+// 40 (so every length of the last group) and the whole row, 1–3 rows (4 and more go
+// through dequantised panels) — against float64. Bound: the kernel sums at most k/2
+// products per chain, adds two chains per group and ng group terms, so its error is below
+// (k/2 + ng + 4)·2⁻²⁴·Σ|x·w| (plus the rounding of w = s·(q − z) in the reference); the
+// other implementations get the looser bound of TestWeightOnly.
+func TestWeightOnlyOneZero(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, im *impl) {
+		rng := rand.New(rand.NewPCG(16, 4))
+		for it := range 300 {
+			m, n, k := 1+rng.IntN(3), 1+rng.IntN(200), 1+rng.IntN(300)
+			group := 2 * (1 + it%20)
+			if it%7 == 0 || group > k {
+				group = k
+			}
+			ng := (k + group - 1) / group
+			z := uint8([]int{8, 0, 15, 3}[it%4])
+			codes, zero := randCodes(rng, n*k, 4), make([]uint8, n*ng)
+			for i := range zero {
+				zero[i] = z
+			}
+			scale := make([]float32, n*ng)
+			for i := range scale {
+				scale[i] = 0.01 + rng.Float32()
+			}
+			b := randF(rng, n)
+			l, err := NewWeightOnly(4, codes, zero, scale, b, n, k, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randF(rng, m*k)
+			y := make([]float32, m*n)
+			if err := l.Forward(y, x, m); err != nil {
+				t.Fatal(err)
+			}
+			wd := make([]float32, n*k)
+			for r := 0; r < n; r++ {
+				for j := 0; j < k; j++ {
+					wd[r*k+j] = scale[r*ng+j/group] * float32(int(codes[r*k+j])-int(z))
+				}
+			}
+			want, mag := refLinear(x, wd, b, m, n, k)
+			rel := 1e-4
+			if im.name == "avx512" || im.name == "avx512+vnni" {
+				rel = float64(k/2+ng+4) * 0x1p-24
+			}
+			checkClose(t, fmt.Sprintf("zero %d group %d [%d,%d,%d]", z, group, m, n, k), y, want, mag, rel)
+		}
+	})
+}

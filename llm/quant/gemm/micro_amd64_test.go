@@ -3,6 +3,8 @@
 package gemm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"simd/archsimd"
 	"testing"
 )
@@ -23,5 +25,31 @@ func BenchmarkMicroVNNI4(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(kq*16), "ns/vnni")
 		})
+	}
+}
+
+// BenchmarkMicroWO4 times one int4 WeightOnly panel (64 channels, group 32, one zero point)
+// for one row on one goroutine, L1/L2-resident: the table kernel (wo4x64) against the
+// conversion kernel; ns/pair is the time per k-pair (128 multiply-adds).
+func BenchmarkMicroWO4(b *testing.B) {
+	for _, k := range []int{768, 3072} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		codes, zero := randCodes(rng, nb*k, 4), make([]uint8, nb*k/32)
+		for i := range zero {
+			zero[i] = 8
+		}
+		l, _ := NewWeightOnly(4, codes, zero, randF(rng, nb*k/32), nil, nb, k, 32)
+		x, xs, y := randF(rng, k), make([]float32, k/32), make([]float32, nb)
+		for name, fn := range map[string]func(){
+			"table":   func() { woPanel4Table(l, x, 1, y, 0) },
+			"convert": func() { woPanelConvert512(l, x, xs, 1, y, 0) },
+		} {
+			b.Run(fmt.Sprintf("%s/k=%d", name, k), func(b *testing.B) {
+				for b.Loop() {
+					fn()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k/2), "ns/pair")
+			})
+		}
 	}
 }

@@ -77,7 +77,7 @@ func woDequantGo(l *WeightOnly, p int, dst []float32) {
 			if l.Bits == 8 {
 				q = l.data[(p*l.K+j)*nb+c]
 			} else {
-				q = (l.data[(p*l.kp/2+j/2)*nb+c] >> (4 * uint(j%2))) & 15
+				q = (l.data[(p*l.kp/2+j/2)*nb+nib4(c)] >> (4 * uint(j%2))) & 15
 			}
 			out[c] = sc[c] * (float32(q) - ze[c])
 		}
@@ -140,17 +140,17 @@ func woPanelGo(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p i
 			var acc [nb]float32
 			for j := g * l.group; j < min((g+1)*l.group, l.K); j++ {
 				xv := xr[j]
-				var w []uint8
-				shift := uint(0)
 				if l.Bits == 8 {
-					w = l.data[(p*l.K+j)*nb : (p*l.K+j+1)*nb]
-				} else {
-					i := (p*l.kp/2 + j/2) * nb
-					w = l.data[i : i+nb]
-					shift = uint(4 * (j % 2))
+					w := l.data[(p*l.K+j)*nb : (p*l.K+j+1)*nb]
+					for c := range acc {
+						acc[c] += xv * float32(w[c])
+					}
+					continue
 				}
+				i := (p*l.kp/2 + j/2) * nb
+				w, shift := l.data[i:i+nb], uint(4*(j%2))
 				for c := range acc {
-					acc[c] += xv * float32((w[c]>>shift)&(1<<l.Bits-1))
+					acc[c] += xv * float32((w[nib4(c)]>>shift)&15)
 				}
 			}
 			sc := l.scales[(p*l.ng+g)*nb : (p*l.ng+g+1)*nb]

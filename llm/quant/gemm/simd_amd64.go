@@ -17,6 +17,7 @@ func registerSIMD() {
 			w8Acc:      w8AccAVX2,
 			w8Epilogue: w8Epilogue512,
 			woPanel:    woPanel512,
+			wo4OneZero: true,
 			woDequant:  woDequant512,
 			w4Acc:      w4AccGo,
 			w4Epilogue: w4Epilogue512,
@@ -398,6 +399,15 @@ func w8Epilogue512(l *W8A8, a *acts, r0, mr, p int, acc *[4][nb]int32, y []float
 // (VCVTUDQ2PS), then FMA with the broadcast activation. Per group, the zero point and
 // scale are applied once: tot += s·(Σ x·q − z·Σ x).
 func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int) {
+	if l.Bits == 4 && l.zeros == nil {
+		woPanel4Table(l, x, m, y, p)
+		return
+	}
+	woPanelConvert512(l, x, xs, m, y, p)
+}
+
+// woPanelConvert512 is woPanel512 with int→float conversions (VCVTUDQ2PS).
+func woPanelConvert512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p int) {
 	n0 := p * nb
 	nc := min(nb, l.N-n0)
 	mask := archsimd.BroadcastUint32x16(15)
@@ -419,21 +429,17 @@ func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 			} else {
 				hi = min(hi+hi%2, l.kp)
 				for j := lo; j < hi; j += 2 {
-					w := l.data[(p*l.kp/2+j/2)*nb : (p*l.kp/2+j/2+1)*nb]
+					w := ld4row(l.data[(p*l.kp/2+j/2)*nb:])
 					u := archsimd.BroadcastFloat32x16(xr[j])
 					v := archsimd.BroadcastFloat32x16(xr[j+1])
-					b0 := u8w(w[0:])
-					a0 = b0.And(mask).ConvertToFloat32().MulAdd(u, a0)
-					a0 = b0.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a0)
-					b1 := u8w(w[16:])
-					a1 = b1.And(mask).ConvertToFloat32().MulAdd(u, a1)
-					a1 = b1.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a1)
-					b2 := u8w(w[32:])
-					a2 = b2.And(mask).ConvertToFloat32().MulAdd(u, a2)
-					a2 = b2.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a2)
-					b3 := u8w(w[48:])
-					a3 = b3.And(mask).ConvertToFloat32().MulAdd(u, a3)
-					a3 = b3.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a3)
+					a0 = nibf(w, 0, mask).MulAdd(u, a0)
+					a0 = nibf(w, 4, mask).MulAdd(v, a0)
+					a1 = nibf(w, 8, mask).MulAdd(u, a1)
+					a1 = nibf(w, 12, mask).MulAdd(v, a1)
+					a2 = nibf(w, 16, mask).MulAdd(u, a2)
+					a2 = nibf(w, 20, mask).MulAdd(v, a2)
+					a3 = nibf(w, 24, mask).MulAdd(u, a3)
+					a3 = w.ShiftAllRight(28).ConvertToFloat32().MulAdd(v, a3)
 				}
 			}
 			gi := (p*l.ng + g) * nb
@@ -446,6 +452,40 @@ func woPanel512(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 		}
 		store64(y[r*l.N+n0:r*l.N+n0+nc], l.bias[n0:n0+nb], t0, t1, t2, t3)
 	}
+}
+
+// woPanel4Table is woPanel512 for int4 with one zero point: the assembly kernel wo4x64
+// looks the weights up as code − zero (VPERMPS), so no group sums of x are needed.
+func woPanel4Table(l *WeightOnly, x []float32, m int, y []float32, p int) {
+	n0 := p * nb
+	nc := min(nb, l.N-n0)
+	pairs := l.group / 2
+	last := (l.kp - (l.ng-1)*l.group) / 2
+	if l.ng == 1 {
+		pairs = last
+	}
+	w := &l.data[p*l.kp/2*nb]
+	sc := &l.scales[p*l.ng*nb]
+	bias := l.bias[n0 : n0+nb]
+	var out [nb]float32
+	for r := 0; r < m; r++ {
+		wo4x64(&x[r*l.kp], w, sc, &l.tab, l.ng, pairs, last, &out)
+		dst := y[r*l.N+n0 : r*l.N+n0+nc]
+		ld16(out[0:]).Add(ld16(bias[0:])).StoreSlicePart(dst)
+		ld16(out[16:]).Add(ld16(bias[16:])).StoreSlicePart(tail(dst, 16))
+		ld16(out[32:]).Add(ld16(bias[32:])).StoreSlicePart(tail(dst, 32))
+		ld16(out[48:]).Add(ld16(bias[48:])).StoreSlicePart(tail(dst, 48))
+	}
+}
+
+// ld4row loads one 64-byte int4 row (nib4 order) as sixteen 32-bit lanes.
+func ld4row(b []uint8) archsimd.Uint32x16 {
+	return archsimd.LoadUint8x64((*[64]uint8)(b[:64])).AsUint32x16()
+}
+
+// nibf returns the nibbles at bit s of each lane of w as float32.
+func nibf(w archsimd.Uint32x16, s uint64, mask archsimd.Uint32x16) f16 {
+	return w.ShiftAllRight(s).And(mask).ConvertToFloat32()
 }
 
 // u8w loads 16 bytes widened to uint32 lanes.
@@ -480,22 +520,24 @@ func woPanel256(l *WeightOnly, x []float32, xs []float32, m int, y []float32, p 
 					}
 				} else {
 					hi = min(hi+hi%2, l.kp)
+					// Channels h…h+31 are bytes h/16 and h/16+1 of each 32-bit lane (nib4):
+					// lanes 0–7 of the row's first half hold channels h+j, h+16+j, the
+					// second half h+8+j, h+24+j.
+					sh := uint64(h / 2)
 					for j := lo; j < hi; j += 2 {
-						w := l.data[(p*l.kp/2+j/2)*nb+h : (p*l.kp/2+j/2)*nb+h+32]
+						i := (p*l.kp/2 + j/2) * nb
+						wa := archsimd.LoadUint8x32((*[32]uint8)(l.data[i : i+32])).AsInt32x8()
+						wb := archsimd.LoadUint8x32((*[32]uint8)(l.data[i+32 : i+64])).AsInt32x8()
 						u := archsimd.BroadcastFloat32x8(xr[j])
 						v := archsimd.BroadcastFloat32x8(xr[j+1])
-						b0 := u8w8(w[0:])
-						a0 = b0.And(mask).ConvertToFloat32().MulAdd(u, a0)
-						a0 = b0.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a0)
-						b1 := u8w8(w[8:])
-						a1 = b1.And(mask).ConvertToFloat32().MulAdd(u, a1)
-						a1 = b1.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a1)
-						b2 := u8w8(w[16:])
-						a2 = b2.And(mask).ConvertToFloat32().MulAdd(u, a2)
-						a2 = b2.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a2)
-						b3 := u8w8(w[24:])
-						a3 = b3.And(mask).ConvertToFloat32().MulAdd(u, a3)
-						a3 = b3.ShiftAllRight(4).ConvertToFloat32().MulAdd(v, a3)
+						a0 = wa.ShiftAllRight(sh).And(mask).ConvertToFloat32().MulAdd(u, a0)
+						a0 = wa.ShiftAllRight(sh+4).And(mask).ConvertToFloat32().MulAdd(v, a0)
+						a1 = wb.ShiftAllRight(sh).And(mask).ConvertToFloat32().MulAdd(u, a1)
+						a1 = wb.ShiftAllRight(sh+4).And(mask).ConvertToFloat32().MulAdd(v, a1)
+						a2 = wa.ShiftAllRight(sh+8).And(mask).ConvertToFloat32().MulAdd(u, a2)
+						a2 = wa.ShiftAllRight(sh+12).And(mask).ConvertToFloat32().MulAdd(v, a2)
+						a3 = wb.ShiftAllRight(sh+8).And(mask).ConvertToFloat32().MulAdd(u, a3)
+						a3 = wb.ShiftAllRight(sh+12).And(mask).ConvertToFloat32().MulAdd(v, a3)
 					}
 				}
 				gi := (p*l.ng+g)*nb + h
@@ -538,17 +580,16 @@ func woDequant512(l *WeightOnly, p int, dst []float32) {
 		}
 		hi = min(hi+hi%2, l.kp)
 		for j := lo; j < hi; j += 2 {
-			w := l.data[(p*l.kp/2+j/2)*nb : (p*l.kp/2+j/2+1)*nb]
+			w := ld4row(l.data[(p*l.kp/2+j/2)*nb:])
 			e, o := dst[j*nb:(j+1)*nb], dst[(j+1)*nb:(j+2)*nb]
-			b0, b1, b2, b3 := u8w(w[0:]), u8w(w[16:]), u8w(w[32:]), u8w(w[48:])
-			b0.And(mask).ConvertToFloat32().Sub(z0).Mul(s0).Store((*[16]float32)(e[0:16]))
-			b1.And(mask).ConvertToFloat32().Sub(z1).Mul(s1).Store((*[16]float32)(e[16:32]))
-			b2.And(mask).ConvertToFloat32().Sub(z2).Mul(s2).Store((*[16]float32)(e[32:48]))
-			b3.And(mask).ConvertToFloat32().Sub(z3).Mul(s3).Store((*[16]float32)(e[48:64]))
-			b0.ShiftAllRight(4).ConvertToFloat32().Sub(z0).Mul(s0).Store((*[16]float32)(o[0:16]))
-			b1.ShiftAllRight(4).ConvertToFloat32().Sub(z1).Mul(s1).Store((*[16]float32)(o[16:32]))
-			b2.ShiftAllRight(4).ConvertToFloat32().Sub(z2).Mul(s2).Store((*[16]float32)(o[32:48]))
-			b3.ShiftAllRight(4).ConvertToFloat32().Sub(z3).Mul(s3).Store((*[16]float32)(o[48:64]))
+			nibf(w, 0, mask).Sub(z0).Mul(s0).Store((*[16]float32)(e[0:16]))
+			nibf(w, 8, mask).Sub(z1).Mul(s1).Store((*[16]float32)(e[16:32]))
+			nibf(w, 16, mask).Sub(z2).Mul(s2).Store((*[16]float32)(e[32:48]))
+			nibf(w, 24, mask).Sub(z3).Mul(s3).Store((*[16]float32)(e[48:64]))
+			nibf(w, 4, mask).Sub(z0).Mul(s0).Store((*[16]float32)(o[0:16]))
+			nibf(w, 12, mask).Sub(z1).Mul(s1).Store((*[16]float32)(o[16:32]))
+			nibf(w, 20, mask).Sub(z2).Mul(s2).Store((*[16]float32)(o[32:48]))
+			w.ShiftAllRight(28).ConvertToFloat32().Sub(z3).Mul(s3).Store((*[16]float32)(o[48:64]))
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
+	"github.com/divellm/divellm/llm/quant/gemm"
 	"github.com/divellm/divellm/llm/safetensors"
 )
 
@@ -277,5 +278,49 @@ func TestTruncateReusesPrefix(t *testing.T) {
 		if math.Abs(float64(got[i]-want[i])) > 1e-5 { // fp32 rows may round differently in an odd-sized matmul
 			t.Fatalf("logit %d after truncate: %g, fresh %g", i, got[i], want[i])
 		}
+	}
+}
+
+// TestInt4KernelsAgree: greedy int4 decoding gives the same tokens with every gemm
+// implementation as with the plain-Go reference ("go", which converts each code to float),
+// and logits within float32 rounding of it: the AVX-512 kernel looks codes up as
+// code − zero (VPERMPS) and sums in another order. Tiny GPT-2, and a random model with
+// GPT-2 small's widths (768, 3072: 24 and 96 groups of 32) and two layers.
+func TestInt4KernelsAgree(t *testing.T) {
+	wide, err := llm.New(llm.Config{Arch: llm.GPT, VocabSize: 300, DModel: 768, Heads: 12, Layers: 2, DFF: 3072,
+		MaxPos: 64, LayerNormE: 1e-5, Activation: "gelu_new"}, llm.HeadSet{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int{{1, 2, 3, 4, 5}, {9}, {7, 7, 7, 30, 31, 32, 33, 34, 35}, {40, 41}}
+	const steps = 12
+	for name, m := range map[string]*llm.Model{"tiny": loadTiny(t), "wide": wide} {
+		g, err := NewGPT(m, Int4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prev, _ := gemm.SetImpl("go")
+		wantIDs, wantLogits := greedyAlone(t, g, prompts, steps)
+		for _, im := range gemm.Impls() {
+			gemm.SetImpl(im)
+			ids, logits := greedyAlone(t, g, prompts, steps)
+			var maxDiff, maxAbs float64
+			for i := range prompts {
+				for s := range steps {
+					if ids[i][s] != wantIDs[i][s] {
+						t.Fatalf("%s %s: prompt %d: tokens %v, reference %v", name, im, i, ids[i], wantIDs[i])
+					}
+					for j, v := range logits[i][s] {
+						maxDiff = max(maxDiff, math.Abs(float64(v-wantLogits[i][s][j])))
+						maxAbs = max(maxAbs, math.Abs(float64(v)))
+					}
+				}
+			}
+			if maxDiff > 1e-5*(1+maxAbs) {
+				t.Errorf("%s %s: logits differ from the reference by %g (max |logit| %g)", name, im, maxDiff, maxAbs)
+			}
+			t.Logf("%s %s: same tokens; max |Δlogit| = %.3g, max |logit| = %.3g", name, im, maxDiff, maxAbs)
+		}
+		gemm.SetImpl(prev)
 	}
 }
