@@ -1,0 +1,234 @@
+// Copyright 2023-2026 The GoMLX Authors. SPDX-License-Identifier: Apache-2.0
+
+//go:build amd64 && goexperiment.simd
+
+package matmul
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/gomlx/compute/internal/gobackend"
+	"github.com/gomlx/compute/internal/gobackend/dot"
+)
+
+// This file holds the float32 AVX-512 "large" path built on an assembly micro-kernel
+// (avx512_f32kernel_amd64.s) with a 14×32 register tile: 28 zmm accumulators, B loaded
+// as 2 zmm per k step, A broadcast with VBROADCASTSS.
+//
+// Loop nest (per worker, per batch example), after BLIS:
+//
+//	for each column panel (Nc):              jc
+//	  for each contracting panel (Kc):       pc — pack B[pc:pc+Kc, jc:jc+Nc] in 32-column strips
+//	    for each 14-row tile of A:           ir — A is read in place (row-major, no packing)
+//	      for each 32-column strip:          jr — micro-kernel, adds the tile into C in place
+//
+// The A micro-panel (14 rows × Kc) stays in L1 while the kernel streams the packed B
+// panel (Kc × Nc, in L2). The kernel writes the first contracting panel's tile to C and
+// adds the following ones, so there is no packed output panel. Partial tiles use masked
+// stores for the columns and a row count for the rows; the last, partial row tile reads
+// A from a zero-padded copy, so the kernel never reads past the matrix.
+
+const (
+	avx512F32KernelRows = 14 // Mr
+	avx512F32KernelCols = 32 // Nr
+)
+
+// AVX512AsmParamsFloat32 are the panel sizes of the assembly float32 path.
+// LHSPanelCrossSize is the granularity of the row split between workers.
+var AVX512AsmParamsFloat32 = CacheParams{
+	LHSL1KernelRows:      avx512F32KernelRows,
+	RHSL1KernelCols:      avx512F32KernelCols,
+	PanelContractingSize: 256,    // Kc: A micro-panel 14×256×4 = 14 KB in L1.
+	LHSPanelCrossSize:    14 * 4, // rows per work item granularity.
+	RHSPanelCrossSize:    512,    // Nc: B panel 256×512×4 = 512 KB in L2.
+}
+
+// AVX512AsmFloat32Enabled selects the assembly float32 path for the AVX-512 large
+// products. Tests turn it off to reach the archsimd kernel.
+var AVX512AsmFloat32Enabled = true
+
+// avx512KernelFloat32x14x32 computes the 14×32 tile sum_k A[r,k]·B[k,c] and stores it
+// (accumulate=false) or adds it (accumulate=true) to C.
+//
+//   - a: A[0,0] of the tile, row-major with row stride lda bytes; 14 rows × k are read.
+//   - b: packed B strip, k × 32 contiguous float32.
+//   - c: C[0,0] of the tile, row stride ldc bytes; only the first rows rows (1..14)
+//     and the columns whose bit is set in mask (bit j for column j) are read/written.
+//
+//go:noescape
+func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
+	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
+
+// avx512AsmLargeFloat32 multiplies using the assembly micro-kernel, splitting the work
+// between the backend's workers.
+func avx512AsmLargeFloat32(backend *gobackend.Backend, layout dot.Layout,
+	lhs, rhs []float32, batchSize, lhsCrossSize, rhsCrossSize, contractingSize int,
+	output []float32) {
+	params := &AVX512AsmParamsFloat32
+	if contractingSize == 0 {
+		clear(output[:batchSize*lhsCrossSize*rhsCrossSize])
+		return
+	}
+	maxWorkers := backend.Workers.AdjustedMaxParallelism()
+	items := avx512AsmSplitWork(batchSize, lhsCrossSize, rhsCrossSize, contractingSize, max(1, maxWorkers))
+
+	lhsBatchStride := lhsCrossSize * contractingSize
+	rhsBatchStride := rhsCrossSize * contractingSize
+	outputBatchStride := lhsCrossSize * rhsCrossSize
+	kc := min(params.PanelContractingSize, contractingSize)
+	nc := min(params.RHSPanelCrossSize, (rhsCrossSize+avx512F32KernelCols-1)/avx512F32KernelCols*avx512F32KernelCols)
+
+	var next atomic.Int32
+	run := func() {
+		packedRHSRef, packedRHS, ok := GetBuffer[float32](backend, kc*nc)
+		if !ok {
+			return
+		}
+		defer ReleaseBuffer(packedRHSRef)
+		tailLHSRef, tailLHS, ok := GetBuffer[float32](backend, avx512F32KernelRows*kc)
+		if !ok {
+			return
+		}
+		defer ReleaseBuffer(tailLHSRef)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(items) {
+				return
+			}
+			item := items[i]
+			for b := item.batchStart; b < item.batchEnd; b++ {
+				avx512AsmMatrixSliceFloat32(layout,
+					lhs[b*lhsBatchStride:(b+1)*lhsBatchStride],
+					rhs[b*rhsBatchStride:(b+1)*rhsBatchStride],
+					output[b*outputBatchStride:(b+1)*outputBatchStride],
+					lhsCrossSize, rhsCrossSize, contractingSize,
+					item.lhsRowStart, item.lhsRowEnd, item.rhsColStart, item.rhsColEnd,
+					params, packedRHS, tailLHS)
+			}
+		}
+	}
+	if maxWorkers <= 1 || len(items) == 1 {
+		run()
+		return
+	}
+	backend.Workers.Saturate(run)
+}
+
+// avx512AsmSplitWork splits a batched product into work items for numWorkers workers:
+// whole examples when the batch is large enough, else (also) output column or row ranges.
+// Splitting columns is preferred: each worker then packs only its own part of B.
+func avx512AsmSplitWork(batchSize, lhsCrossSize, rhsCrossSize, contractingSize, numWorkers int) []workItem {
+	if numWorkers <= 1 || batchSize*lhsCrossSize*rhsCrossSize*contractingSize < 256*1024 {
+		return []workItem{{0, batchSize, 0, lhsCrossSize, 0, rhsCrossSize}}
+	}
+	if batchSize >= numWorkers {
+		// Whole examples, a few items per worker to balance the load.
+		numItems := min(batchSize, 4*numWorkers)
+		items := make([]workItem, 0, numItems)
+		for i := range numItems {
+			start, end := i*batchSize/numItems, (i+1)*batchSize/numItems
+			items = append(items, workItem{start, end, 0, lhsCrossSize, 0, rhsCrossSize})
+		}
+		return items
+	}
+	// Few examples: split each one in numWorkers parts (rounded up to whole parts).
+	parts := (numWorkers + batchSize - 1) / batchSize
+	const minColsPerPart = 2 * avx512F32KernelCols
+	items := make([]workItem, 0, parts*batchSize)
+	if rhsCrossSize >= parts*minColsPerPart && rhsCrossSize >= lhsCrossSize/4 {
+		numStrips := (rhsCrossSize + avx512F32KernelCols - 1) / avx512F32KernelCols
+		for b := range batchSize {
+			for p := range parts {
+				start := min(rhsCrossSize, p*numStrips/parts*avx512F32KernelCols)
+				end := min(rhsCrossSize, (p+1)*numStrips/parts*avx512F32KernelCols)
+				if start < end {
+					items = append(items, workItem{b, b + 1, 0, lhsCrossSize, start, end})
+				}
+			}
+		}
+		return items
+	}
+	numTiles := (lhsCrossSize + avx512F32KernelRows - 1) / avx512F32KernelRows
+	for b := range batchSize {
+		for p := range parts {
+			start := min(lhsCrossSize, p*numTiles/parts*avx512F32KernelRows)
+			end := min(lhsCrossSize, (p+1)*numTiles/parts*avx512F32KernelRows)
+			if start < end {
+				items = append(items, workItem{b, b + 1, start, end, 0, rhsCrossSize})
+			}
+		}
+	}
+	return items
+}
+
+// avx512AsmMatrixSliceFloat32 computes output[rowStart:rowEnd, colStart:colEnd] of one
+// example. packedRHS holds at least Kc×Nc values, tailLHS 14×Kc.
+func avx512AsmMatrixSliceFloat32(layout dot.Layout,
+	lhs, rhs, output []float32,
+	lhsCrossSize, rhsCrossSize, contractingSize int,
+	rowStart, rowEnd, colStart, colEnd int,
+	params *CacheParams, packedRHS, tailLHS []float32) {
+	const (
+		mr        = avx512F32KernelRows
+		nr        = avx512F32KernelCols
+		sizeOfF32 = 4
+	)
+	kcMax := params.PanelContractingSize
+	ncMax := params.RHSPanelCrossSize
+	lhsPtr := unsafe.Pointer(unsafe.SliceData(lhs))
+	outPtr := unsafe.Pointer(unsafe.SliceData(output))
+	packedPtr := unsafe.Pointer(unsafe.SliceData(packedRHS))
+	tailPtr := unsafe.Pointer(unsafe.SliceData(tailLHS))
+	lda := uintptr(contractingSize) * sizeOfF32
+	ldc := uintptr(rhsCrossSize) * sizeOfF32
+	fullRowsEnd := rowEnd
+	if lhsCrossSize-rowStart >= mr {
+		// Tiles starting before this row have all their 14 rows inside the matrix.
+		fullRowsEnd = min(rowEnd, lhsCrossSize-mr+1)
+	} else {
+		fullRowsEnd = rowStart
+	}
+
+	for jc := colStart; jc < colEnd; jc += ncMax {
+		nc := min(ncMax, colEnd-jc)
+		for pc := 0; pc < contractingSize; pc += kcMax {
+			kc := min(kcMax, contractingSize-pc)
+			if layout == dot.LayoutNonTransposed {
+				avx512PackRHSNonTransposed(rhs, packedRHS, pc, jc, rhsCrossSize, kc, nc, nr)
+			} else {
+				unsafePackLHS(rhs, packedRHS, jc, pc, contractingSize, nc, kc, nr)
+			}
+			accumulate := pc > 0
+			stripBytes := uintptr(kc * nr * sizeOfF32)
+			for ir := rowStart; ir < rowEnd; ir += mr {
+				rows := min(mr, rowEnd-ir)
+				aPtr := unsafe.Add(lhsPtr, (uintptr(ir)*uintptr(contractingSize)+uintptr(pc))*sizeOfF32)
+				aStride := lda
+				if ir >= fullRowsEnd {
+					// Copy the last rows of A to a zero-padded 14-row block.
+					for r := range mr {
+						dst := tailLHS[r*kc : (r+1)*kc]
+						if ir+r < lhsCrossSize {
+							src := (ir+r)*contractingSize + pc
+							copy(dst, lhs[src:src+kc])
+						} else {
+							clear(dst)
+						}
+					}
+					aPtr = tailPtr
+					aStride = uintptr(kc) * sizeOfF32
+				}
+				cRow := unsafe.Add(outPtr, (uintptr(ir)*uintptr(rhsCrossSize)+uintptr(jc))*sizeOfF32)
+				bPtr := packedPtr
+				for jr := 0; jr < nc; jr += nr {
+					cols := min(nr, nc-jr)
+					mask := uint64(1)<<cols - 1
+					avx512KernelFloat32x14x32(aPtr, aStride, bPtr,
+						kc, unsafe.Add(cRow, jr*sizeOfF32), ldc, rows, mask, accumulate)
+					bPtr = unsafe.Add(bPtr, stripBytes)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,204 @@
+// Copyright 2023-2026 The GoMLX Authors. SPDX-License-Identifier: Apache-2.0
+
+//go:build amd64 && goexperiment.simd
+
+package matmul
+
+import (
+	"math"
+	"math/rand/v2"
+	"simd/archsimd"
+	"testing"
+	"unsafe"
+
+	"github.com/gomlx/compute/internal/gobackend"
+	"github.com/gomlx/compute/internal/gobackend/dot"
+)
+
+// f32MatMulTolerance is the bound the tests accept for a float32 dot product of length k
+// against the float64 reference: k float32 roundings of the running sum, each at most
+// 2^-24 of the sum of absolute products (plus the product roundings).
+func f32MatMulTolerance(k int, sumAbs float64) float64 {
+	return float64(k+2)*math.Ldexp(1, -24)*sumAbs + 1e-30
+}
+
+func randomFloat32s(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func TestAVX512KernelFloat32x14x32(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("AVX512 is not supported on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const mr, nr = avx512F32KernelRows, avx512F32KernelCols
+	for _, k := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 31, 64, 67} {
+		lda := k + 3 // A stored with a row stride larger than k.
+		ldc := nr + 5
+		a := randomFloat32s(rng, mr*lda+1)
+		b := randomFloat32s(rng, k*nr+1)
+		for rows := 1; rows <= mr; rows++ {
+			for cols := 1; cols <= nr; cols++ {
+				for _, accumulate := range []bool{false, true} {
+					c := randomFloat32s(rng, mr*ldc)
+					c0 := append([]float32(nil), c...)
+					mask := uint64(1)<<cols - 1
+					avx512KernelFloat32x14x32(unsafe.Pointer(&a[0]), uintptr(lda*4), unsafe.Pointer(&b[0]), k,
+						unsafe.Pointer(&c[0]), uintptr(ldc*4), rows, mask, accumulate)
+					for r := range mr {
+						for j := range ldc {
+							got := c[r*ldc+j]
+							if r >= rows || j >= cols {
+								if got != c0[r*ldc+j] {
+									t.Fatalf("k=%d rows=%d cols=%d acc=%v: C[%d,%d] written outside the tile", k, rows, cols, accumulate, r, j)
+								}
+								continue
+							}
+							want, sumAbs := 0.0, 0.0
+							if accumulate {
+								want = float64(c0[r*ldc+j])
+								sumAbs = math.Abs(want)
+							}
+							for kk := range k {
+								p := float64(a[r*lda+kk]) * float64(b[kk*nr+j])
+								want += p
+								sumAbs += math.Abs(p)
+							}
+							if math.Abs(float64(got)-want) > f32MatMulTolerance(k, sumAbs) {
+								t.Fatalf("k=%d rows=%d cols=%d acc=%v: C[%d,%d]=%g, want %g", k, rows, cols, accumulate, r, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// referenceMatMul computes the batched product in float64 and returns it with the sums of
+// absolute products (for the tolerance).
+func referenceMatMul(layout dot.Layout, lhs, rhs []float32, batchSize, m, n, k int) (out, sumAbs []float64) {
+	out = make([]float64, batchSize*m*n)
+	sumAbs = make([]float64, batchSize*m*n)
+	for b := range batchSize {
+		for i := range m {
+			for j := range n {
+				var s, sa float64
+				for kk := range k {
+					var r float32
+					if layout == dot.LayoutNonTransposed {
+						r = rhs[b*k*n+kk*n+j]
+					} else {
+						r = rhs[b*n*k+j*k+kk]
+					}
+					p := float64(lhs[b*m*k+i*k+kk]) * float64(r)
+					s += p
+					sa += math.Abs(p)
+				}
+				out[b*m*n+i*n+j] = s
+				sumAbs[b*m*n+i*n+j] = sa
+			}
+		}
+	}
+	return
+}
+
+func checkAsmLargeFloat32(t *testing.T, backend *gobackend.Backend, rng *rand.Rand, layout dot.Layout, batchSize, m, n, k int) {
+	t.Helper()
+	lhs := randomFloat32s(rng, batchSize*m*k)
+	rhs := randomFloat32s(rng, batchSize*k*n)
+	out := randomFloat32s(rng, batchSize*m*n+7) // Garbage in, and a guard tail.
+	guard := append([]float32(nil), out[batchSize*m*n:]...)
+	avx512AsmLargeFloat32(backend, layout, lhs, rhs, batchSize, m, n, k, out[:batchSize*m*n])
+	want, sumAbs := referenceMatMul(layout, lhs, rhs, batchSize, m, n, k)
+	for i, w := range want {
+		if math.Abs(float64(out[i])-w) > f32MatMulTolerance(k, sumAbs[i]) {
+			t.Fatalf("layout=%s batch=%d m=%d n=%d k=%d: out[%d]=%g, want %g", layout, batchSize, m, n, k, i, out[i], w)
+		}
+	}
+	for i, g := range guard {
+		if out[batchSize*m*n+i] != g {
+			t.Fatalf("layout=%s batch=%d m=%d n=%d k=%d: wrote past the output", layout, batchSize, m, n, k)
+		}
+	}
+}
+
+func TestAVX512AsmLargeFloat32(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("AVX512 is not supported on this CPU")
+	}
+	backendAny, err := gobackend.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := backendAny.(*gobackend.Backend)
+	defer backend.Finalize()
+	rng := rand.New(rand.NewPCG(3, 4))
+	layouts := []dot.Layout{dot.LayoutNonTransposed, dot.LayoutTransposed}
+
+	t.Run("RandomShapes", func(t *testing.T) {
+		for range 300 {
+			m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
+			batchSize := 1 + rng.IntN(3)
+			checkAsmLargeFloat32(t, backend, rng, layouts[rng.IntN(2)], batchSize, m, n, k)
+		}
+	})
+	t.Run("EveryTail", func(t *testing.T) {
+		// Every row tail (m mod 14) and column tail (n mod 32), contracting tails.
+		for m := 1; m <= 2*avx512F32KernelRows+1; m++ {
+			for _, layout := range layouts {
+				checkAsmLargeFloat32(t, backend, rng, layout, 1, m, 1+rng.IntN(2*avx512F32KernelCols+1), 1+rng.IntN(9))
+			}
+		}
+		for n := 1; n <= 2*avx512F32KernelCols+1; n++ {
+			for _, layout := range layouts {
+				checkAsmLargeFloat32(t, backend, rng, layout, 1, 1+rng.IntN(30), n, 1+rng.IntN(9))
+			}
+		}
+	})
+	t.Run("Panels", func(t *testing.T) {
+		// Several column and contracting panels, with the default and with small panels,
+		// products large enough to be split between workers.
+		saved := AVX512AsmParamsFloat32
+		defer func() { AVX512AsmParamsFloat32 = saved }()
+		for _, params := range []CacheParams{saved, {avx512F32KernelRows, avx512F32KernelCols, 20, 28, 64}} {
+			AVX512AsmParamsFloat32 = params
+			for _, layout := range layouts {
+				checkAsmLargeFloat32(t, backend, rng, layout, 1, 129, 600, 530)
+				checkAsmLargeFloat32(t, backend, rng, layout, 1, 300, 70, 257)
+				checkAsmLargeFloat32(t, backend, rng, layout, 3, 45, 97, 61)
+				checkAsmLargeFloat32(t, backend, rng, layout, 8, 64, 64, 32)
+				checkAsmLargeFloat32(t, backend, rng, layout, 2, 7, 5, 0)
+			}
+		}
+	})
+}
+
+func TestAVX512AsmSplitWork(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		batchSize, m, n := 1+rng.IntN(9), 1+rng.IntN(400), 1+rng.IntN(400)
+		k := 1 + rng.IntN(300)
+		workers := 1 + rng.IntN(8)
+		items := avx512AsmSplitWork(batchSize, m, n, k, workers)
+		count := make([]int, batchSize*m*n)
+		for _, it := range items {
+			for b := it.batchStart; b < it.batchEnd; b++ {
+				for i := it.lhsRowStart; i < it.lhsRowEnd; i++ {
+					for j := it.rhsColStart; j < it.rhsColEnd; j++ {
+						count[b*m*n+i*n+j]++
+					}
+				}
+			}
+		}
+		for i, c := range count {
+			if c != 1 {
+				t.Fatalf("batch=%d m=%d n=%d workers=%d: output %d covered %d times (items %v)", batchSize, m, n, workers, i, c, items)
+			}
+		}
+	}
+}
