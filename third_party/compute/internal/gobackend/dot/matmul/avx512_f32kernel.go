@@ -60,6 +60,21 @@ var AVX512AsmFloat32Enabled = true
 func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
 
+// avx512AsmRouterFloat32 is the float32 AVX-512 router: the products that
+// avx512RouterFloat32 would give to its large (packed) kernel go to the assembly path,
+// unless AVX512AsmFloat32Enabled is false; the others to avx512RouterFloat32.
+func avx512AsmRouterFloat32(backend *gobackend.Backend, layout dot.Layout,
+	lhs, rhs []float32, batchSize, lhsCrossSize, rhsCrossSize, contractingSize int,
+	output []float32) {
+	flops := batchSize * lhsCrossSize * rhsCrossSize * contractingSize
+	useSmallVariant := !ForceLargeVariant && (ForceSmallVariant || simdUseSmall(batchSize, lhsCrossSize, flops))
+	if AVX512AsmFloat32Enabled && !useSmallVariant {
+		avx512AsmLargeFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output)
+		return
+	}
+	avx512RouterFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output)
+}
+
 // avx512AsmLargeFloat32 multiplies using the assembly micro-kernel, splitting the work
 // between the backend's workers.
 func avx512AsmLargeFloat32(backend *gobackend.Backend, layout dot.Layout,
