@@ -32,6 +32,10 @@ import (
 const (
 	avx512F32KernelRows = 14 // Mr
 	avx512F32KernelCols = 32 // Nr
+
+	// avx512F32LHSRowPadding is the padding (in float32) of the rows of the A tiles the
+	// path copies: 16 floats (64 bytes) moves each row to another L1 set.
+	avx512F32LHSRowPadding = 16
 )
 
 // AVX512AsmParamsFloat32 are the panel sizes of the assembly float32 path.
@@ -101,7 +105,7 @@ func avx512AsmLargeFloat32(backend *gobackend.Backend, layout dot.Layout,
 			return
 		}
 		defer ReleaseBuffer(packedRHSRef)
-		tailLHSRef, tailLHS, ok := GetBuffer[float32](backend, avx512F32KernelRows*kc)
+		tailLHSRef, tailLHS, ok := GetBuffer[float32](backend, avx512F32KernelRows*(kc+avx512F32LHSRowPadding))
 		if !ok {
 			return
 		}
@@ -178,7 +182,7 @@ func avx512AsmSplitWork(batchSize, lhsCrossSize, rhsCrossSize, contractingSize, 
 }
 
 // avx512AsmMatrixSliceFloat32 computes output[rowStart:rowEnd, colStart:colEnd] of one
-// example. packedRHS holds at least Kc×Nc values, tailLHS 14×Kc.
+// example. packedRHS holds at least Kc×Nc values, tailLHS 14×(Kc+16).
 func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 	lhs, rhs, output []float32,
 	lhsCrossSize, rhsCrossSize, contractingSize int,
@@ -205,10 +209,15 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 		fullRowsEnd = rowStart
 	}
 
+	// With a row stride a multiple of 2 KB, the 14 rows of an A tile fall in at most 2
+	// L1 sets (48 KB, 12 ways: addresses 4 KB apart share a set) and evict each other at
+	// every k step: such tiles are first copied to a buffer with a padded row stride.
+	copyLHS := lda%4096 == 0
 	for jc := colStart; jc < colEnd; jc += ncMax {
 		nc := min(ncMax, colEnd-jc)
 		for pc := 0; pc < contractingSize; pc += kcMax {
 			kc := min(kcMax, contractingSize-pc)
+			kcPadded := kc + avx512F32LHSRowPadding
 			if layout == dot.LayoutNonTransposed {
 				avx512PackRHSNonTransposed(rhs, packedRHS, pc, jc, rhsCrossSize, kc, nc, nr)
 			} else {
@@ -220,10 +229,18 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 				rows := min(mr, rowEnd-ir)
 				aPtr := unsafe.Add(lhsPtr, (uintptr(ir)*uintptr(contractingSize)+uintptr(pc))*sizeOfF32)
 				aStride := lda
-				if ir >= fullRowsEnd {
+				if copyLHS && ir < fullRowsEnd {
+					// Copy the tile's rows of A with a padded stride (see copyLHS).
+					for r := range mr {
+						src := (ir+r)*contractingSize + pc
+						copy(tailLHS[r*kcPadded:r*kcPadded+kc], lhs[src:src+kc])
+					}
+					aPtr = tailPtr
+					aStride = uintptr(kcPadded) * sizeOfF32
+				} else if ir >= fullRowsEnd {
 					// Copy the last rows of A to a zero-padded 14-row block.
 					for r := range mr {
-						dst := tailLHS[r*kc : (r+1)*kc]
+						dst := tailLHS[r*kcPadded : r*kcPadded+kc]
 						if ir+r < lhsCrossSize {
 							src := (ir+r)*contractingSize + pc
 							copy(dst, lhs[src:src+kc])
@@ -232,7 +249,7 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 						}
 					}
 					aPtr = tailPtr
-					aStride = uintptr(kc) * sizeOfF32
+					aStride = uintptr(kcPadded) * sizeOfF32
 				}
 				cRow := unsafe.Add(outPtr, (uintptr(ir)*uintptr(rhsCrossSize)+uintptr(jc))*sizeOfF32)
 				bPtr := packedPtr

@@ -173,6 +173,9 @@ func TestAVX512AsmLargeFloat32(t *testing.T) {
 				checkAsmLargeFloat32(t, backend, rng, layout, 3, 45, 97, 61)
 				checkAsmLargeFloat32(t, backend, rng, layout, 8, 64, 64, 32)
 				checkAsmLargeFloat32(t, backend, rng, layout, 2, 7, 5, 0)
+				// Row strides a multiple of 2 KB: A tiles copied with a padded stride.
+				checkAsmLargeFloat32(t, backend, rng, layout, 1, 45, 70, 1024)
+				checkAsmLargeFloat32(t, backend, rng, layout, 2, 31, 40, 512)
 			}
 		}
 	})
