@@ -359,6 +359,12 @@ func reshapeToSupportedLayout(
 		// Merged axes make a supported layout.
 		return lhs, rhs, params, false, nil
 	}
+	if params.useContractingFirst(lhs, rhs) {
+		// Both operands have the contracting axis first (e.g. a weight gradient xᵀ·g), and
+		// an implementation takes them so: no transposition.
+		params.Layout = LayoutContractingFirst
+		return lhs, rhs, params, false, nil
+	}
 
 	// We need to transpose inputs to a supported layout: choose the one that moves the
 	// fewest elements, see chooseTransposition.
@@ -380,6 +386,20 @@ func reshapeToSupportedLayout(
 	}
 	params.Layout = targetLayout
 	return lhs, rhs, params, swapped, nil
+}
+
+// useContractingFirst reports whether lhs and rhs are in LayoutContractingFirst and an
+// implementation is registered for it with the dtypes the node will use.
+func (d *NodeData) useContractingFirst(lhs, rhs *gobackend.Node) bool {
+	if d.InputDType.IsHalfPrecision() || lhs.Shape.DType != rhs.Shape.DType ||
+		(d.Config.AccumulatorDType != dtypes.InvalidDType && d.Config.AccumulatorDType != d.InputDType) {
+		return false
+	}
+	if !isContractingFirstLayout(lhs.Shape, d.LHSContractingAxes, d.LHSBatchAxes,
+		rhs.Shape, d.RHSContractingAxes, d.RHSBatchAxes) {
+		return false
+	}
+	return FindRegisteredImplementation(LayoutContractingFirst, d.InputDType, d.OutputDType) != nil
 }
 
 // chooseTransposition picks how to bring lhs and rhs to a supported layout with the

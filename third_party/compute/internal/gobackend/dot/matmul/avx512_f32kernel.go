@@ -64,15 +64,30 @@ var AVX512AsmFloat32Enabled = true
 func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
 
+// avx512KernelFloat32x14x32Packed is avx512KernelFloat32x14x32 with A packed: for each k,
+// the 14 rows' values are consecutive (56 bytes per k). lda is not used.
+//
+//go:noescape
+func avx512KernelFloat32x14x32Packed(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
+	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
+
+// avx512PackLHSTile14 copies n groups of 14 float32 to dst (56 bytes apart): the first
+// rows values of each group from src (advancing srcStride bytes per group), the others 0.
+// dst must have room for n×14+2 float32.
+//
+//go:noescape
+func avx512PackLHSTile14(dst, src unsafe.Pointer, srcStride uintptr, n int, rows int)
+
 // avx512AsmRouterFloat32 is the float32 AVX-512 router: the products that
 // avx512RouterFloat32 would give to its large (packed) kernel go to the assembly path,
-// unless AVX512AsmFloat32Enabled is false; the others to avx512RouterFloat32.
+// unless AVX512AsmFloat32Enabled is false; the others to avx512RouterFloat32. Products in
+// dot.LayoutContractingFirst (which only this path implements) always use the assembly path.
 func avx512AsmRouterFloat32(backend *gobackend.Backend, layout dot.Layout,
 	lhs, rhs []float32, batchSize, lhsCrossSize, rhsCrossSize, contractingSize int,
 	output []float32) {
 	flops := batchSize * lhsCrossSize * rhsCrossSize * contractingSize
 	useSmallVariant := !ForceLargeVariant && (ForceSmallVariant || simdUseSmall(batchSize, lhsCrossSize, flops))
-	if AVX512AsmFloat32Enabled && !useSmallVariant {
+	if layout == dot.LayoutContractingFirst || (AVX512AsmFloat32Enabled && !useSmallVariant) {
 		avx512AsmLargeFloat32(backend, layout, lhs, rhs, batchSize, lhsCrossSize, rhsCrossSize, contractingSize, output)
 		return
 	}
@@ -218,7 +233,7 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 		for pc := 0; pc < contractingSize; pc += kcMax {
 			kc := min(kcMax, contractingSize-pc)
 			kcPadded := kc + avx512F32LHSRowPadding
-			if layout == dot.LayoutNonTransposed {
+			if layout != dot.LayoutTransposed {
 				avx512PackRHSNonTransposed(rhs, packedRHS, pc, jc, rhsCrossSize, kc, nc, nr)
 			} else {
 				unsafePackLHS(rhs, packedRHS, jc, pc, contractingSize, nc, kc, nr)
@@ -227,6 +242,22 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 			stripBytes := uintptr(kc * nr * sizeOfF32)
 			for ir := rowStart; ir < rowEnd; ir += mr {
 				rows := min(mr, rowEnd-ir)
+				cRow := unsafe.Add(outPtr, (uintptr(ir)*uintptr(rhsCrossSize)+uintptr(jc))*sizeOfF32)
+				if layout == dot.LayoutContractingFirst {
+					// lhs is [contracting, lhsCross]: pack the tile's 14 columns.
+					avx512PackLHSTile14(tailPtr,
+						unsafe.Add(lhsPtr, (uintptr(pc)*uintptr(lhsCrossSize)+uintptr(ir))*sizeOfF32),
+						uintptr(lhsCrossSize)*sizeOfF32, kc, min(mr, lhsCrossSize-ir))
+					bPtr := packedPtr
+					for jr := 0; jr < nc; jr += nr {
+						cols := min(nr, nc-jr)
+						mask := uint64(1)<<cols - 1
+						avx512KernelFloat32x14x32Packed(tailPtr, 0, bPtr,
+							kc, unsafe.Add(cRow, jr*sizeOfF32), ldc, rows, mask, accumulate)
+						bPtr = unsafe.Add(bPtr, stripBytes)
+					}
+					continue
+				}
 				aPtr := unsafe.Add(lhsPtr, (uintptr(ir)*uintptr(contractingSize)+uintptr(pc))*sizeOfF32)
 				aStride := lda
 				if copyLHS && ir < fullRowsEnd {
@@ -251,7 +282,6 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 					aPtr = tailPtr
 					aStride = uintptr(kcPadded) * sizeOfF32
 				}
-				cRow := unsafe.Add(outPtr, (uintptr(ir)*uintptr(rhsCrossSize)+uintptr(jc))*sizeOfF32)
 				bPtr := packedPtr
 				for jr := 0; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)

@@ -56,6 +56,26 @@
 	DECQ DX; \
 	JZ done
 
+
+// PSTEP does one k step of the packed-A kernel: A (14 consecutive float32) at offset off.
+#define PSTEP(off, boff) \
+	VMOVUPS boff(BX), Z28; \
+	VMOVUPS (boff+64)(BX), Z29; \
+	ROW(AX, off(AX), Z0, Z1, Z30); \
+	ROW(AX, (off+4)(AX), Z2, Z3, Z31); \
+	ROW(AX, (off+8)(AX), Z4, Z5, Z30); \
+	ROW(AX, (off+12)(AX), Z6, Z7, Z31); \
+	ROW(AX, (off+16)(AX), Z8, Z9, Z30); \
+	ROW(AX, (off+20)(AX), Z10, Z11, Z31); \
+	ROW(AX, (off+24)(AX), Z12, Z13, Z30); \
+	ROW(AX, (off+28)(AX), Z14, Z15, Z31); \
+	ROW(AX, (off+32)(AX), Z16, Z17, Z30); \
+	ROW(AX, (off+36)(AX), Z18, Z19, Z31); \
+	ROW(AX, (off+40)(AX), Z20, Z21, Z30); \
+	ROW(AX, (off+44)(AX), Z22, Z23, Z31); \
+	ROW(AX, (off+48)(AX), Z24, Z25, Z30); \
+	ROW(AX, (off+52)(AX), Z26, Z27, Z31)
+
 // func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 //	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
 TEXT ·avx512KernelFloat32x14x32(SB), NOSPLIT, $0-65
@@ -172,5 +192,145 @@ accum:
 	ACCUM(Z26, Z27)
 
 done:
+	VZEROUPPER
+	RET
+
+// func avx512KernelFloat32x14x32Packed(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
+//	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
+TEXT ·avx512KernelFloat32x14x32Packed(SB), NOSPLIT, $0-65
+	MOVQ a+0(FP), AX
+	MOVQ lda+8(FP), R8
+	MOVQ b+16(FP), BX
+	MOVQ k+24(FP), CX
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+
+	CMPQ CX, $4
+	JLT  tail
+
+loop4:
+	PSTEP(0, 0)
+	PSTEP(56, 128)
+	PSTEP(112, 256)
+	PSTEP(168, 384)
+	ADDQ $224, AX
+	ADDQ $512, BX
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  loop4
+
+tail:
+	TESTQ CX, CX
+	JZ    write
+
+loop1:
+	PSTEP(0, 0)
+	ADDQ $56, AX
+	ADDQ $128, BX
+	DECQ CX
+	JNZ  loop1
+
+write:
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), SI
+	MOVQ rows+48(FP), DX
+	MOVQ mask+56(FP), R12
+	KMOVW R12, K1
+	SHRQ $16, R12
+	KMOVW R12, K2
+	MOVBLZX accumulate+64(FP), R13
+	TESTQ R13, R13
+	JNZ   accum
+
+	STORE(Z0, Z1)
+	STORE(Z2, Z3)
+	STORE(Z4, Z5)
+	STORE(Z6, Z7)
+	STORE(Z8, Z9)
+	STORE(Z10, Z11)
+	STORE(Z12, Z13)
+	STORE(Z14, Z15)
+	STORE(Z16, Z17)
+	STORE(Z18, Z19)
+	STORE(Z20, Z21)
+	STORE(Z22, Z23)
+	STORE(Z24, Z25)
+	STORE(Z26, Z27)
+	JMP done
+
+accum:
+	ACCUM(Z0, Z1)
+	ACCUM(Z2, Z3)
+	ACCUM(Z4, Z5)
+	ACCUM(Z6, Z7)
+	ACCUM(Z8, Z9)
+	ACCUM(Z10, Z11)
+	ACCUM(Z12, Z13)
+	ACCUM(Z14, Z15)
+	ACCUM(Z16, Z17)
+	ACCUM(Z18, Z19)
+	ACCUM(Z20, Z21)
+	ACCUM(Z22, Z23)
+	ACCUM(Z24, Z25)
+	ACCUM(Z26, Z27)
+
+done:
+	VZEROUPPER
+	RET
+
+// func avx512PackLHSTile14(dst, src unsafe.Pointer, srcStride uintptr, n int, rows int)
+// copies n groups of 14 float32 (the first rows of each group read from src, the others
+// zero) to dst, 56 bytes apart; src advances srcStride bytes per group. Each group is
+// stored as 16 values (unmasked stores are faster), so dst needs 2 more float32 after
+// the n×14; the next group overwrites the 2 extra.
+TEXT ·avx512PackLHSTile14(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ srcStride+16(FP), R8
+	MOVQ rows+32(FP), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	MOVQ n+24(FP), CX
+	KMOVW AX, K1
+	TESTQ CX, CX
+	JZ    packdone
+
+packloop:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ R8, SI
+	ADDQ $56, DI
+	DECQ CX
+	JNZ  packloop
+
+packdone:
 	VZEROUPPER
 	RET

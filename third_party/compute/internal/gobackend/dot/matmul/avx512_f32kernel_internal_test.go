@@ -79,6 +79,70 @@ func TestAVX512KernelFloat32x14x32(t *testing.T) {
 	}
 }
 
+func TestAVX512KernelFloat32x14x32Packed(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("AVX512 is not supported on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	const mr, nr = avx512F32KernelRows, avx512F32KernelCols
+	for _, k := range []int{0, 1, 3, 4, 5, 8, 13, 40} {
+		for rows := 1; rows <= mr; rows++ {
+			// A stored [k, m] (contracting first) with m = rows + 3: pack its first rows columns.
+			m := rows + 3
+			aT := randomFloat32s(rng, k*m+1)
+			packed := randomFloat32s(rng, k*mr+2) // garbage, must be overwritten
+			if k > 0 {
+				avx512PackLHSTile14(unsafe.Pointer(&packed[0]), unsafe.Pointer(&aT[0]), uintptr(m*4), k, rows)
+			}
+			for kk := range k {
+				for r := range mr {
+					want := float32(0)
+					if r < rows {
+						want = aT[kk*m+r]
+					}
+					if packed[kk*mr+r] != want {
+						t.Fatalf("pack k=%d rows=%d: [%d,%d]=%g, want %g", k, rows, kk, r, packed[kk*mr+r], want)
+					}
+				}
+			}
+			b := randomFloat32s(rng, k*nr+1)
+			for _, cols := range []int{1, 15, 16, 17, 31, 32} {
+				for _, accumulate := range []bool{false, true} {
+					const ldc = nr + 2
+					c := randomFloat32s(rng, mr*ldc)
+					c0 := append([]float32(nil), c...)
+					avx512KernelFloat32x14x32Packed(unsafe.Pointer(&packed[0]), 0, unsafe.Pointer(&b[0]), k,
+						unsafe.Pointer(&c[0]), ldc*4, rows, uint64(1)<<cols-1, accumulate)
+					for r := range mr {
+						for j := range ldc {
+							got := c[r*ldc+j]
+							if r >= rows || j >= cols {
+								if got != c0[r*ldc+j] {
+									t.Fatalf("k=%d rows=%d cols=%d: C[%d,%d] written outside the tile", k, rows, cols, r, j)
+								}
+								continue
+							}
+							want, sumAbs := 0.0, 0.0
+							if accumulate {
+								want = float64(c0[r*ldc+j])
+								sumAbs = math.Abs(want)
+							}
+							for kk := range k {
+								p := float64(aT[kk*m+r]) * float64(b[kk*nr+j])
+								want += p
+								sumAbs += math.Abs(p)
+							}
+							if math.Abs(float64(got)-want) > f32MatMulTolerance(k, sumAbs) {
+								t.Fatalf("k=%d rows=%d cols=%d acc=%v: C[%d,%d]=%g, want %g", k, rows, cols, accumulate, r, j, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // referenceMatMul computes the batched product in float64 and returns it with the sums of
 // absolute products (for the tolerance).
 func referenceMatMul(layout dot.Layout, lhs, rhs []float32, batchSize, m, n, k int) (out, sumAbs []float64) {
@@ -90,12 +154,16 @@ func referenceMatMul(layout dot.Layout, lhs, rhs []float32, batchSize, m, n, k i
 				var s, sa float64
 				for kk := range k {
 					var r float32
-					if layout == dot.LayoutNonTransposed {
+					if layout != dot.LayoutTransposed {
 						r = rhs[b*k*n+kk*n+j]
 					} else {
 						r = rhs[b*n*k+j*k+kk]
 					}
-					p := float64(lhs[b*m*k+i*k+kk]) * float64(r)
+					l := lhs[b*m*k+i*k+kk]
+					if layout == dot.LayoutContractingFirst {
+						l = lhs[b*m*k+kk*m+i]
+					}
+					p := float64(l) * float64(r)
 					s += p
 					sa += math.Abs(p)
 				}
@@ -138,13 +206,13 @@ func TestAVX512AsmLargeFloat32(t *testing.T) {
 	backend := backendAny.(*gobackend.Backend)
 	defer backend.Finalize()
 	rng := rand.New(rand.NewPCG(3, 4))
-	layouts := []dot.Layout{dot.LayoutNonTransposed, dot.LayoutTransposed}
+	layouts := []dot.Layout{dot.LayoutNonTransposed, dot.LayoutTransposed, dot.LayoutContractingFirst}
 
 	t.Run("RandomShapes", func(t *testing.T) {
 		for range 300 {
 			m, n, k := 1+rng.IntN(70), 1+rng.IntN(70), 1+rng.IntN(70)
 			batchSize := 1 + rng.IntN(3)
-			checkAsmLargeFloat32(t, backend, rng, layouts[rng.IntN(2)], batchSize, m, n, k)
+			checkAsmLargeFloat32(t, backend, rng, layouts[rng.IntN(len(layouts))], batchSize, m, n, k)
 		}
 	})
 	t.Run("EveryTail", func(t *testing.T) {
