@@ -64,8 +64,9 @@ var AVX512AsmFloat32Enabled = true
 func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
 
-// avx512KernelFloat32x14x32Packed is avx512KernelFloat32x14x32 with A packed: for each k,
-// the 14 rows' values are consecutive (56 bytes per k). lda is not used.
+// avx512KernelFloat32x14x32Packed is avx512KernelFloat32x14x32 with A stored contracting
+// first: for each k, the 14 rows' values are consecutive, and lda (bytes) separates the
+// k steps (56 for a packed tile).
 //
 //go:noescape
 func avx512KernelFloat32x14x32Packed(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
@@ -244,15 +245,21 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 				rows := min(mr, rowEnd-ir)
 				cRow := unsafe.Add(outPtr, (uintptr(ir)*uintptr(rhsCrossSize)+uintptr(jc))*sizeOfF32)
 				if layout == dot.LayoutContractingFirst {
-					// lhs is [contracting, lhsCross]: pack the tile's 14 columns.
-					avx512PackLHSTile14(tailPtr,
-						unsafe.Add(lhsPtr, (uintptr(pc)*uintptr(lhsCrossSize)+uintptr(ir))*sizeOfF32),
-						uintptr(lhsCrossSize)*sizeOfF32, kc, min(mr, lhsCrossSize-ir))
+					// lhs is [contracting, lhsCross]: the tile's 14 values of each k are
+					// consecutive. Read in place when the kernel runs once on the tile (one
+					// column strip) and the tile is inside the matrix; otherwise pack it
+					// (k steps lhsCrossSize apart would not stay in L1 between the strips).
+					aPtr := unsafe.Add(lhsPtr, (uintptr(pc)*uintptr(lhsCrossSize)+uintptr(ir))*sizeOfF32)
+					aStride := uintptr(lhsCrossSize) * sizeOfF32
+					if nc > nr || ir+mr > lhsCrossSize {
+						avx512PackLHSTile14(tailPtr, aPtr, aStride, kc, min(mr, lhsCrossSize-ir))
+						aPtr, aStride = tailPtr, mr*sizeOfF32
+					}
 					bPtr := packedPtr
 					for jr := 0; jr < nc; jr += nr {
 						cols := min(nr, nc-jr)
 						mask := uint64(1)<<cols - 1
-						avx512KernelFloat32x14x32Packed(tailPtr, 0, bPtr,
+						avx512KernelFloat32x14x32Packed(aPtr, aStride, bPtr,
 							kc, unsafe.Add(cRow, jr*sizeOfF32), ldc, rows, mask, accumulate)
 						bPtr = unsafe.Add(bPtr, stripBytes)
 					}

@@ -57,24 +57,25 @@
 	JZ done
 
 
-// PSTEP does one k step of the packed-A kernel: A (14 consecutive float32) at offset off.
-#define PSTEP(off, boff) \
+// PSTEP does one k step of the kernel with A "packed": the 14 rows' values consecutive,
+// at AX plus the index idx (e.g. (R8*1)); B at offset boff.
+#define PSTEP(idx, boff) \
 	VMOVUPS boff(BX), Z28; \
 	VMOVUPS (boff+64)(BX), Z29; \
-	ROW(AX, off(AX), Z0, Z1, Z30); \
-	ROW(AX, (off+4)(AX), Z2, Z3, Z31); \
-	ROW(AX, (off+8)(AX), Z4, Z5, Z30); \
-	ROW(AX, (off+12)(AX), Z6, Z7, Z31); \
-	ROW(AX, (off+16)(AX), Z8, Z9, Z30); \
-	ROW(AX, (off+20)(AX), Z10, Z11, Z31); \
-	ROW(AX, (off+24)(AX), Z12, Z13, Z30); \
-	ROW(AX, (off+28)(AX), Z14, Z15, Z31); \
-	ROW(AX, (off+32)(AX), Z16, Z17, Z30); \
-	ROW(AX, (off+36)(AX), Z18, Z19, Z31); \
-	ROW(AX, (off+40)(AX), Z20, Z21, Z30); \
-	ROW(AX, (off+44)(AX), Z22, Z23, Z31); \
-	ROW(AX, (off+48)(AX), Z24, Z25, Z30); \
-	ROW(AX, (off+52)(AX), Z26, Z27, Z31)
+	ROW(AX, (0)(AX)idx, Z0, Z1, Z30); \
+	ROW(AX, (4)(AX)idx, Z2, Z3, Z31); \
+	ROW(AX, (8)(AX)idx, Z4, Z5, Z30); \
+	ROW(AX, (12)(AX)idx, Z6, Z7, Z31); \
+	ROW(AX, (16)(AX)idx, Z8, Z9, Z30); \
+	ROW(AX, (20)(AX)idx, Z10, Z11, Z31); \
+	ROW(AX, (24)(AX)idx, Z12, Z13, Z30); \
+	ROW(AX, (28)(AX)idx, Z14, Z15, Z31); \
+	ROW(AX, (32)(AX)idx, Z16, Z17, Z30); \
+	ROW(AX, (36)(AX)idx, Z18, Z19, Z31); \
+	ROW(AX, (40)(AX)idx, Z20, Z21, Z30); \
+	ROW(AX, (44)(AX)idx, Z22, Z23, Z31); \
+	ROW(AX, (48)(AX)idx, Z24, Z25, Z30); \
+	ROW(AX, (52)(AX)idx, Z26, Z27, Z31)
 
 // func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 //	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
@@ -202,6 +203,8 @@ TEXT ·avx512KernelFloat32x14x32Packed(SB), NOSPLIT, $0-65
 	MOVQ lda+8(FP), R8
 	MOVQ b+16(FP), BX
 	MOVQ k+24(FP), CX
+	LEAQ (R8)(R8*2), R9
+	XORQ R12, R12
 
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -236,11 +239,11 @@ TEXT ·avx512KernelFloat32x14x32Packed(SB), NOSPLIT, $0-65
 	JLT  tail
 
 loop4:
-	PSTEP(0, 0)
-	PSTEP(56, 128)
-	PSTEP(112, 256)
-	PSTEP(168, 384)
-	ADDQ $224, AX
+	PSTEP((R12*1), 0)
+	PSTEP((R8*1), 128)
+	PSTEP((R8*2), 256)
+	PSTEP((R9*1), 384)
+	LEAQ (AX)(R8*4), AX
 	ADDQ $512, BX
 	SUBQ $4, CX
 	CMPQ CX, $4
@@ -251,8 +254,8 @@ tail:
 	JZ    write
 
 loop1:
-	PSTEP(0, 0)
-	ADDQ $56, AX
+	PSTEP((R12*1), 0)
+	ADDQ R8, AX
 	ADDQ $128, BX
 	DECQ CX
 	JNZ  loop1

@@ -111,7 +111,12 @@ func TestAVX512KernelFloat32x14x32Packed(t *testing.T) {
 					const ldc = nr + 2
 					c := randomFloat32s(rng, mr*ldc)
 					c0 := append([]float32(nil), c...)
-					avx512KernelFloat32x14x32Packed(unsafe.Pointer(&packed[0]), 0, unsafe.Pointer(&b[0]), k,
+					aPtr, aStride := unsafe.Pointer(&packed[0]), uintptr(mr*4)
+					if cols%2 == 1 && rows+3 >= mr {
+						// A read in place, k steps m apart (it has at least 14 columns).
+						aPtr, aStride = unsafe.Pointer(&aT[0]), uintptr(m*4)
+					}
+					avx512KernelFloat32x14x32Packed(aPtr, aStride, unsafe.Pointer(&b[0]), k,
 						unsafe.Pointer(&c[0]), ldc*4, rows, uint64(1)<<cols-1, accumulate)
 					for r := range mr {
 						for j := range ldc {
