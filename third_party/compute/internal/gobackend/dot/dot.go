@@ -361,8 +361,19 @@ func reshapeToSupportedLayout(
 	}
 	if params.useContractingFirst(lhs, rhs) {
 		// Both operands have the contracting axis first (e.g. a weight gradient xᵀ·g), and
-		// an implementation takes them so: no transposition.
+		// an implementation takes them so: no transposition of the operands. The kernels
+		// gather the lhs's cross values in small strided pieces and copy the rhs's in
+		// rows, so the operand with the larger cross size goes to the rhs, at the cost
+		// of transposing the (smaller) output, e.g. gᵀ·x with g [tokens, vocab].
 		params.Layout = LayoutContractingFirst
+		if !lhs.Shape.IsDynamic() && !rhs.Shape.IsDynamic() &&
+			crossSize(lhs.Shape, params.LHSContractingAxes, params.LHSBatchAxes) >
+				crossSize(rhs.Shape, params.RHSContractingAxes, params.RHSBatchAxes) {
+			lhs, rhs = rhs, lhs
+			params.LHSContractingAxes, params.RHSContractingAxes = params.RHSContractingAxes, params.LHSContractingAxes
+			params.LHSBatchAxes, params.RHSBatchAxes = params.RHSBatchAxes, params.LHSBatchAxes
+			return lhs, rhs, params, true, nil
+		}
 		return lhs, rhs, params, false, nil
 	}
 
@@ -444,6 +455,18 @@ func chooseTransposition(lhs, rhs *gobackend.Node, params *NodeData) (swap bool,
 		}
 	}
 	return
+}
+
+// crossSize returns the product of the dimensions of the axes that are neither
+// contracting nor batch.
+func crossSize(shape shapes.Shape, contractingAxes, batchAxes []int) int {
+	size := 1
+	for axis, dim := range shape.Dimensions {
+		if !slices.Contains(contractingAxes, axis) && !slices.Contains(batchAxes, axis) {
+			size *= dim
+		}
+	}
+	return size
 }
 
 // contractingSize returns the product of the dimensions of the given axes.

@@ -186,6 +186,9 @@ func TestDotGeneralAnyAxisOrder(t *testing.T) {
 		{lhsDims: []int{301, 45}, rhsDims: []int{301, 70}, lhsContract: []int{0}, rhsContract: []int{0}},
 		{lhsDims: []int{5, 300, 29}, rhsDims: []int{5, 300, 33}, lhsContract: []int{1}, lhsBatch: []int{0}, rhsContract: []int{1}, rhsBatch: []int{0}},
 		{lhsDims: []int{4, 70, 31}, rhsDims: []int{4, 70, 200}, lhsContract: []int{0, 1}, rhsContract: []int{0, 1}},
+		// The same with the larger cross size on the lhs: the operands are swapped.
+		{lhsDims: []int{301, 70}, rhsDims: []int{301, 45}, lhsContract: []int{0}, rhsContract: []int{0}},
+		{lhsDims: []int{5, 300, 40}, rhsDims: []int{5, 300, 29}, lhsContract: []int{1}, lhsBatch: []int{0}, rhsContract: []int{1}, rhsBatch: []int{0}},
 	}
 	for range 60 {
 		cases = append(cases, randomDotCase(r))
