@@ -5,6 +5,7 @@
 package matmul
 
 import (
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -71,6 +72,38 @@ func avx512KernelFloat32x14x32(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, 
 //go:noescape
 func avx512KernelFloat32x14x32Packed(a unsafe.Pointer, lda uintptr, b unsafe.Pointer, k int,
 	c unsafe.Pointer, ldc uintptr, rows int, mask uint64, accumulate bool)
+
+// avx512PackRHSTransposedStrip packs one 32-column strip of a transposed rhs (rows of
+// contracting values, row j at src + idx[j] bytes): for each of the k contracting values,
+// the 32 columns' values go to 32 consecutive float32 of dst, 0 for the columns whose
+// bit in mask is clear (those rows are not read).
+//
+//go:noescape
+func avx512PackRHSTransposedStrip(dst, src unsafe.Pointer, idx *[32]int32, k int, mask uint64)
+
+// avx512PackRHSTransposed packs rhs[colStart:colStart+numCols, kStart:kStart+k] of a
+// transposed rhs ([rhsCross, contracting], contractingSize values per row) into strips
+// of [k, 32], the last one padded with zeros, as avx512PackRHSNonTransposed does for the
+// non-transposed rhs.
+func avx512PackRHSTransposed(rhs, packed []float32, colStart, kStart, contractingSize, numCols, k int) {
+	const nr = avx512F32KernelCols
+	if (nr-1)*contractingSize*4 > math.MaxInt32 {
+		// Row offsets beyond the gather's int32 indices.
+		unsafePackLHS(rhs, packed, colStart, kStart, contractingSize, numCols, k, nr)
+		return
+	}
+	var idx [nr]int32
+	for j := range idx {
+		idx[j] = int32(j * contractingSize * 4)
+	}
+	rhsPtr := unsafe.Pointer(unsafe.SliceData(rhs))
+	packedPtr := unsafe.Pointer(unsafe.SliceData(packed))
+	for jr := 0; jr < numCols; jr += nr {
+		cols := min(nr, numCols-jr)
+		src := unsafe.Add(rhsPtr, ((colStart+jr)*contractingSize+kStart)*4)
+		avx512PackRHSTransposedStrip(unsafe.Add(packedPtr, jr*k*4), src, &idx, k, uint64(1)<<cols-1)
+	}
+}
 
 // avx512PackLHSTile14 copies n groups of 14 float32 to dst (56 bytes apart): the first
 // rows values of each group from src (advancing srcStride bytes per group), the others 0.
@@ -237,7 +270,7 @@ func avx512AsmMatrixSliceFloat32(layout dot.Layout,
 			if layout != dot.LayoutTransposed {
 				avx512PackRHSNonTransposed(rhs, packedRHS, pc, jc, rhsCrossSize, kc, nc, nr)
 			} else {
-				unsafePackLHS(rhs, packedRHS, jc, pc, contractingSize, nc, kc, nr)
+				avx512PackRHSTransposed(rhs, packedRHS, jc, pc, contractingSize, nc, kc)
 			}
 			accumulate := pc > 0
 			stripBytes := uintptr(kc * nr * sizeOfF32)

@@ -337,3 +337,38 @@ packloop:
 packdone:
 	VZEROUPPER
 	RET
+
+// func avx512PackRHSTransposedStrip(dst, src unsafe.Pointer, idx *[32]int32, k int, mask uint64)
+// packs one 32-column strip of a transposed rhs ([cols, contracting], rows idx[j] bytes
+// after src): for each of the k contracting values, the 32 columns' values (0 where the
+// column's mask bit is clear) go to 128 consecutive bytes of dst.
+TEXT ·avx512PackRHSTransposedStrip(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ idx+16(FP), AX
+	MOVQ k+24(FP), CX
+	MOVQ mask+32(FP), DX
+	MOVQ DX, R8
+	SHRQ $16, R8
+	VMOVDQU32 (AX), Z30
+	VMOVDQU32 64(AX), Z31
+	TESTQ CX, CX
+	JZ    gdone
+
+gloop:
+	KMOVW DX, K1
+	KMOVW R8, K2
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VGATHERDPS (SI)(Z30*1), K1, Z0
+	VGATHERDPS (SI)(Z31*1), K2, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  gloop
+
+gdone:
+	VZEROUPPER
+	RET

@@ -148,6 +148,37 @@ func TestAVX512KernelFloat32x14x32Packed(t *testing.T) {
 	}
 }
 
+func TestAVX512PackRHSTransposed(t *testing.T) {
+	if !archsimd.X86.AVX512() {
+		t.Skip("AVX512 is not supported on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const nr = avx512F32KernelCols
+	for range 200 {
+		n, kTotal := 1+rng.IntN(100), 1+rng.IntN(70)
+		colStart, kStart := rng.IntN(n), rng.IntN(kTotal)
+		numCols, k := 1+rng.IntN(n-colStart), 1+rng.IntN(kTotal-kStart)
+		rhs := randomFloat32s(rng, n*kTotal)
+		numStrips := (numCols + nr - 1) / nr
+		packed := randomFloat32s(rng, numStrips*k*nr)
+		avx512PackRHSTransposed(rhs, packed, colStart, kStart, kTotal, numCols, k)
+		for s := range numStrips {
+			for kk := range k {
+				for j := range nr {
+					want := float32(0)
+					if col := s*nr + j; col < numCols {
+						want = rhs[(colStart+col)*kTotal+kStart+kk]
+					}
+					if got := packed[s*k*nr+kk*nr+j]; got != want {
+						t.Fatalf("n=%d k=%d cols [%d,+%d) k [%d,+%d): strip %d [%d,%d]=%g, want %g",
+							n, kTotal, colStart, numCols, kStart, k, s, kk, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // referenceMatMul computes the batched product in float64 and returns it with the sums of
 // absolute products (for the tolerance).
 func referenceMatMul(layout dot.Layout, lhs, rhs []float32, batchSize, m, n, k int) (out, sumAbs []float64) {
