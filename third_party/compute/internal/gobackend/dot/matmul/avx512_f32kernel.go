@@ -40,13 +40,13 @@ const (
 )
 
 // AVX512AsmParamsFloat32 are the panel sizes of the assembly float32 path.
-// LHSPanelCrossSize is the granularity of the row split between workers.
+// LHSPanelCrossSize is not used: rows are split between workers in 14-row tiles.
 var AVX512AsmParamsFloat32 = CacheParams{
 	LHSL1KernelRows:      avx512F32KernelRows,
 	RHSL1KernelCols:      avx512F32KernelCols,
-	PanelContractingSize: 256,    // Kc: A micro-panel 14×256×4 = 14 KB in L1.
-	LHSPanelCrossSize:    14 * 4, // rows per work item granularity.
-	RHSPanelCrossSize:    512,    // Nc: B panel 256×512×4 = 512 KB in L2.
+	PanelContractingSize: 384,    // Kc: A micro-panel 14×384×4 = 21 KB in L1 (48 KB on Zen 5).
+	LHSPanelCrossSize:    14 * 4, // (not used)
+	RHSPanelCrossSize:    512,    // Nc: B panel 384×512×4 = 768 KB in L2 (1 MB on Zen 5).
 }
 
 // AVX512AsmFloat32Enabled selects the assembly float32 path for the AVX-512 large
