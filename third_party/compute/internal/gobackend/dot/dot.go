@@ -359,6 +359,23 @@ func reshapeToSupportedLayout(
 		// Merged axes make a supported layout.
 		return lhs, rhs, params, false, nil
 	}
+	if params.useContractingFirst(lhs, rhs) {
+		// Both operands have the contracting axis first (e.g. a weight gradient xᵀ·g), and
+		// an implementation takes them so: no transposition of the operands. The kernels
+		// gather the lhs's cross values in small strided pieces and copy the rhs's in
+		// rows, so the operand with the larger cross size goes to the rhs, at the cost
+		// of transposing the (smaller) output, e.g. gᵀ·x with g [tokens, vocab].
+		params.Layout = LayoutContractingFirst
+		if !lhs.Shape.IsDynamic() && !rhs.Shape.IsDynamic() &&
+			crossSize(lhs.Shape, params.LHSContractingAxes, params.LHSBatchAxes) >
+				crossSize(rhs.Shape, params.RHSContractingAxes, params.RHSBatchAxes) {
+			lhs, rhs = rhs, lhs
+			params.LHSContractingAxes, params.RHSContractingAxes = params.RHSContractingAxes, params.LHSContractingAxes
+			params.LHSBatchAxes, params.RHSBatchAxes = params.RHSBatchAxes, params.LHSBatchAxes
+			return lhs, rhs, params, true, nil
+		}
+		return lhs, rhs, params, false, nil
+	}
 
 	// We need to transpose inputs to a supported layout: choose the one that moves the
 	// fewest elements, see chooseTransposition.
@@ -380,6 +397,20 @@ func reshapeToSupportedLayout(
 	}
 	params.Layout = targetLayout
 	return lhs, rhs, params, swapped, nil
+}
+
+// useContractingFirst reports whether lhs and rhs are in LayoutContractingFirst and an
+// implementation is registered for it with the dtypes the node will use.
+func (d *NodeData) useContractingFirst(lhs, rhs *gobackend.Node) bool {
+	if d.InputDType.IsHalfPrecision() || lhs.Shape.DType != rhs.Shape.DType ||
+		(d.Config.AccumulatorDType != dtypes.InvalidDType && d.Config.AccumulatorDType != d.InputDType) {
+		return false
+	}
+	if !isContractingFirstLayout(lhs.Shape, d.LHSContractingAxes, d.LHSBatchAxes,
+		rhs.Shape, d.RHSContractingAxes, d.RHSBatchAxes) {
+		return false
+	}
+	return FindRegisteredImplementation(LayoutContractingFirst, d.InputDType, d.OutputDType) != nil
 }
 
 // chooseTransposition picks how to bring lhs and rhs to a supported layout with the
@@ -424,6 +455,18 @@ func chooseTransposition(lhs, rhs *gobackend.Node, params *NodeData) (swap bool,
 		}
 	}
 	return
+}
+
+// crossSize returns the product of the dimensions of the axes that are neither
+// contracting nor batch.
+func crossSize(shape shapes.Shape, contractingAxes, batchAxes []int) int {
+	size := 1
+	for axis, dim := range shape.Dimensions {
+		if !slices.Contains(contractingAxes, axis) && !slices.Contains(batchAxes, axis) {
+			size *= dim
+		}
+	}
+	return size
 }
 
 // contractingSize returns the product of the dimensions of the given axes.

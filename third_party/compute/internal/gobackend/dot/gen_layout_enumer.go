@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-const _LayoutName = "NonTransposedTransposedIncompatible"
+const _LayoutName = "NonTransposedTransposedIncompatibleContractingFirst"
 
-var _LayoutIndex = [...]uint8{0, 13, 23, 35}
+var _LayoutIndex = [...]uint8{0, 13, 23, 35, 51}
 
-const _LayoutLowerName = "nontransposedtransposedincompatible"
+const _LayoutLowerName = "nontransposedtransposedincompatiblecontractingfirst"
 
 func (i Layout) String() string {
 	if i < 0 || i >= Layout(len(_LayoutIndex)-1) {
@@ -27,9 +27,10 @@ func _LayoutNoOp() {
 	_ = x[LayoutNonTransposed-(0)]
 	_ = x[LayoutTransposed-(1)]
 	_ = x[LayoutIncompatible-(2)]
+	_ = x[LayoutContractingFirst-(3)]
 }
 
-var _LayoutValues = []Layout{LayoutNonTransposed, LayoutTransposed, LayoutIncompatible}
+var _LayoutValues = []Layout{LayoutNonTransposed, LayoutTransposed, LayoutIncompatible, LayoutContractingFirst}
 
 var _LayoutNameToValueMap = map[string]Layout{
 	_LayoutName[0:13]:       LayoutNonTransposed,
@@ -38,12 +39,15 @@ var _LayoutNameToValueMap = map[string]Layout{
 	_LayoutLowerName[13:23]: LayoutTransposed,
 	_LayoutName[23:35]:      LayoutIncompatible,
 	_LayoutLowerName[23:35]: LayoutIncompatible,
+	_LayoutName[35:51]:      LayoutContractingFirst,
+	_LayoutLowerName[35:51]: LayoutContractingFirst,
 }
 
 var _LayoutNames = []string{
 	_LayoutName[0:13],
 	_LayoutName[13:23],
 	_LayoutName[23:35],
+	_LayoutName[35:51],
 }
 
 // LayoutString retrieves an enum value from the enum constants string name.

@@ -28,7 +28,32 @@ const (
 	// underlying basic DotGeneral algorithms, and will require a Reshape or
 	// Transpose operation before the DotGeneral operation.
 	LayoutIncompatible
+
+	// LayoutContractingFirst with lhs shaped [B, K, N]; rhs shaped [B, K, M] and
+	// output shaped [B, N, M]: both operands have the contracting axis first (after the
+	// batch axis), as in the weight gradient xᵀ·g of x [tokens, in], g [tokens, out].
+	// It is only used when an implementation is registered for it (see
+	// isContractingFirstLayout); otherwise the lhs is transposed to LayoutNonTransposed.
+	LayoutContractingFirst
 )
+
+// isContractingFirstLayout reports whether lhs and rhs are in LayoutContractingFirst:
+// one contracting axis each, right after the (0 or 1, leading) batch axis.
+func isContractingFirstLayout(lhsShape shapes.Shape, lhsContractingAxes, lhsBatchAxes []int,
+	rhsShape shapes.Shape, rhsContractingAxes, rhsBatchAxes []int) bool {
+	if len(lhsContractingAxes) != 1 || len(rhsContractingAxes) != 1 {
+		return false
+	}
+	numBatchAxes := len(lhsBatchAxes)
+	if numBatchAxes > 1 || len(rhsBatchAxes) != numBatchAxes {
+		return false
+	}
+	if numBatchAxes == 1 && (lhsBatchAxes[0] != 0 || rhsBatchAxes[0] != 0) {
+		return false
+	}
+	return lhsContractingAxes[0] == numBatchAxes && rhsContractingAxes[0] == numBatchAxes &&
+		lhsShape.Rank() > numBatchAxes+1 && rhsShape.Rank() > numBatchAxes+1
+}
 
 // LayoutForDotGeneral returns the layout for DotGeneral given the shapes of the
 // inputs and the axes to contract and batch over.

@@ -181,6 +181,14 @@ func TestDotGeneralAnyAxisOrder(t *testing.T) {
 		{lhsDims: []int{3, 7, 4}, rhsDims: []int{3, 7, 17}, lhsContract: []int{0, 1}, rhsContract: []int{0, 1}},
 		// batched attention gradient: [b, k, d]ᵀ·[b, k, q].
 		{lhsDims: []int{4, 9, 5}, rhsDims: []int{4, 9, 6}, lhsContract: []int{1}, lhsBatch: []int{0}, rhsContract: []int{1}, rhsBatch: []int{0}},
+		// LayoutContractingFirst (where registered: float32 on AVX-512), large enough for
+		// the packed kernels, odd sizes: [k, m]ᵀ·[k, n] and batched [b, k, m]ᵀ·[b, k, n].
+		{lhsDims: []int{301, 45}, rhsDims: []int{301, 70}, lhsContract: []int{0}, rhsContract: []int{0}},
+		{lhsDims: []int{5, 300, 29}, rhsDims: []int{5, 300, 33}, lhsContract: []int{1}, lhsBatch: []int{0}, rhsContract: []int{1}, rhsBatch: []int{0}},
+		{lhsDims: []int{4, 70, 31}, rhsDims: []int{4, 70, 200}, lhsContract: []int{0, 1}, rhsContract: []int{0, 1}},
+		// The same with the larger cross size on the lhs: the operands are swapped.
+		{lhsDims: []int{301, 70}, rhsDims: []int{301, 45}, lhsContract: []int{0}, rhsContract: []int{0}},
+		{lhsDims: []int{5, 300, 40}, rhsDims: []int{5, 300, 29}, lhsContract: []int{1}, lhsBatch: []int{0}, rhsContract: []int{1}, rhsBatch: []int{0}},
 	}
 	for range 60 {
 		cases = append(cases, randomDotCase(r))

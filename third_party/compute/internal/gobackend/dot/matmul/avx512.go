@@ -74,8 +74,9 @@ func RegisterAVX512ForTests() {
 }
 
 func registerAVX512(forTests bool) {
-	dot.RegisterImplementation("simd:avx512", dot.LayoutNonTransposed, dtypes.Float32, dtypes.Float32, avx512RouterFloat32, PriorityAVX512, forTests)
-	dot.RegisterImplementation("simd:avx512", dot.LayoutTransposed, dtypes.Float32, dtypes.Float32, avx512RouterFloat32, PriorityAVX512, forTests)
+	dot.RegisterImplementation("simd:avx512", dot.LayoutNonTransposed, dtypes.Float32, dtypes.Float32, avx512AsmRouterFloat32, PriorityAVX512, forTests)
+	dot.RegisterImplementation("simd:avx512", dot.LayoutTransposed, dtypes.Float32, dtypes.Float32, avx512AsmRouterFloat32, PriorityAVX512, forTests)
+	dot.RegisterImplementation("simd:avx512", dot.LayoutContractingFirst, dtypes.Float32, dtypes.Float32, avx512AsmRouterFloat32, PriorityAVX512, forTests)
 
 	dot.RegisterImplementation("simd:avx512", dot.LayoutNonTransposed, dtypes.BFloat16, dtypes.Float32, avx512RouterBFloat16, PriorityAVX512, forTests)
 	dot.RegisterImplementation("simd:avx512", dot.LayoutTransposed, dtypes.BFloat16, dtypes.Float32, avx512RouterBFloat16, PriorityAVX512, forTests)

@@ -42,4 +42,13 @@ func TestAVX512(t *testing.T) {
 		matmul.ForceLargeVariant = true
 		backendtest.TestDotGeneral(t, backend)
 	})
+
+	t.Run("LargeArchsimdFloat32", func(t *testing.T) {
+		// The archsimd 4×32 kernel, which the assembly one replaces for float32.
+		matmul.ForceSmallVariant = false
+		matmul.ForceLargeVariant = true
+		matmul.AVX512AsmFloat32Enabled = false
+		defer func() { matmul.AVX512AsmFloat32Enabled = true }()
+		backendtest.TestDotGeneral(t, backend)
+	})
 }
