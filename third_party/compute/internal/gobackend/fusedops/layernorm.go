@@ -128,11 +128,21 @@ func layerNorm[T float32 | float64](input, output, gamma, beta *gobackend.Buffer
 	}
 
 	if isTrailingAxes {
+		if in32, ok := any(inData).([]float32); ok {
+			g32, _ := any(gammaData).([]float32)
+			b32, _ := any(betaData).([]float32)
+			layerNormTrailingAxesFloat32Kernel(in32, any(outData).([]float32), g32, b32, normSize, epsilon)
+			return
+		}
 		layerNormTrailingAxes(inData, outData, gammaData, betaData, normSize, epsilon)
 	} else {
 		layerNormArbitraryAxes(inData, outData, gammaData, betaData, dims, axes, normSize, epsilon)
 	}
 }
+
+// layerNormTrailingAxesFloat32Kernel is layerNormTrailingAxes for float32, or its SIMD
+// version (float32_simd_amd64.go) when available.
+var layerNormTrailingAxesFloat32Kernel = layerNormTrailingAxes[float32]
 
 // layerNormTrailingAxes handles the common case where normalization axes are the last N axes.
 // Each contiguous block of normSize elements is one normalization group.

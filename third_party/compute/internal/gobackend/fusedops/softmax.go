@@ -60,7 +60,7 @@ func execFusedSoftmax(backend *gobackend.Backend, node *gobackend.Node, inputs [
 	switch input.RawShape.DType {
 	case dtypes.Float32:
 		if _, _, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 {
-			fusedSoftmaxLastAxisFloat32(input.Flat.([]float32), output.Flat.([]float32), node.Shape.Dimensions[axis])
+			softmaxLastAxisFloat32Kernel(input.Flat.([]float32), output.Flat.([]float32), node.Shape.Dimensions[axis])
 			break
 		}
 		fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
@@ -125,6 +125,10 @@ func fusedSoftmax[T float32 | float64](input, output []T, axis int, shape shapes
 // fusedSoftmaxLastAxisFloat32 is fusedSoftmax over contiguous rows of axisSize values (the
 // softmax axis is the last non-trivial one), with the exponentials of a whole row computed
 // by fastmath.ExpFloat32s (SIMD when available).
+// softmaxLastAxisFloat32Kernel is fusedSoftmaxLastAxisFloat32, or its SIMD version
+// (float32_simd_amd64.go) when available.
+var softmaxLastAxisFloat32Kernel = fusedSoftmaxLastAxisFloat32
+
 func fusedSoftmaxLastAxisFloat32(input, output []float32, axisSize int) {
 	for start := 0; start+axisSize <= len(input); start += axisSize {
 		in, out := input[start:start+axisSize], output[start:start+axisSize]
