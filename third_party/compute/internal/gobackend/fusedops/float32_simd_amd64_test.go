@@ -198,6 +198,7 @@ func BenchmarkFloat32Kernels(b *testing.B) {
 	x := randFloat32s(rng, 32*64*512, 1)
 	out := make([]float32, len(x))
 	g, bb := randFloat32s(rng, 128, 1), randFloat32s(rng, 128, 1)
+	xl, outl := randFloat32s(rng, 2048*3000, 1), make([]float32, 2048*3000)
 	for _, k := range []struct {
 		name string
 		fn   func()
@@ -210,6 +211,7 @@ func BenchmarkFloat32Kernels(b *testing.B) {
 		{"softmax64/simd", func() { fusedSoftmaxLastAxisFloat32x16(x[:32*4*64*64], out, 64) }},
 		{"softmax3000/scalar", func() { fusedSoftmaxLastAxisFloat32(x[:300*3000], out, 3000) }},
 		{"softmax3000/simd", func() { fusedSoftmaxLastAxisFloat32x16(x[:300*3000], out, 3000) }},
+		{"softmax3000big/simd", func() { fusedSoftmaxLastAxisFloat32x16(xl, outl, 3000) }},
 		{"bias512/scalar", func() { addBiasRows(out, x[:512]) }},
 		{"bias512/simd", func() { addBiasRowsFloat32x16(out, x[:512]) }},
 	} {
