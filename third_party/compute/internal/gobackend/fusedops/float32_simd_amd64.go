@@ -51,19 +51,29 @@ func geluApproxChunkFloat32x16(input, output []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
-// sumFloat32x16 returns the sum of x: 16 lane sums, then the lanes in order, then the tail.
+// hsum16 returns the sum of the 16 lanes of v (halves added pairwise).
+func hsum16(v archsimd.Float32x16) float32 {
+	h := v.GetLo().Add(v.GetHi())
+	q := h.GetLo().Add(h.GetHi())
+	q = q.AddPairs(q)
+	return q.GetElem(0) + q.GetElem(1)
+}
+
+// hmax16 returns the maximum of the 16 lanes of v (halves compared pairwise).
+func hmax16(v archsimd.Float32x16) float32 {
+	h := v.GetLo().Max(v.GetHi())
+	q := h.GetLo().Max(h.GetHi())
+	return max(max(q.GetElem(0), q.GetElem(1)), max(q.GetElem(2), q.GetElem(3)))
+}
+
+// sumFloat32x16 returns the sum of x: 16 lane sums, then the lanes (hsum16), then the tail.
 func sumFloat32x16(x []float32) float32 {
 	acc := archsimd.BroadcastFloat32x16(0)
 	i := 0
 	for ; i+16 <= len(x); i += 16 {
 		acc = acc.Add(archsimd.LoadFloat32x16Slice(x[i : i+16]))
 	}
-	var lanes [16]float32
-	acc.Store(&lanes)
-	var s float32
-	for _, v := range lanes {
-		s += v
-	}
+	s := hsum16(acc)
 	for ; i < len(x); i++ {
 		s += x[i]
 	}
@@ -82,12 +92,7 @@ func layerNormTrailingAxesFloat32x16(inData, outData, gammaData, betaData []floa
 			d := archsimd.LoadFloat32x16Slice(in[i : i+16]).Sub(meanV)
 			acc = acc.Add(d.Mul(d))
 		}
-		var lanes [16]float32
-		acc.Store(&lanes)
-		var varSum float32
-		for _, v := range lanes {
-			varSum += v
-		}
+		varSum := hsum16(acc)
 		for ; i < len(in); i++ {
 			d := in[i] - mean
 			varSum += d * d
@@ -130,13 +135,7 @@ func fusedSoftmaxLastAxisFloat32x16(input, output []float32, axisSize int) {
 			for i = 16; i+16 <= len(in); i += 16 {
 				acc = acc.Max(archsimd.LoadFloat32x16Slice(in[i : i+16]))
 			}
-			var lanes [16]float32
-			acc.Store(&lanes)
-			for _, v := range lanes {
-				if v > maxVal {
-					maxVal = v
-				}
-			}
+			maxVal = hmax16(acc)
 		}
 		for ; i < len(in); i++ {
 			if in[i] > maxVal {
@@ -152,12 +151,7 @@ func fusedSoftmaxLastAxisFloat32x16(input, output []float32, axisSize int) {
 			acc = acc.Add(e)
 			e.StoreSlice(out[i : i+16])
 		}
-		var lanes [16]float32
-		acc.Store(&lanes)
-		var sum float32
-		for _, v := range lanes {
-			sum += v
-		}
+		sum := hsum16(acc)
 		if i < len(in) {
 			fastmath.Exp16(archsimd.LoadFloat32x16SlicePart(in[i:]).Sub(maxV)).StoreSlicePart(out[i:])
 			for _, v := range out[i:] {
