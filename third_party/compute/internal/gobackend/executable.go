@@ -621,6 +621,9 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 	default:
 		// Single output node:
 		executor := nodeExecutors[node.OpType]
+		if dataExecutor, ok := node.Data.(NodeDataExecutor); ok {
+			executor = dataExecutor.ExecuteNode // Set by a graph transformation (e.g. a fused chain).
+		}
 		if executor == nil {
 			return errors.Errorf("no executor for op %s", node.OpType)
 		}
@@ -712,6 +715,13 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 		execBuf.opInputsOwned = inputsOwned
 	}
 	return nil
+}
+
+// NodeDataExecutor is implemented by the Data of nodes that a graph transformation rewrote
+// into something their OpType's executor doesn't run (e.g. a fused chain of element-wise
+// nodes): executeNode calls it instead.
+type NodeDataExecutor interface {
+	ExecuteNode(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool) (*Buffer, error)
 }
 
 // releaseView is called (holding execBuf.mu in parallel mode) when all uses of the
