@@ -95,36 +95,63 @@ func (p *ElementwiseFusion) Apply(b *gobackend.Builder) (bool, error) {
 			if absorbed[root] || !elementwiseFusible(root) {
 				continue
 			}
+			// Build the tree's program; then also absorb the nodes used several times
+			// whose uses are all inside the group (e.g. x² feeding two branches), and
+			// rebuild, until nothing changes.
 			var (
 				prog   elementwiseProgram
 				leaves []*gobackend.Node
 				group  []*gobackend.Node
 			)
-			slotOf := make(map[*gobackend.Node]int)
-			var visit func(n *gobackend.Node, isRoot bool) int
-			visit = func(n *gobackend.Node, isRoot bool) int {
-				if !isRoot && (uses[n] != 1 || absorbed[n] || !n.Shape.Equal(root.Shape) ||
-					len(prog.steps) >= elementwiseMaxSteps || !elementwiseFusible(n)) {
-					for l, leaf := range leaves {
-						if leaf == n {
-							return -1 - l
-						}
+			shared := make(map[*gobackend.Node]bool)
+			for range 8 {
+				prog, leaves, group = elementwiseProgram{}, nil, nil
+				stepOf := make(map[*gobackend.Node]int)
+				var visit func(n *gobackend.Node, isRoot bool) int
+				visit = func(n *gobackend.Node, isRoot bool) int {
+					if step, ok := stepOf[n]; ok {
+						return step
 					}
-					leaves = append(leaves, n)
-					prog.scalar = append(prog.scalar, n.Shape.Rank() == 0)
-					return -len(leaves)
+					if !isRoot && ((uses[n] != 1 && !shared[n]) || absorbed[n] || !n.Shape.Equal(root.Shape) ||
+						len(prog.steps) >= elementwiseMaxSteps || !elementwiseFusible(n)) {
+						for l, leaf := range leaves {
+							if leaf == n {
+								return -1 - l
+							}
+						}
+						leaves = append(leaves, n)
+						prog.scalar = append(prog.scalar, n.Shape.Rank() == 0)
+						return -len(leaves)
+					}
+					step := elementwiseStep{op: n.OpType, a: visit(n.Inputs[0], false)}
+					if len(n.Inputs) == 2 {
+						step.b = visit(n.Inputs[1], false)
+					}
+					step.out = len(prog.steps)
+					stepOf[n] = step.out
+					prog.steps = append(prog.steps, step)
+					group = append(group, n)
+					return step.out
 				}
-				step := elementwiseStep{op: n.OpType, a: visit(n.Inputs[0], false)}
-				if len(n.Inputs) == 2 {
-					step.b = visit(n.Inputs[1], false)
+				visit(root, true)
+				refs := make(map[*gobackend.Node]int)
+				for _, n := range group {
+					for _, in := range n.Inputs {
+						refs[in]++
+					}
 				}
-				step.out = len(prog.steps)
-				slotOf[n] = step.out
-				prog.steps = append(prog.steps, step)
-				group = append(group, n)
-				return step.out
+				changed := false
+				for _, leaf := range leaves {
+					if !shared[leaf] && uses[leaf] > 1 && refs[leaf] == uses[leaf] && !absorbed[leaf] &&
+						leaf.Shape.Equal(root.Shape) && elementwiseFusible(leaf) {
+						shared[leaf] = true
+						changed = true
+					}
+				}
+				if !changed {
+					break
+				}
 			}
-			visit(root, true)
 			if len(prog.steps) < 2 {
 				continue
 			}
