@@ -248,10 +248,22 @@ func (prog *elementwiseProgram) ExecuteNode(backend *gobackend.Backend, node *go
 			scalars[i] = leaves[i][0]
 		}
 	}
-	slots := make([]float32, prog.numSlots*elementwiseBlock)
 	last := len(prog.steps) - 1
-	for start := 0; start < len(out); start += elementwiseBlock {
-		end := min(start+elementwiseBlock, len(out))
+	// Large nodes are split across the worker pool (each chunk with its own temporaries).
+	backend.ParallelChunks(len(out), elementwiseParallelChunk, elementwiseBlock, func(lo, hi int) {
+		prog.run(out, leaves, scalars, lo, hi, last)
+	})
+	return output, nil
+}
+
+// elementwiseParallelChunk is the minimum number of values per parallel chunk.
+const elementwiseParallelChunk = 64 * 1024
+
+// run evaluates the program on out[lo:hi], block by block.
+func (prog *elementwiseProgram) run(out []float32, leaves [][]float32, scalars []float32, lo, hi, last int) {
+	slots := make([]float32, prog.numSlots*elementwiseBlock)
+	for start := lo; start < hi; start += elementwiseBlock {
+		end := min(start+elementwiseBlock, hi)
 		n := end - start
 		operand := func(o int) (vec []float32, scalar float32, isScalar bool) {
 			if o >= 0 {
@@ -292,7 +304,6 @@ func (prog *elementwiseProgram) ExecuteNode(backend *gobackend.Backend, node *go
 			}
 		}
 	}
-	return output, nil
 }
 
 func elementwiseKernelIndex(op compute.OpType) binaryFloat32Op {

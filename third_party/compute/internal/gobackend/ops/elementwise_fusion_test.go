@@ -20,12 +20,12 @@ import (
 // or several times (chain boundaries), some returned as outputs and inputs donated or not,
 // on sequential and parallel execution, and checks every output bit for bit against the
 // same operations in plain Go (fastmath for exp and tanh, as the unfused ops), for sizes
-// around the 512-value block and the vector width.
+// around the 512-value block and the vector width, and one split across the worker pool.
 func TestElementwiseFusion(t *testing.T) {
 	saved := backend.OpsExecutionType
 	defer func() { backend.OpsExecutionType = saved }()
 	r := rand.New(rand.NewPCG(51, 52))
-	sizes := []int{2, 15, 16, 17, 511, 512, 513, 1500}
+	sizes := []int{2, 15, 16, 17, 511, 512, 513, 1500, 131131} // The last one runs in parallel chunks.
 	for trial := range 200 {
 		n := sizes[trial%len(sizes)]
 		backend.OpsExecutionType = []gobackend.OpsExecutionType{gobackend.OpsExecutionSequential, gobackend.OpsExecutionParallel}[trial%2]
