@@ -376,6 +376,9 @@ func labelLogProbs(logits, labels *Node) *Node {
 			// handing g broadcast over [b, s, v] to the identity's custom gradient.
 			xi := IdentityWithCustomGradient(logits, func(_, v *Node) *Node {
 				g := Slice(v, AxisRange(), AxisRange(), AxisRange(0, 1)) // [b, s, 1]
+				if in := v.Inputs(); v.Type() == NodeTypeBroadcastInDim && len(in) == 1 && in[0].Shape().Equal(g.Shape()) {
+					g = in[0] // g itself: the broadcast is then never computed.
+				}
 				grad := Mul(p, Neg(g))                                   // −g·p
 				return ScatterSum(grad, idx, Squeeze(g, -1), true, true) // + g at the labels
 			})
