@@ -146,11 +146,43 @@ func (o *graphOps) Dropout(x *Node) *Node {
 
 // SplitQKV implements BlockOps.
 func (o *graphOps) SplitQKV(qkv *Node) (q, k, v *Node) {
-	m := o.c.DModel
-	q = Slice(qkv, AxisRange(), AxisRange(), AxisRange(0, m))
-	k = Slice(qkv, AxisRange(), AxisRange(), AxisRange(m, 2*m))
-	v = Slice(qkv, AxisRange(), AxisRange(), AxisRange(2*m, 3*m))
-	return q, k, v
+	parts := splitLastAxis(qkv, 3)
+	return parts[0], parts[1], parts[2]
+}
+
+// splitLastAxis cuts x [.., n·w] into n slices [.., w] whose gradient with respect to x is
+// the concatenation of theirs. Differentiating the slices instead padded each slice's
+// gradient back to x's shape with zeros and added the n pads (for q, k, v: three [.., 3m]
+// pads and two adds per layer, against one concatenation).
+//
+// Each slice is an identity with a custom gradient that records the slice's gradient; the
+// slices are cut from an identity of x whose custom gradient returns the concatenation of
+// the recorded ones (zeros for a slice no gradient reached). Reverse-mode autodiff visits
+// the slices' identities, created later, before x's, and the slices' own pads, which x's
+// gradient ignores, are never computed.
+func splitLastAxis(x *Node, n int) []*Node {
+	axis := x.Rank() - 1
+	w := x.Shape().Dimensions[axis] / n
+	grads := make([]*Node, n)
+	var slices []*Node
+	xi := IdentityWithCustomGradient(x, func(_, _ *Node) *Node {
+		parts := make([]*Node, n)
+		for i := range n {
+			parts[i] = grads[i]
+			if parts[i] == nil {
+				parts[i] = ZerosLike(slices[i])
+			}
+		}
+		return Concatenate(parts, axis)
+	})
+	for i := range n {
+		s := SliceAxis(xi, axis, AxisRange(i*w, (i+1)*w))
+		slices = append(slices, IdentityWithCustomGradient(s, func(_, g *Node) *Node {
+			grads[i] = g
+			return g
+		}))
+	}
+	return slices
 }
 
 // Attention implements BlockOps: q, k, v [b, s, m] → [b, s, m].
