@@ -517,7 +517,7 @@ func (tr *Trainer) hostAdamW(grads []*tensors.Tensor, gnorm float32, lr float64)
 		if jb.decay {
 			wd = lrwd
 		}
-		h.apply(jb.p, jb.m, jb.v, jb.g, wd)
+		adamApply(h, jb.p, jb.m, jb.v, jb.g, wd)
 	})
 }
 
@@ -537,6 +537,10 @@ func (h adamHyper) apply(p, m, v, g []float32, wd float32) {
 		p[i] = w - upd*h.lr
 	}
 }
+
+// adamApply is adamHyper.apply, or its SIMD version (adam_simd_amd64.go, the same bits)
+// when the CPU has AVX-512.
+var adamApply = adamHyper.apply
 
 // parallelFor runs f(0..n-1) on all CPUs.
 func parallelFor(n int, f func(i int)) {

@@ -150,3 +150,11 @@ func tanh16(x archsimd.Float32x16) archsimd.Float32x16 {
 	small := p.Mul(z).MulAdd(x, x)
 	return small.Merge(large, ax.Less(c(tanhSmall))).AsInt32x16().Or(sign).AsFloat32x16()
 }
+
+// Exp16 returns e^x of 16 float32 lanes, as ExpFloat32s's AVX-512 path (for kernels that
+// fuse it with other steps). The caller checks archsimd.X86.AVX512() and ends its kernel
+// with archsimd.ClearAVXUpperBits().
+func Exp16(x archsimd.Float32x16) archsimd.Float32x16 { return exp16(x) }
+
+// Tanh16 returns tanh(x) of 16 float32 lanes, as TanhFloat32s's AVX-512 path; see Exp16.
+func Tanh16(x archsimd.Float32x16) archsimd.Float32x16 { return tanh16(x) }

@@ -96,6 +96,8 @@ func newFunctionExecutable(f *Function) (*FunctionExecutable, error) {
 				numUsed:       make([]atomic.Int32, numNodesToProcess),
 				owned:         make([]bool, numNodesToProcess),
 				remainingDeps: make([]int, numNodesToProcess),
+				viewOf:        make([]int32, numNodesToProcess),
+				pins:          make([]atomic.Int32, numNodesToProcess),
 			}
 		},
 	}
@@ -153,6 +155,15 @@ type funcExecBuffers struct {
 	// remainingDeps is the number of remaining dependencies for each node.
 	remainingDeps []int
 
+	// viewOf is, for a Reshape executed as a view (its result shares its operand's flat data,
+	// see executeNode), the index of the executor-owned node whose buffer it shares; -1
+	// otherwise (also for views of buffers the executor doesn't own, which outlive the run).
+	viewOf []int32
+
+	// pins counts the live views of each owned node's buffer: while it is > 0 the buffer is
+	// neither released nor handed to an op for in-place reuse; the last view releases it.
+	pins []atomic.Int32
+
 	// opsExecutionType can be sequential or parallel.
 	opsExecutionType OpsExecutionType
 
@@ -202,6 +213,8 @@ func (fe *FunctionExecutable) Execute(backend *Backend, inputs []*Buffer, donate
 		execBuf.owned[i] = false
 		execBuf.results[i] = nil
 		execBuf.remainingDeps[i] = 0
+		execBuf.viewOf[i] = -1
+		execBuf.pins[i].Store(0)
 	}
 
 	// Set up parameters from inputs using idx directly
@@ -476,7 +489,8 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 		// the buffer just won't be reused in-place. The important thing
 		// is we don't free the buffer until all users have finished (handled in cleanup).
 		inputsOwned[i] = execBuf.owned[inputIdx] &&
-			fe.NumUses[inputIdx]-int(execBuf.numUsed[inputIdx].Load()) == 1
+			fe.NumUses[inputIdx]-int(execBuf.numUsed[inputIdx].Load()) == 1 &&
+			execBuf.pins[inputIdx].Load() == 0
 	}
 
 	// lockIfNeededFn should be called before the execBuf slices are updated.
@@ -509,7 +523,8 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 				}
 				// Only "own" the captured input if this is the last use of it.
 				closureInputs[closureIdx].Owned[i] = execBuf.owned[capturedIdx] &&
-					fe.NumUses[capturedIdx]-int(execBuf.numUsed[capturedIdx].Load()) == 1
+					fe.NumUses[capturedIdx]-int(execBuf.numUsed[capturedIdx].Load()) == 1 &&
+					execBuf.pins[capturedIdx].Load() == 0
 			}
 		}
 
@@ -583,9 +598,32 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 			execBuf.owned[outputNodeIdx] = true
 		}
 
+	case node.OpType == compute.OpTypeReshape && !inputsOwned[0]:
+		// The operand is still used elsewhere (or not ours to reuse): instead of copying it,
+		// the result is a view sharing its flat data, which no op may write into or release
+		// (owned = false). If the data belongs to a buffer the executor owns (the operand,
+		// or the buffer the operand is itself a view of), that buffer is pinned until the
+		// view's last use (see releaseView).
+		view := inputBuffers[0].shallowClone()
+		view.RawShape = node.Shape.Clone()
+		lockIfNeededFn()
+		execBuf.results[nodeIdx] = view
+		execBuf.owned[nodeIdx] = false
+		root := node.Inputs[0].Index
+		if r := execBuf.viewOf[root]; r >= 0 {
+			root = int(r)
+		}
+		if execBuf.owned[root] {
+			execBuf.viewOf[nodeIdx] = int32(root)
+			execBuf.pins[root].Add(1) // Before this node's use of its operand is counted below.
+		}
+
 	default:
 		// Single output node:
 		executor := nodeExecutors[node.OpType]
+		if dataExecutor, ok := node.Data.(NodeDataExecutor); ok {
+			executor = dataExecutor.ExecuteNode // Set by a graph transformation (e.g. a fused chain).
+		}
 		if executor == nil {
 			return errors.Errorf("no executor for op %s", node.OpType)
 		}
@@ -622,7 +660,11 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 			return errors.Errorf("input #%d for node %s has been released, but not marked as consumed!?",
 				i, node.OpType)
 		}
-		if int(newCount) == fe.NumUses[inputIdx] && execBuf.owned[inputIdx] {
+		if int(newCount) == fe.NumUses[inputIdx] && !execBuf.owned[inputIdx] {
+			fe.releaseView(backend, execBuf, inputIdx)
+			continue
+		}
+		if int(newCount) == fe.NumUses[inputIdx] && execBuf.owned[inputIdx] && execBuf.pins[inputIdx].Load() == 0 {
 			// Check if it is reused as one of the outputs -- common for in-place operations, like in exec_binary.go.
 			// The contract is that if the input is reused, the operator must set the input buffer to nil in the input slice.
 			// If we find the input buffer reused as an output but it is not nil here, it is a bug in the operator implementation.
@@ -652,7 +694,11 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 			if capturedBuf == nil {
 				continue
 			}
-			if int(newCount) == fe.NumUses[capturedIdx] && execBuf.owned[capturedIdx] {
+			if int(newCount) == fe.NumUses[capturedIdx] && !execBuf.owned[capturedIdx] {
+				fe.releaseView(backend, execBuf, capturedIdx)
+				continue
+			}
+			if int(newCount) == fe.NumUses[capturedIdx] && execBuf.owned[capturedIdx] && execBuf.pins[capturedIdx].Load() == 0 {
 				// Release the captured buffer - all uses have finished.
 				backend.PutBuffer(capturedBuf)
 				execBuf.results[capturedIdx] = nil
@@ -669,6 +715,30 @@ func (fe *FunctionExecutable) executeNode(backend *Backend, node *Node, execBuf 
 		execBuf.opInputsOwned = inputsOwned
 	}
 	return nil
+}
+
+// NodeDataExecutor is implemented by the Data of nodes that a graph transformation rewrote
+// into something their OpType's executor doesn't run (e.g. a fused chain of element-wise
+// nodes): executeNode calls it instead.
+type NodeDataExecutor interface {
+	ExecuteNode(backend *Backend, node *Node, inputs []*Buffer, inputsOwned []bool) (*Buffer, error)
+}
+
+// releaseView is called (holding execBuf.mu in parallel mode) when all uses of the
+// not-owned node idx are done: if it is a view of an owned buffer, it unpins that buffer and
+// releases it if it was the last view and all the buffer's own uses are done too.
+func (fe *FunctionExecutable) releaseView(backend *Backend, execBuf *funcExecBuffers, idx int) {
+	root := execBuf.viewOf[idx]
+	if root < 0 {
+		return
+	}
+	execBuf.viewOf[idx] = -1
+	execBuf.results[idx] = nil
+	if execBuf.pins[root].Add(-1) == 0 && int(execBuf.numUsed[root].Load()) == fe.NumUses[root] &&
+		execBuf.owned[root] && execBuf.results[root] != nil {
+		backend.PutBuffer(execBuf.results[root])
+		execBuf.results[root] = nil
+	}
 }
 
 // EstimatedTemporaryMemory estimates the memory used for the function if executed sequentially.

@@ -148,7 +148,7 @@ func execFusedDense(backend *gobackend.Backend, node *gobackend.Node, inputs []*
 	switch output.RawShape.DType {
 	case dtypes.Float32:
 		if bias != nil {
-			fusedDenseAddBias[float32](output, bias)
+			addBiasRowsFloat32Kernel(output.Flat.([]float32), bias.Flat.([]float32))
 		}
 		fusedDenseApplyActivation[float32](backend, output, data.options.Activation)
 	case dtypes.Float64:
@@ -164,6 +164,20 @@ func execFusedDense(backend *gobackend.Backend, node *gobackend.Node, inputs []*
 
 // fusedDenseAddBias adds bias to each row of the output in-place.
 // output shape is [..., outFeatures], bias shape is [outFeatures].
+// addBiasRowsFloat32Kernel adds bias to each row of output (len(bias) values), SIMD
+// (float32_simd_amd64.go) when available.
+var addBiasRowsFloat32Kernel = addBiasRows[float32]
+
+// addBiasRows adds bias to each row of len(bias) values of output.
+func addBiasRows[T float32 | float64](output, bias []T) {
+	for start := 0; len(bias) > 0 && start+len(bias) <= len(output); start += len(bias) {
+		row := output[start : start+len(bias)]
+		for i, b := range bias {
+			row[i] += b
+		}
+	}
+}
+
 func fusedDenseAddBias[T float32 | float64](output, bias *gobackend.Buffer) {
 	outputFlat := output.Flat.([]T)
 	biasFlat := bias.Flat.([]T)

@@ -57,7 +57,8 @@ func execFusedGelu(backend *gobackend.Backend, node *gobackend.Node, inputs []*g
 		if data.exact {
 			geluParallelizeChunked(backend, input.Flat.([]float32), output.Flat.([]float32), geluChunk[float32])
 		} else {
-			geluParallelizeChunked(backend, input.Flat.([]float32), output.Flat.([]float32), geluApproxChunkFloat32)
+			geluParallelizeChunkedBy(backend, input.Flat.([]float32), output.Flat.([]float32), geluApproxFloat32Kernel,
+				geluApproxFloat32Chunk)
 		}
 	case dtypes.Float64:
 		if data.exact {
@@ -94,11 +95,24 @@ const geluMinParallelizeChunk = 4096
 // using the backend worker pool. Falls back to sequential if workers are unavailable
 // or n is small.
 func geluParallelizeChunked[T any](backend *gobackend.Backend, input, output []T, chunkFn func(input, output []T)) {
+	geluParallelizeChunkedBy(backend, input, output, chunkFn, geluMinParallelizeChunk)
+}
+
+// geluApproxFloat32Chunk is the chunk size for the float32 tanh-form GELU: its kernel is
+// fast enough that 4096-value chunks spent a good part of the time starting tasks.
+const geluApproxFloat32Chunk = 32 * 1024
+
+// geluApproxFloat32Kernel computes the float32 tanh-form GELU of a chunk (SIMD version
+// installed by float32_simd_amd64.go when available).
+var geluApproxFloat32Kernel = geluApproxChunkFloat32
+
+// geluParallelizeChunkedBy is geluParallelizeChunked with the given chunk size.
+func geluParallelizeChunkedBy[T any](backend *gobackend.Backend, input, output []T, chunkFn func(input, output []T), chunk int) {
 	n := len(input)
-	if backend != nil && backend.Workers.IsEnabled() && n > geluMinParallelizeChunk {
+	if backend != nil && backend.Workers.IsEnabled() && n > chunk {
 		var wg sync.WaitGroup
-		for ii := 0; ii < n; ii += geluMinParallelizeChunk {
-			iiEnd := min(ii+geluMinParallelizeChunk, n)
+		for ii := 0; ii < n; ii += chunk {
+			iiEnd := min(ii+chunk, n)
 			wg.Add(1)
 			backend.Workers.StartOrRun(func() {
 				chunkFn(input[ii:iiEnd], output[ii:iiEnd])

@@ -89,9 +89,9 @@ func execFusedLayerNorm(backend *gobackend.Backend, node *gobackend.Node, inputs
 
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		layerNorm[float32](input, output, gamma, beta, data.axes, data.epsilon)
+		layerNorm[float32](backend, input, output, gamma, beta, data.axes, data.epsilon)
 	case dtypes.Float64:
-		layerNorm[float64](input, output, gamma, beta, data.axes, data.epsilon)
+		layerNorm[float64](backend, input, output, gamma, beta, data.axes, data.epsilon)
 	default:
 		return nil, errors.Wrapf(compute.ErrNotImplemented, "FusedLayerNorm: dtype %s", input.RawShape.DType)
 	}
@@ -99,7 +99,7 @@ func execFusedLayerNorm(backend *gobackend.Backend, node *gobackend.Node, inputs
 }
 
 // layerNorm dispatches to the trailing-axes fast path or the general case.
-func layerNorm[T float32 | float64](input, output, gamma, beta *gobackend.Buffer, axes []int, epsilon float64) {
+func layerNorm[T float32 | float64](backend *gobackend.Backend, input, output, gamma, beta *gobackend.Buffer, axes []int, epsilon float64) {
 	inData := input.Flat.([]T)
 	outData := output.Flat.([]T)
 	dims := input.RawShape.Dimensions
@@ -128,11 +128,26 @@ func layerNorm[T float32 | float64](input, output, gamma, beta *gobackend.Buffer
 	}
 
 	if isTrailingAxes {
+		if in32, ok := any(inData).([]float32); ok && normSize > 0 {
+			g32, _ := any(gammaData).([]float32)
+			b32, _ := any(betaData).([]float32)
+			out32 := any(outData).([]float32)
+			// Rows split across the worker pool when there are many.
+			backend.ParallelChunks(len(in32)/normSize, parallelMinValues/normSize+1, 1, func(lo, hi int) {
+				layerNormTrailingAxesFloat32Kernel(in32[lo*normSize:hi*normSize], out32[lo*normSize:hi*normSize],
+					g32, b32, normSize, epsilon)
+			})
+			return
+		}
 		layerNormTrailingAxes(inData, outData, gammaData, betaData, normSize, epsilon)
 	} else {
 		layerNormArbitraryAxes(inData, outData, gammaData, betaData, dims, axes, normSize, epsilon)
 	}
 }
+
+// layerNormTrailingAxesFloat32Kernel is layerNormTrailingAxes for float32, or its SIMD
+// version (float32_simd_amd64.go) when available.
+var layerNormTrailingAxesFloat32Kernel = layerNormTrailingAxes[float32]
 
 // layerNormTrailingAxes handles the common case where normalization axes are the last N axes.
 // Each contiguous block of normSize elements is one normalization group.

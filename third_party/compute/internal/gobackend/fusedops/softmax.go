@@ -59,8 +59,12 @@ func execFusedSoftmax(backend *gobackend.Backend, node *gobackend.Node, inputs [
 
 	switch input.RawShape.DType {
 	case dtypes.Float32:
-		if _, _, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 {
-			fusedSoftmaxLastAxisFloat32(input.Flat.([]float32), output.Flat.([]float32), node.Shape.Dimensions[axis])
+		if _, _, innerSize := fusedSoftmaxComputeAxisStrides(node.Shape, axis); innerSize == 1 && node.Shape.Dimensions[axis] > 0 {
+			in32, out32, n := input.Flat.([]float32), output.Flat.([]float32), node.Shape.Dimensions[axis]
+			// Rows split across the worker pool when there are many.
+			backend.ParallelChunks(node.Shape.Size()/n, parallelMinValues/n+1, 1, func(lo, hi int) {
+				softmaxLastAxisFloat32Kernel(in32[lo*n:hi*n], out32[lo*n:hi*n], n)
+			})
 			break
 		}
 		fusedSoftmax(input.Flat.([]float32), output.Flat.([]float32), axis, node.Shape, fastmath.Exp32)
@@ -125,6 +129,14 @@ func fusedSoftmax[T float32 | float64](input, output []T, axis int, shape shapes
 // fusedSoftmaxLastAxisFloat32 is fusedSoftmax over contiguous rows of axisSize values (the
 // softmax axis is the last non-trivial one), with the exponentials of a whole row computed
 // by fastmath.ExpFloat32s (SIMD when available).
+// parallelMinValues is the minimum number of values per chunk when a fused op splits its
+// rows across the worker pool.
+const parallelMinValues = 64 * 1024
+
+// softmaxLastAxisFloat32Kernel is fusedSoftmaxLastAxisFloat32, or its SIMD version
+// (float32_simd_amd64.go) when available.
+var softmaxLastAxisFloat32Kernel = fusedSoftmaxLastAxisFloat32
+
 func fusedSoftmaxLastAxisFloat32(input, output []float32, axisSize int) {
 	for start := 0; start+axisSize <= len(input); start += axisSize {
 		in, out := input[start:start+axisSize], output[start:start+axisSize]

@@ -119,10 +119,10 @@ func broadcastToShape(backend *gobackend.Backend, targetShape shapes.Shape, broa
 		return nil, err
 	}
 
-	var iter *gobackend.BroadcastIterator
+	var runs *gobackend.BroadcastRuns
 
 	if operand.RawShape.Size() == 1 {
-		// Special case 1: just leave iter as nil.
+		// Special case 1: just leave runs as nil.
 	} else {
 		// Reshape operand shape: same dimension as the operand on the corresponding axes, 1 elsewhere.
 		// We are only changing the rank, but it stays the same size; hence the flat data doesn't change.
@@ -133,8 +133,9 @@ func broadcastToShape(backend *gobackend.Backend, targetShape shapes.Shape, broa
 		}
 		reshapedOperand := shapes.Make(operand.RawShape.DType, dims...)
 
-		// Create broadcasting the iterator: it requires operand and output shapes to have the same rank.
-		iter = gobackend.NewBroadcastIterator(reshapedOperand, output.RawShape)
+		// Contiguous runs of the output along which the operand advances or repeats one value
+		// (the output itself as the "rhs", so its start is the output's start).
+		runs = gobackend.NewBroadcastRuns(reshapedOperand, output.RawShape, output.RawShape)
 	}
 
 	// Call implementation for corresponding dtype.
@@ -142,7 +143,7 @@ func broadcastToShape(backend *gobackend.Backend, targetShape shapes.Shape, broa
 	if err != nil {
 		return nil, err
 	}
-	fnAny.(func(*gobackend.Buffer, *gobackend.Buffer, *gobackend.BroadcastIterator))(operand, output, iter)
+	fnAny.(func(*gobackend.Buffer, *gobackend.Buffer, *gobackend.BroadcastRuns))(operand, output, runs)
 	return output, nil
 }
 
@@ -208,27 +209,22 @@ func execDynamicBroadcastInDim(
 var broadcastInDimDTypeMap = gobackend.NewDTypeMap("BroadcastInDim")
 
 func execBroadcastInDimGeneric[T gobackend.SupportedTypesConstraints](
-	operand, output *gobackend.Buffer, iter *gobackend.BroadcastIterator) {
+	operand, output *gobackend.Buffer, runs *gobackend.BroadcastRuns) {
 	operandFlat, outputFlat := operand.Flat.([]T), output.Flat.([]T)
-	if iter == nil {
-		// Special cases:
-		if len(operandFlat) == 1 {
-			// 1. Where operand is a scalar (or size 1) that is broadcast everywhere.
-			xslices.FillSlice(outputFlat, operandFlat[0])
-		} else {
-			// 2. Where we are simply broadcasting a prefix dimensions:
-			repeats := len(outputFlat) / len(operandFlat)
-			pos := 0
-			for range repeats {
-				copy(outputFlat[pos:], operandFlat)
-				pos += len(operandFlat)
-			}
-		}
+	if runs == nil {
+		// Operand is a scalar (or size 1) that is broadcast everywhere.
+		xslices.FillSlice(outputFlat, operandFlat[0])
 		return
 	}
 
-	// Arbitrary broadcasting using the flexible but slower broadcast iterator:
-	for operandFlatIdx, outputFlatIdx := range iter.IterFlatIndices() {
-		outputFlat[outputFlatIdx] = operandFlat[operandFlatIdx]
+	// Each run of the output copies a contiguous run of the operand, or repeats one of its values.
+	n := runs.RunLen
+	for operandStart, outputStart := range runs.Starts() {
+		out := outputFlat[outputStart : outputStart+n]
+		if runs.LHSStride == 1 {
+			copy(out, operandFlat[operandStart:operandStart+n])
+		} else {
+			xslices.FillSlice(out, operandFlat[operandStart])
+		}
 	}
 }

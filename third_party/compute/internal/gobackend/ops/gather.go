@@ -228,6 +228,23 @@ func execGatherGeneric[T gobackend.PODIntegerConstraints](
 	operandRank := len(sliceSizes)
 	startIndexMap := gatherParams.startIndexMap
 
+	// Innermost slice axes along which both the operand and the output are contiguous are
+	// copied as one run of runBytes (e.g. whole embedding rows), instead of element by element:
+	// iterSizes is sliceSizes with those axes set to 1 (not iterated).
+	runBytes := dataSize
+	iterSizes := slices.Clone(sliceSizes)
+	for axis := operandRank - 1; axis >= 0; axis-- {
+		if sliceSizes[axis] == 1 {
+			continue
+		}
+		if operandByteStrides[axis] != runBytes || sliceOutputBytesStride[axis] != runBytes {
+			break
+		}
+		runBytes *= sliceSizes[axis]
+		iterSizes[axis] = 1
+	}
+	numRuns := slicesSize * dataSize / runBytes
+
 	// Outer-loop: loop over the start indices and outputBytesIdx to gather from.
 	var operandBytesIdx, outputBytesIdx int
 	sliceIndices := make([]int, operandRank)
@@ -254,29 +271,28 @@ func execGatherGeneric[T gobackend.PODIntegerConstraints](
 		for ii := range sliceIndices {
 			sliceIndices[ii] = 0
 		}
-		for range slicesSize {
-			// TODO: copy more than one element (dataSize) at a time, when possible.
-			copy(outputBytes[outputBytesIdx:outputBytesIdx+dataSize],
-				operandBytes[operandBytesIdx:operandBytesIdx+dataSize])
+		for range numRuns {
+			copy(outputBytes[outputBytesIdx:outputBytesIdx+runBytes],
+				operandBytes[operandBytesIdx:operandBytesIdx+runBytes])
 
 			// Increment index in the operand.
 			for axis := operandRank - 1; axis >= 0; axis-- {
-				if sliceSizes[axis] == 1 {
-					// We don't iterate over sliceSizes of 1.
+				if iterSizes[axis] == 1 {
+					// We don't iterate over sliceSizes of 1, nor over the axes copied as a run.
 					continue
 				}
 				sliceIndices[axis]++
 				operandBytesIdx += operandByteStrides[axis]
 				outputBytesIdx += sliceOutputBytesStride[axis]
-				if sliceIndices[axis] != sliceSizes[axis] {
+				if sliceIndices[axis] != iterSizes[axis] {
 					// Finished incrementing.
 					break
 				}
 
 				// Rewind the current axis before trying to increment next.
 				sliceIndices[axis] = 0
-				operandBytesIdx -= operandByteStrides[axis] * sliceSizes[axis]
-				outputBytesIdx -= sliceOutputBytesStride[axis] * sliceSizes[axis]
+				operandBytesIdx -= operandByteStrides[axis] * iterSizes[axis]
+				outputBytesIdx -= sliceOutputBytesStride[axis] * iterSizes[axis]
 			}
 		}
 	}

@@ -684,6 +684,10 @@ func reduceBlocks[T gobackend.PODNumericConstraints](opType compute.OpType, src,
 			}
 			return true
 		}
+		if src32, ok := any(src).([]float32); ok {
+			sumRowsFloat32(src32, any(dst).([]float32), outer, reduced, inner)
+			return true
+		}
 		for o := range outer {
 			out := dst[o*inner : (o+1)*inner]
 			copy(out, src[o*reduced*inner:])
@@ -749,6 +753,20 @@ func reduceBlocks[T gobackend.PODNumericConstraints](opType compute.OpType, src,
 		return false
 	}
 	return true
+}
+
+// sumRowsFloat32 is reduceBlocks' ReduceSum with inner > 1 for float32: each output row is
+// the sum of its reduced rows in order, added with the vector-vector Add kernel (SIMD when
+// available, the same bits as the scalar loop).
+func sumRowsFloat32(src, dst []float32, outer, reduced, inner int) {
+	add := float32Kernels[binaryFloat32Add].vv
+	for o := range outer {
+		out := dst[o*inner : (o+1)*inner]
+		copy(out, src[o*reduced*inner:])
+		for r := 1; r < reduced; r++ {
+			add(out, out, src[(o*reduced+r)*inner:(o*reduced+r+1)*inner])
+		}
+	}
 }
 
 // sumRun sums a contiguous run with four independent accumulators, which lets the CPU

@@ -171,6 +171,10 @@ func execScatter(backend *gobackend.Backend, node *gobackend.Node, inputs []*gob
 	}
 	output.RawShape = node.Shape // Output shape is the same as operand shape.
 
+	if node.OpType == compute.OpTypeScatterSum && scatterSumRowsFloat32(output, indices, updates, scatterParams) {
+		return output, nil
+	}
+
 	// Dispatch to a type-specific scatter loop based on the operation type.
 	dtype := output.RawShape.DType
 	type scatterFnT = func(opType compute.OpType, output, indices, updates *gobackend.Buffer, scatterParams *scatterNode) error
@@ -184,6 +188,81 @@ func execScatter(backend *gobackend.Backend, node *gobackend.Node, inputs []*gob
 		return nil, err
 	}
 	return output, nil
+}
+
+// scatterSumRowsFloat32 is ScatterSum for float32 in the layout of an embedding gradient:
+// the indices' last axis holds k indices into the operand's leading k axes (inserted and
+// mapped in order), and each update window is the operand's remaining trailing axes, the
+// updates' trailing axes. It adds each window (a contiguous row of the operand) with the
+// SIMD Add kernel, in the order of the generic loop, so with the same bits. It returns
+// false, having done nothing, for other layouts, other dtypes, or any index out of range.
+func scatterSumRowsFloat32(output, indices, updates *gobackend.Buffer, params *scatterNode) bool {
+	out, ok := output.Flat.([]float32)
+	if !ok {
+		return false
+	}
+	upd := updates.Flat.([]float32)
+	opDims, idxDims, updDims := output.RawShape.Dimensions, indices.RawShape.Dimensions, updates.RawShape.Dimensions
+	if len(idxDims) == 0 || params.indexVectorAxis != len(idxDims)-1 {
+		return false
+	}
+	k := idxDims[len(idxDims)-1]
+	batchDims := idxDims[:len(idxDims)-1]
+	windowRank := len(opDims) - k
+	if k == 0 || windowRank < 0 || len(params.insertedWindowAxes) != k || len(params.scatterAxesToOperandAxes) != k ||
+		len(params.updateWindowAxes) != windowRank || len(updDims) != len(batchDims)+windowRank {
+		return false
+	}
+	for i := range k {
+		if params.insertedWindowAxes[i] != i || params.scatterAxesToOperandAxes[i] != i {
+			return false
+		}
+	}
+	for i := range windowRank {
+		if params.updateWindowAxes[i] != len(batchDims)+i || updDims[len(batchDims)+i] != opDims[k+i] {
+			return false
+		}
+	}
+	if !slices.Equal(updDims[:len(batchDims)], batchDims) {
+		return false
+	}
+	window := 1
+	for _, d := range opDims[k:] {
+		window *= d
+	}
+	var idx []int
+	switch flat := indices.Flat.(type) {
+	case []int32:
+		idx = make([]int, len(flat))
+		for i, v := range flat {
+			idx[i] = int(v)
+		}
+	case []int64:
+		idx = make([]int, len(flat))
+		for i, v := range flat {
+			idx[i] = int(v)
+		}
+	default:
+		return false
+	}
+	rows := make([]int, len(idx)/k) // Row (window) of the operand for each batch position.
+	for b := range rows {
+		row := 0
+		for j := range k {
+			v := idx[b*k+j]
+			if v < 0 || v >= opDims[j] {
+				return false
+			}
+			row = row*opDims[j] + v
+		}
+		rows[b] = row
+	}
+	add := float32Kernels[binaryFloat32Add].vv
+	for b, row := range rows {
+		dst := out[row*window : (row+1)*window]
+		add(dst, dst, upd[b*window:(b+1)*window])
+	}
+	return true
 }
 
 //gobackend:dtypemap execScatterGeneric ints,uints,floats,half

@@ -118,6 +118,7 @@ func BenchmarkTranspose(b *testing.B) {
 	for _, c := range []struct{ dims, perm []int }{
 		{[]int{2048, 3000}, []int{1, 0}},
 		{[]int{2048, 512}, []int{1, 0}},
+		{[]int{2048, 128}, []int{1, 0}},
 		{[]int{32, 64, 4, 32}, []int{0, 2, 1, 3}},
 		{[]int{128, 64, 64}, []int{0, 2, 1}},
 		{[]int{2048, 128}, []int{0, 1}},
