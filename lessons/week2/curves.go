@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/divellm/divellm/lessons"
 	"github.com/divellm/divellm/llm/safetensors"
 )
 
@@ -64,19 +62,10 @@ func curvesHashOf(recipes []Recipe, weightsHash, trainJSON []byte) string {
 // CurvesHash is the hash a curves.json must carry to be used for the current recipes,
 // base model and training data.
 func CurvesHash() (string, error) {
-	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
+	wh, tj, err := recipeInputs()
 	if err != nil {
 		return "", err
 	}
-	wh, err := fileHash(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		return "", err
-	}
-	train, err := AlertExamples("train")
-	if err != nil {
-		return "", err
-	}
-	tj, _ := json.Marshal(train)
 	return curvesHashOf(curveRecipes(), wh, tj), nil
 }
 

@@ -137,21 +137,30 @@ func baseModel(init string, seed uint64) (*llm.Model, error) {
 // recipeKey is the cache key of a recipe: its settings, the base model's weights and the
 // training data.
 func recipeKey(r Recipe) (string, error) {
-	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
-	if err != nil {
-		return "", err
-	}
-	wh, err := fileHash(filepath.Join(dir, "model.safetensors"))
+	wh, tj, err := recipeInputs()
 	if err != nil {
 		return "", err
 	}
 	rj, _ := json.Marshal(r)
+	return cacheKey("cls", rj, wh, tj), nil
+}
+
+// recipeInputs is what every recipe's key hashes besides the recipe itself: the hash of
+// the base model's weights and the training data as JSON.
+func recipeInputs() (weightsHash, trainJSON []byte, err error) {
+	dir, err := lessons.ModelDir(lessons.BERTTinyZH)
+	if err != nil {
+		return nil, nil, err
+	}
+	if weightsHash, err = fileHash(filepath.Join(dir, "model.safetensors")); err != nil {
+		return nil, nil, err
+	}
 	train, err := AlertExamples("train")
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	tj, _ := json.Marshal(train)
-	return cacheKey("cls", rj, wh, tj), nil
+	trainJSON, _ = json.Marshal(train)
+	return weightsHash, trainJSON, nil
 }
 
 // Train runs a recipe, or loads its cached result: a later cell (or run) with the same
