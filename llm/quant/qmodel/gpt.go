@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant"
@@ -462,8 +463,9 @@ func (g *GPT) attend(l int, steps []Step, row0 []int, q, k, v rows, ctx []float3
 	})
 }
 
-// warmSink keeps warmLines' loads alive.
-var warmSink uint32
+// warmSink keeps warmLines' loads alive. It is atomic because decoders on different
+// goroutines (one per served model, or tests in parallel) warm their caches at once.
+var warmSink atomic.Uint32
 
 // warmLines reads one value of every 64-byte line of s (16 float32): independent loads
 // that the CPU overlaps, where attention's own loads wait behind its FMAs.
@@ -475,7 +477,7 @@ func warmLines(s []float32) {
 	if len(s) > 0 {
 		t ^= math.Float32bits(s[len(s)-1])
 	}
-	warmSink ^= t
+	warmSink.Add(t)
 }
 
 // rows is the plain-Go activation of the decoder's BlockOps: row-major rows of width w,
