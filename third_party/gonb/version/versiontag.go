@@ -1,0 +1,2 @@
+package version
+var GitTag = "v0.11.1"
