@@ -66,7 +66,18 @@ type Executor struct {
 	doneChan  chan struct{}
 	muDone    sync.Mutex
 	exitError error
+
+	// pipeReaderDone is closed when the poller of $GONB_PIPE returns (end of file, or the
+	// pipe closed); unblockPipeReader opens the pipe's write end once, so that a reader
+	// still blocked in open (a program that never opened the pipe) sees end of file.
+	pipeReaderDone    chan struct{}
+	unblockPipeReader func()
 }
+
+// DrainPipeTimeout bounds how long Exec waits, after the program exits, for what it wrote
+// to $GONB_PIPE to be read and published. The wait normally ends as soon as the pipe is
+// drained: it only runs out if another process still holds the pipe's write end.
+var DrainPipeTimeout = 30 * time.Second
 
 // New creates an executor for the given command plus arguments,
 // and pipe the output to Jupyter stdout and stderr streams connected to Msg.
@@ -279,6 +290,13 @@ func (exec *Executor) Exec() error {
 	// Wait for output pipes to finish.
 	streamersWG.Wait()
 	exec.exitError = cmd.Wait()
+	if exec.useNamedPipes {
+		// Publish everything the program displayed before its execution is reported
+		// finished: the poller of $GONB_PIPE runs concurrently and, on a busy machine, may
+		// not have read the last display messages yet. Closing the pipe now (exec.done)
+		// would drop them, and they would otherwise arrive after the "idle" status.
+		exec.drainPipeReader()
+	}
 	if exec.exitError != nil {
 		errMsg := exec.exitError.Error() + "\n"
 		if exec.Msg.Kernel().Interrupted.Load() {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 func init() {
@@ -64,6 +65,7 @@ const PipeWriterFifoBufferSize = 128
 // TODO: make this more secure, maybe with a secret key also passed by the environment.
 func (exec *Executor) handleNamedPipes() (err error) {
 	exec.PipeWriterFifo = make(chan *protocol.CommValue, PipeWriterFifoBufferSize)
+	exec.pipeReaderDone = make(chan struct{})
 
 	// Create temporary named pipes in both directions.
 	exec.namedPipeReaderPath, err = exec.createTmpFifo()
@@ -117,6 +119,22 @@ func (exec *Executor) openPipeReader() {
 	// https://stackoverflow.com/questions/75255426/how-to-interrupt-a-blocking-os-open-call-waiting-on-a-fifo-in-go
 	var muFifo sync.Mutex
 	fifoOpenedForReading := false
+	var unblockOnce sync.Once
+	// unblock: if the program never opened the pipe, the open for reading (below) is still
+	// blocked; opening the other end (and closing it) lets it return, and the poller then
+	// reads end of file at once.
+	exec.unblockPipeReader = func() {
+		unblockOnce.Do(func() {
+			muFifo.Lock()
+			defer muFifo.Unlock()
+			if !fifoOpenedForReading {
+				w, err := os.OpenFile(exec.namedPipeReaderPath, os.O_WRONLY, 0600)
+				if err == nil {
+					_ = w.Close()
+				}
+			}
+		})
+	}
 
 	go func() {
 		// Clean up after program is over, there are two scenarios:
@@ -124,15 +142,7 @@ func (exec *Executor) openPipeReader() {
 		// 2. The executed program never opened the pipe: then the other end (goroutine
 		//    below) will be forever blocked on os.Open call.
 		<-exec.doneChan
-		muFifo.Lock()
-		if !fifoOpenedForReading {
-			w, err := os.OpenFile(exec.namedPipeReaderPath, os.O_WRONLY, 0600)
-			if err == nil {
-				// Closing it allows the open of the pipe for reading (below) to unblock.
-				_ = w.Close()
-			}
-		}
-		muFifo.Unlock()
+		exec.unblockPipeReader()
 		_ = os.Remove(exec.namedPipeReaderPath)
 	}()
 
@@ -140,6 +150,7 @@ func (exec *Executor) openPipeReader() {
 		klog.V(2).Infof("Opening named pipeReader in %q", exec.namedPipeReaderPath)
 		if exec.isDone {
 			// In case program execution interrupted early.
+			close(exec.pipeReaderDone)
 			return
 		}
 		// Notice that opening pipeReader below blocks, until the other end
@@ -148,21 +159,43 @@ func (exec *Executor) openPipeReader() {
 		exec.pipeReader, err = os.Open(exec.namedPipeReaderPath)
 		if err != nil {
 			klog.Warningf("Failed to open pipe (Mkfifo) %q for reading: %+v", exec.namedPipeReaderPath, err)
+			close(exec.pipeReaderDone)
 			return
 		}
 		klog.V(2).Infof("Opened named pipeReader in %q", exec.namedPipeReaderPath)
 		muFifo.Lock()
 		fifoOpenedForReading = true
-		defer muFifo.Unlock()
+		muFifo.Unlock()
 
 		// Start polling of the pipeReader.
-		go exec.pollNamedPipeReader()
+		go func() {
+			defer close(exec.pipeReaderDone)
+			exec.pollNamedPipeReader()
+		}()
 
 		// Wait program execution to finish to close reader (in case it is not yet closed).
 		<-exec.doneChan
 		_ = exec.pipeReader.Close()
 		_ = os.Remove(exec.namedPipeReaderPath)
 	}()
+}
+
+// drainPipeReader waits, after the program exited, until everything it wrote to $GONB_PIPE
+// has been read and dispatched (the poller reads end of file once every writer is closed),
+// at most DrainPipeTimeout.
+func (exec *Executor) drainPipeReader() {
+	if exec.pipeReaderDone == nil || exec.unblockPipeReader == nil {
+		return
+	}
+	// In a goroutine: the open for writing blocks until the reader goroutine opens its end,
+	// which it never does if it gave up early (it then closed pipeReaderDone already).
+	go exec.unblockPipeReader()
+	select {
+	case <-exec.pipeReaderDone:
+	case <-time.After(DrainPipeTimeout):
+		klog.Warningf("named pipe %q not drained %s after the program exited (another process holds it open?): display output after this point is dropped",
+			exec.namedPipeReaderPath, DrainPipeTimeout)
+	}
 }
 
 // pollNamedPipeReader will continuously read for incoming requests with displaying content
