@@ -372,19 +372,80 @@ func writeIfChanged(path string, data []byte, perm os.FileMode) (bool, error) {
 }
 
 // stamp hashes everything the tool binaries depend on: the tools module's go.mod and
-// go.sum, the package list, and the Go version and platform.
+// go.sum, the source trees its go.mod replaces modules with (third_party/gonb), the
+// package list, and the Go version and platform.
 func (r *resolved) stamp() (string, error) {
 	h := sha256.New()
+	toolsDir := filepath.Join(r.Root, ToolsDir)
+	var gomod []byte
 	for _, f := range []string{"go.mod", "go.sum"} {
-		data, err := os.ReadFile(filepath.Join(r.Root, ToolsDir, f))
+		data, err := os.ReadFile(filepath.Join(toolsDir, f))
 		if err != nil {
 			return "", fmt.Errorf("tools module: %w", err)
+		}
+		if f == "go.mod" {
+			gomod = data
 		}
 		fmt.Fprintf(h, "%s %d\n", f, len(data))
 		h.Write(data)
 	}
+	for _, dir := range localReplacements(gomod) {
+		if err := hashTree(h, filepath.Join(toolsDir, dir)); err != nil {
+			return "", fmt.Errorf("tools module: replacement %s: %w", dir, err)
+		}
+	}
 	fmt.Fprintf(h, "%s %s/%s\n%s\n", r.env.GOVERSION, r.env.GOOS, r.env.GOARCH, strings.Join(ToolPackages, " "))
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// localReplacements lists the directories (relative to the module) that the replace
+// directives of a go.mod point at: "replace M => ../dir" or "M v => ./dir" in a block.
+func localReplacements(gomod []byte) []string {
+	var dirs []string
+	inBlock := false
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		switch {
+		case line == "replace (":
+			inBlock = true
+			continue
+		case inBlock && line == ")":
+			inBlock = false
+			continue
+		case strings.HasPrefix(line, "replace "):
+			line = strings.TrimPrefix(line, "replace ")
+		case !inBlock:
+			continue
+		}
+		_, target, ok := strings.Cut(line, "=>")
+		f := strings.Fields(target)
+		if ok && len(f) == 1 && (strings.HasPrefix(f[0], "./") || strings.HasPrefix(f[0], "../")) {
+			dirs = append(dirs, filepath.FromSlash(f[0]))
+		}
+	}
+	return dirs
+}
+
+// hashTree writes every regular file under dir (path, size and bytes, in walk order,
+// which is lexical) into h.
+func hashTree(h io.Writer, dir string) error {
+	return filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(data))
+		_, err = h.Write(data)
+		return err
+	})
 }
 
 func (r *resolved) toolsUpToDate(stamp string) bool {

@@ -291,3 +291,45 @@ func TestInstallerDoesNotLinkGoMLX(t *testing.T) {
 		}
 	}
 }
+
+// TestStampFollowsReplacements: the tools module builds GoNB from third_party/gonb (a
+// replace directive), so an edit there must make the binaries stale, as a go.sum edit does.
+func TestStampFollowsReplacements(t *testing.T) {
+	root := fakeCheckout(t)
+	gomod := "module example.com/tools\n\ngo 1.26\n\nrequire github.com/janpfeifer/gonb v0.11.4 // indirect\n\n" +
+		"// patched\nreplace github.com/janpfeifer/gonb => ../../third_party/gonb // see PATCHES.md\n\n" +
+		"replace (\n\texample.com/a v1.0.0 => ./a\n\texample.com/b => example.com/c v1.2.3\n)\n"
+	if err := os.WriteFile(filepath.Join(root, ToolsDir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := localReplacements([]byte(gomod)), []string{filepath.FromSlash("../../third_party/gonb"), filepath.FromSlash("./a")}; !slices.Equal(got, want) {
+		t.Fatalf("localReplacements = %q, want %q", got, want)
+	}
+	o := testOptions(t, root)
+	r, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.stamp(); err == nil {
+		t.Fatal("stamp with a missing replacement directory: no error")
+	}
+	src := filepath.Join(root, "third_party", "gonb", "internal", "jpyexec", "jpyexec.go")
+	for _, p := range []string{src, filepath.Join(root, ToolsDir, "a", "go.mod")} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("package jpyexec\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stampTools(t, o)
+	if err := CheckTools(o); err != nil {
+		t.Fatalf("CheckTools right after stamping: %v", err)
+	}
+	if err := os.WriteFile(src, []byte("package jpyexec // patched\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckTools(o); err == nil || !strings.Contains(err.Error(), "divellm kernel install") {
+		t.Fatalf("CheckTools after editing the replacement's source: %v, want an out-of-date error", err)
+	}
+}

@@ -59,3 +59,7 @@ require (
 	mvdan.cc/gofumpt v0.10.0 // indirect
 	mvdan.cc/xurls/v2 v2.6.0 // indirect
 )
+
+// GoNB with the patches listed in third_party/gonb/PATCHES.md (the kernel publishes a
+// cell's last display messages before it reports the cell finished).
+replace github.com/janpfeifer/gonb => ../../third_party/gonb
