@@ -14,6 +14,8 @@
 // goimports's dependencies must not leak into the project's go.mod. kernel/tools/go.mod is
 // its own module with a `tool` block; goimports is pinned at the golang.org/x/tools
 // version that gopls v0.23.0 requires (later x/tools releases do not build with it).
+// GoNB itself is built from third_party/gonb (a replace in that go.mod): v0.11.4 with the
+// patches listed in third_party/gonb/PATCHES.md, so the stamp below hashes that tree too.
 //
 // Why the kernelspec is written here and not by `gonb --install`: GoNB writes an empty
 // env, but a cell needs PATH (go, goimports, gopls), GOEXPERIMENT=simd (GoMLX's SIMD
