@@ -16,8 +16,19 @@ const (
 )
 
 func benchModel(b *testing.B) (*llm.Model, []int) {
+	return benchModelOf(b, llm.TinyGPT(benchVocab))
+}
+
+// largeGPT is `divellm bench train --shape large`: d_model 256, 4 heads, 6 layers, d_ff 1024.
+func largeGPT() llm.Config {
+	c := llm.TinyGPT(benchVocab)
+	c.DModel, c.Heads, c.Layers, c.DFF = 256, 4, 6, 1024
+	return c
+}
+
+func benchModelOf(b *testing.B, c llm.Config) (*llm.Model, []int) {
 	b.Helper()
-	m, err := llm.New(llm.TinyGPT(benchVocab), llm.HeadSet{}, 1)
+	m, err := llm.New(c, llm.HeadSet{}, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,9 +65,20 @@ func BenchmarkTrainStep(b *testing.B) {
 // Run: GOEXPERIMENT=simd go test -run '^$' -bench Forward -benchtime 10x ./llm
 func BenchmarkForward(b *testing.B) {
 	m, stream := benchModel(b)
+	benchForward(b, m, stream, benchSeq)
+}
+
+// BenchmarkForwardLarge is BenchmarkForward on the large shape, [32, 128] batches.
+// Run: GOEXPERIMENT=simd go test -run '^$' -bench ForwardLarge -benchtime 10x ./llm
+func BenchmarkForwardLarge(b *testing.B) {
+	m, stream := benchModelOf(b, largeGPT())
+	benchForward(b, m, stream, 128)
+}
+
+func benchForward(b *testing.B, m *llm.Model, stream []int, seq int) {
 	ids := make([][]int, benchBatch)
 	for i := range ids {
-		ids[i] = stream[i*benchSeq : (i+1)*benchSeq]
+		ids[i] = stream[i*seq : (i+1)*seq]
 	}
 	batch := llm.Batch{IDs: ids}
 	for range 2 { // compile and warm up
@@ -71,5 +93,5 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*benchBatch*benchSeq)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(b.N*benchBatch*seq)/b.Elapsed().Seconds(), "tokens/s")
 }
