@@ -420,6 +420,67 @@ func LoadConfig(dir string) (Config, error) {
 	return c, nil
 }
 
+// LoadConfigOverrides is [LoadConfig] with some of config.json's keys replaced first, as
+// vLLM's --hf-overrides does: e.g. {"n_layer": 12, "n_embd": 768} gives the shape of
+// GPT-2 small to a checkpoint's config. Each key must be one the file already has or one
+// this package reads for the file's model_type; values are checked as if the file held
+// them, and the result must pass [Config.Validate].
+func LoadConfigOverrides(dir string, overrides map[string]any) (Config, error) {
+	path := filepath.Join(dir, "config.json")
+	data, err := fileio.ReadFile(path, maxConfigBytes)
+	if err != nil {
+		return Config{}, fmt.Errorf("load config: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Config{}, fmt.Errorf("load config %s: %w", path, err)
+	}
+	var base Config
+	if err := json.Unmarshal(data, &base); err != nil {
+		return Config{}, fmt.Errorf("load config %s: %w", path, err)
+	}
+	// A key's aliases name the same value (n_positions and n_ctx): an override of one
+	// replaces all of them that the file has, so the one the parser reads changes.
+	same := map[string][]string{}
+	for _, k := range append(append([]configKey(nil), commonKeys...), configKeys[base.Arch]...) {
+		group := append(append([]string{k.key}, k.aliases...), k.also...)
+		for _, name := range group {
+			same[name] = group
+		}
+	}
+	names := make([]string, 0, len(overrides))
+	for k := range overrides {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, inFile := m[k]; !inFile && same[k] == nil {
+			return Config{}, fmt.Errorf("config override %q: not a key of %s nor one read for model_type %q", k, path, base.Arch)
+		}
+		if k == "model_type" {
+			return Config{}, fmt.Errorf("config override %q: the architecture cannot be overridden", k)
+		}
+		for _, name := range same[k] {
+			if _, inFile := m[name]; inFile {
+				m[name] = overrides[k]
+			}
+		}
+		m[k] = overrides[k]
+	}
+	merged, err := json.Marshal(m)
+	if err != nil {
+		return Config{}, fmt.Errorf("config overrides: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(merged, &c); err != nil {
+		return Config{}, fmt.Errorf("config with overrides %v: %w", names, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config with overrides %v: %w", names, err)
+	}
+	return c, nil
+}
+
 // sortedLabels returns id2label's values ordered by id (for messages and metrics).
 func sortedLabels(c Config) []string {
 	ids := make([]int, 0, len(c.ID2Label))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/divellm/divellm/llm"
 	"github.com/divellm/divellm/llm/quant/qmodel"
 	"github.com/divellm/divellm/llm/serve"
+	"github.com/divellm/divellm/llm/tokenizer"
 )
 
 func init() {
@@ -43,6 +45,8 @@ func serveCmd(args []string, w io.Writer) error {
 	insecure := fs.Bool("insecure", false, "allow a non-loopback --addr without an API key")
 	clsDir := fs.String("classifier", "", "sequence-classification checkpoint served on /v1/classify (e.g. the week-2 alert classifier)")
 	clsName := fs.String("classifier-name", "", "model id of the classifier (default: its directory's name)")
+	loadFormat := fs.String("load-format", "auto", "auto: the checkpoint's weights; dummy: random weights of its config's shape, for measuring speed (vLLM's --load-format dummy)")
+	hfOverrides := fs.String("hf-overrides", "", `JSON object replacing keys of config.json, with --load-format dummy, e.g. '{"n_layer":12,"n_embd":768,"n_head":12}'`)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -64,6 +68,39 @@ func serveCmd(args []string, w io.Writer) error {
 		if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 			return usagef("--%s %s: not a checkpoint directory (no config.json)", flagName, dir)
 		}
+	}
+	var overrides map[string]any
+	switch *loadFormat {
+	case "auto":
+		if *hfOverrides != "" {
+			return usagef("--hf-overrides changes the model's shape, which its weights cannot follow: use it with --load-format dummy")
+		}
+	case "dummy":
+		if *modelDir == "" {
+			return usagef("--load-format dummy needs --model DIR (its config.json and tokenizer)")
+		}
+		if *hfOverrides != "" {
+			dec := json.NewDecoder(strings.NewReader(*hfOverrides))
+			dec.UseNumber()
+			if err := dec.Decode(&overrides); err != nil || overrides == nil || dec.More() {
+				return usagef("--hf-overrides %q: want one JSON object, e.g. '{\"n_layer\":12}'", *hfOverrides)
+			}
+		}
+		cfg, err := llm.LoadConfigOverrides(*modelDir, overrides)
+		if err != nil {
+			return usagef("--load-format dummy --model %s: %v", *modelDir, err)
+		}
+		if tok, err := tokenizer.Load(*modelDir); err != nil {
+			return usagef("--load-format dummy --model %s: no tokenizer: %v", *modelDir, err)
+		} else if tok.VocabSize() > cfg.VocabSize {
+			return usagef("--load-format dummy: vocab_size %d is smaller than the tokenizer's %d ids", cfg.VocabSize, tok.VocabSize())
+		}
+		// The random float32 model, then the served copy in --quant's format (at most as big).
+		if err := checkMemory(fmt.Sprintf("a dummy %d-layer, d_model %d model", cfg.Layers, cfg.DModel), 8*paramEstimate(cfg), "--hf-overrides' sizes"); err != nil {
+			return err
+		}
+	default:
+		return usagef("--load-format %q: want auto or dummy", *loadFormat)
 	}
 	if *maxBatch < 1 || *queue < 1 || *maxContext < 0 || *maxTokens < 0 || *maxN < 1 || *maxBody < 1024 || *timeout <= 0 || *drain < 0 {
 		return usagef("--max-batch, --queue, --max-n must be ≥ 1, --max-body ≥ 1024, --timeout > 0; --max-context, --max-tokens ≥ 0")
@@ -111,7 +148,7 @@ func serveCmd(args []string, w io.Writer) error {
 	defer signal.Stop(sig)
 	loaded := make(chan error, 1)
 	go func() {
-		loaded <- loadServed(srv, *modelDir, *name, format, *clsDir, *clsName, *maxBatch, *maxContext, w)
+		loaded <- loadServed(srv, *modelDir, *name, format, *loadFormat == "dummy", overrides, *clsDir, *clsName, *maxBatch, *maxContext, w)
 	}()
 	for {
 		select {
@@ -140,10 +177,17 @@ func serveCmd(args []string, w io.Writer) error {
 }
 
 // loadServed loads the generator and the classifier into srv.
-func loadServed(srv *serve.Server, modelDir, name string, f qmodel.Format, clsDir, clsName string, maxBatch, maxContext int, w io.Writer) error {
+func loadServed(srv *serve.Server, modelDir, name string, f qmodel.Format, dummy bool, overrides map[string]any, clsDir, clsName string, maxBatch, maxContext int, w io.Writer) error {
 	if modelDir != "" {
 		start := time.Now()
-		g, tok, err := serve.LoadGenerator(modelDir, f)
+		var g *qmodel.GPT
+		var tok tokenizer.Tokenizer
+		var err error
+		if dummy {
+			g, tok, err = serve.LoadDummyGenerator(modelDir, f, overrides)
+		} else {
+			g, tok, err = serve.LoadGenerator(modelDir, f)
+		}
 		if err != nil {
 			return err
 		}
@@ -158,8 +202,13 @@ func loadServed(srv *serve.Server, modelDir, name string, f qmodel.Format, clsDi
 			ctx = maxContext
 		}
 		kv := maxBatch * g.Config.Layers * 2 * ctx * g.Config.DModel * 4
+		what := modelDir
+		if dummy {
+			c := g.Config
+			what = fmt.Sprintf("%s with random weights (dummy: %d layers, d_model %d, %d heads, d_ff %d, vocab %d)", modelDir, c.Layers, c.DModel, c.Heads, c.DFF, c.VocabSize)
+		}
 		fmt.Fprintf(w, "model %q: %s, %s weights %.1f MB, %d KV-cache slots × %d tokens = %.1f MB, loaded in %v\n",
-			name, modelDir, f, float64(g.Bytes())/1e6, maxBatch, ctx, float64(kv)/1e6, time.Since(start).Round(time.Millisecond))
+			name, what, f, float64(g.Bytes())/1e6, maxBatch, ctx, float64(kv)/1e6, time.Since(start).Round(time.Millisecond))
 	}
 	if clsDir != "" {
 		m, err := llm.Load(clsDir)

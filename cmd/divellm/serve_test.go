@@ -30,6 +30,16 @@ func TestServeUsageErrors(t *testing.T) {
 		{"serve", "--model", tinyZH, "--max-batch", "0"},
 		{"serve", "--model", tinyZH, "--api-key-file", key, "--addr", "0.0.0.0:8080"},
 		{"serve", "--model", tinyZH, "--api-key-file", "/nonexistent"},
+		{"serve", "--model", tinyZH, "--load-format", "safetensors"},
+		{"serve", "--model", tinyZH, "--hf-overrides", `{"n_layer":2}`}, // overrides need dummy weights
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_layer":2`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `[1]`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_layer":2} {}`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_layers":2}`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_embd":130}`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_layer":512,"n_embd":8192,"n_head":64}`},
+		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"vocab_size":100}`}, // smaller than the tokenizer
+		{"serve", "--classifier", tinyZH, "--load-format", "dummy"},
 		{"loadtest", "--url", "http://127.0.0.1:1", "--concurrency", "4"},
 		{"loadtest", "--url", "ftp://x", "--requests", "3"},
 		{"loadtest", "--requests", "3"},
@@ -39,6 +49,48 @@ func TestServeUsageErrors(t *testing.T) {
 		if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || strings.Contains(errOut, "goroutine") {
 			t.Errorf("divellm %s: exit %d, stderr %q", strings.Join(args, " "), code, errOut)
 		}
+	}
+}
+
+// TestServeDummy: --load-format dummy --hf-overrides serves random weights of another shape
+// with the checkpoint's tokenizer (vLLM's flags), and says so in its log line.
+func TestServeDummy(t *testing.T) {
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- serveCmd([]string{"--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "2",
+			"--load-format", "dummy", "--hf-overrides", `{"n_layer":2,"n_embd":64,"n_head":2,"n_inner":96,"n_ctx":48}`}, out)
+	}()
+	for !strings.Contains(out.String(), "ready") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, out)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	log := out.String()
+	if !strings.Contains(log, "random weights (dummy: 2 layers, d_model 64, 2 heads, d_ff 96, vocab 1405)") || !strings.Contains(log, "× 48 tokens") {
+		t.Fatalf("log does not describe the dummy model:\n%s", log)
+	}
+	url := strings.Fields(strings.SplitN(log, "listening on ", 2)[1])[0]
+	code, stdout, errOut := runCLI(t, "loadtest", "--url", url, "--concurrency", "2", "--requests", "4", "--max-tokens", "5", "--json")
+	if code != 0 {
+		t.Fatalf("loadtest: exit %d %s", code, errOut)
+	}
+	var rep struct {
+		Requests int `json:"requests"`
+		Errors   int `json:"errors"`
+		Tokens   int `json:"completion_tokens"`
+	}
+	lastJSON(t, stdout, &rep)
+	if rep.Requests != 4 || rep.Errors != 0 || rep.Tokens != 4*5 {
+		t.Fatalf("report %s", stdout)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
 	}
 }
 

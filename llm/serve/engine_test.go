@@ -3,7 +3,9 @@ package serve
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -299,5 +301,60 @@ func TestEngineRejects(t *testing.T) {
 	g, tok := tiny(t, qmodel.F32)
 	if _, err := NewEngine(g, tok, EngineConfig{MaxContext: g.Config.MaxPos + 1}); err == nil {
 		t.Error("a context longer than the model's positions")
+	}
+}
+
+// TestLoadDummyGenerator: random weights in the shape the overrides give, the checkpoint's
+// tokenizer, the same weights on every load (seed 1), and refusals of shapes that cannot
+// serve that tokenizer.
+func TestLoadDummyGenerator(t *testing.T) {
+	ov := map[string]any{"n_layer": 3, "n_embd": 96, "n_head": 3, "n_inner": 160}
+	g1, tok, err := LoadDummyGenerator(tinyZH, qmodel.F32, ov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := g1.Config
+	if c.Layers != 3 || c.DModel != 96 || c.Heads != 3 || c.DFF != 160 || c.VocabSize < tok.VocabSize() {
+		t.Fatalf("config %+v", c)
+	}
+	real, _, err := LoadGenerator(tinyZH, qmodel.F32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, _, err := LoadDummyGenerator(tinyZH, qmodel.F32, ov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := tokenizer.IDs(tok.Encode("磁盘已满"))
+	logits := func(g *qmodel.GPT) []float32 {
+		s, err := g.NewSession(16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Forward(prompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[len(out)-c.VocabSize:]
+	}
+	a, b := logits(g1), logits(g2)
+	if !slices.Equal(a, b) {
+		t.Error("two dummy loads of the same shape give different logits (want seed 1 both times)")
+	}
+	// Same shape as the checkpoint, random weights: the logits differ from the trained ones.
+	same, _, err := LoadDummyGenerator(tinyZH, qmodel.F32, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(same.Config, real.Config) {
+		t.Fatalf("no overrides: config %+v, want the checkpoint's %+v", same.Config, real.Config)
+	}
+	if slices.Equal(logits(same), logits(real)) {
+		t.Error("dummy weights give the trained model's logits")
+	}
+	for _, bad := range []map[string]any{{"vocab_size": 100}, {"n_layer": 0}, {"n_embd": 130}, {"no_such_key": 1}} {
+		if _, _, err := LoadDummyGenerator(tinyZH, qmodel.F32, bad); err == nil {
+			t.Errorf("overrides %v accepted", bad)
+		}
 	}
 }

@@ -115,6 +115,37 @@ func LoadGenerator(dir string, f qmodel.Format) (*qmodel.GPT, tokenizer.Tokenize
 	return g, tok, nil
 }
 
+// LoadDummyGenerator builds the decoder that dir's config.json describes, with the keys of
+// overrides replaced ([llm.LoadConfigOverrides]), from random weights (seed 1) instead of
+// dir's model.safetensors, which it does not read: vLLM's --load-format dummy, for
+// measuring a model shape's speed (throughput, batching, quantization) without its
+// weights. Its text is noise. The tokenizer is dir's, and the vocabulary must hold it.
+func LoadDummyGenerator(dir string, f qmodel.Format, overrides map[string]any) (*qmodel.GPT, tokenizer.Tokenizer, error) {
+	c, err := llm.LoadConfigOverrides(dir, overrides)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	if c.Arch != llm.GPT {
+		return nil, nil, fmt.Errorf("serve: %s holds a %q model; only gpt2 generates", dir, c.Arch)
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %s has no tokenizer: %w", dir, err)
+	}
+	if tok.VocabSize() > c.VocabSize {
+		return nil, nil, fmt.Errorf("serve: the tokenizer of %s has %d ids, more than vocab_size %d", dir, tok.VocabSize(), c.VocabSize)
+	}
+	m, err := llm.New(c, llm.HeadSet{}, 1)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	g, err := qmodel.NewGPT(m, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, tok, nil
+}
+
 // SetGenerator serves the decoder g under the model id name and starts its engine.
 func (s *Server) SetGenerator(name string, g *qmodel.GPT, tok tokenizer.Tokenizer) error {
 	if name == "" {
