@@ -33,6 +33,12 @@ type Options struct {
 	Extra      []string // more flags, e.g. "--no-prefix-cache"
 }
 
+// GPT2SmallBody is the --hf-overrides that give gpt-tiny-zh's config the body of GPT-2
+// small (12 layers, d_model 768, 12 heads, d_ff 3072), for `divellm serve --load-format
+// dummy`: random weights of that shape (about 344 MB in float32; the vocabulary and
+// positions stay gpt-tiny-zh's), to measure a model that does not fit in the CPU caches.
+const GPT2SmallBody = `{"n_layer":12,"n_embd":768,"n_head":12,"n_inner":3072}`
+
 // Server is a running `divellm serve` started by [Start]. Cells are separate processes,
 // so its state lives in a record file: a later cell finds the same server again.
 type Server struct {
