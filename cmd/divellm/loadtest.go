@@ -24,7 +24,7 @@ func loadtestCmd(args []string, w io.Writer) error {
 	u := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080")
 	conc := fs.Int("concurrency", 1, "clients sending requests at once")
 	requests := fs.Int("requests", 0, "stop after this many requests")
-	duration := fs.Duration("duration", 0, "stop after this long (e.g. 60s)")
+	duration := fs.Duration("duration", 0, "stop after this long (e.g. 60s); requests still running are cut off, and only with --stream do their tokens so far count")
 	stream := fs.Bool("stream", false, "stream the answers (SSE), which also measures time to first token")
 	chat := fs.Bool("chat", false, "use /v1/chat/completions instead of /v1/completions")
 	maxTokens := fs.Int("max-tokens", 32, "tokens per request")
@@ -73,7 +73,11 @@ func loadtestCmd(args []string, w io.Writer) error {
 		return writeJSON(w, rep)
 	}
 	fmt.Fprintf(w, "%s  concurrency %d  %d requests in %.1f s  (%d errors)\n", rep.URL, rep.Concurrency, rep.Requests, rep.Seconds, rep.Errors)
-	fmt.Fprintf(w, "throughput: %.1f requests/s, %.0f tokens/s (%d tokens generated)\n", rep.RequestsPerSec, rep.TokensPerSec, rep.CompletionTokens)
+	if rep.CutOffTokens > 0 {
+		fmt.Fprintf(w, "throughput: %.1f requests/s, %.0f tokens/s (%d tokens generated, %d more in requests the duration cut off)\n", rep.RequestsPerSec, rep.TokensPerSec, rep.CompletionTokens, rep.CutOffTokens)
+	} else {
+		fmt.Fprintf(w, "throughput: %.1f requests/s, %.0f tokens/s (%d tokens generated)\n", rep.RequestsPerSec, rep.TokensPerSec, rep.CompletionTokens)
+	}
 	l := rep.LatencyMS
 	fmt.Fprintf(w, "latency ms: p50 %.1f  p95 %.1f  p99 %.1f  max %.1f\n", l.P50, l.P95, l.P99, l.Max)
 	if t := rep.TTFTMS; t != nil {

@@ -63,19 +63,25 @@ var DefaultPrompts = []string{
 
 // Report is the outcome of a load test. Times are in milliseconds.
 type Report struct {
-	URL              string         `json:"url"`
-	Concurrency      int            `json:"concurrency"`
-	Stream           bool           `json:"stream"`
-	Requests         int            `json:"requests"` // finished, including errors
-	Errors           int            `json:"errors"`
-	ErrorKinds       map[string]int `json:"error_kinds,omitempty"` // "429", "500", "timeout", "connection", …
-	Seconds          float64        `json:"seconds"`
-	RequestsPerSec   float64        `json:"requests_per_sec"`
-	TokensPerSec     float64        `json:"tokens_per_sec"`
-	CompletionTokens int            `json:"completion_tokens"`
-	PromptTokens     int            `json:"prompt_tokens"`
-	LatencyMS        Summary        `json:"latency_ms"`
-	TTFTMS           *Summary       `json:"ttft_ms"` // nil unless Stream
+	URL            string         `json:"url"`
+	Concurrency    int            `json:"concurrency"`
+	Stream         bool           `json:"stream"`
+	Requests       int            `json:"requests"` // finished, including errors
+	Errors         int            `json:"errors"`
+	ErrorKinds     map[string]int `json:"error_kinds,omitempty"` // "429", "500", "timeout", "connection", …
+	Seconds        float64        `json:"seconds"`
+	RequestsPerSec float64        `json:"requests_per_sec"`
+	// TokensPerSec counts the completion tokens of finished requests and, when streaming,
+	// those that requests cut off by the end of a --duration run had received.
+	TokensPerSec     float64 `json:"tokens_per_sec"`
+	CompletionTokens int     `json:"completion_tokens"` // of the finished requests
+	// CutOffTokens are the tokens that streamed requests still running when the duration
+	// ended had received (text chunks). Without streaming they are unknown: a short
+	// --duration with long requests then undercounts tokens/s.
+	CutOffTokens int      `json:"cut_off_tokens"`
+	PromptTokens int      `json:"prompt_tokens"`
+	LatencyMS    Summary  `json:"latency_ms"`
+	TTFTMS       *Summary `json:"ttft_ms"` // nil unless Stream
 }
 
 // Summary holds percentiles of a set of durations.
@@ -153,6 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		mu      sync.Mutex
 		results []result
 		issued  int
+		cutOff  int // tokens received by requests the duration cut off
 	)
 	next := func() (int, bool) { // claims the next request number
 		mu.Lock()
@@ -176,6 +183,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				}
 				r := one(ctx, o, o.Prompts[i%len(o.Prompts)])
 				if r.err == "cancelled" { // the duration ended during the request: not a failure
+					mu.Lock()
+					cutOff += r.tokens
+					mu.Unlock()
 					return
 				}
 				mu.Lock()
@@ -186,7 +196,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	rep := &Report{URL: o.URL, Concurrency: o.Concurrency, Stream: o.Stream, Requests: len(results), Seconds: elapsed.Seconds()}
+	rep := &Report{URL: o.URL, Concurrency: o.Concurrency, Stream: o.Stream, Requests: len(results), Seconds: elapsed.Seconds(), CutOffTokens: cutOff}
 	var lat, ttft []float64
 	for _, r := range results {
 		if r.err != "" {
@@ -205,7 +215,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep.RequestsPerSec = float64(rep.Requests-rep.Errors) / elapsed.Seconds()
-	rep.TokensPerSec = float64(rep.CompletionTokens) / elapsed.Seconds()
+	rep.TokensPerSec = float64(rep.CompletionTokens+rep.CutOffTokens) / elapsed.Seconds()
 	rep.LatencyMS = Summarize(lat)
 	if o.Stream {
 		s := Summarize(ttft)
@@ -307,7 +317,11 @@ func one(ctx context.Context, o Options, prompt string) result {
 		return nil
 	})
 	if err != nil {
-		return result{err: classify(ctx, rctx, err, "bad stream")}
+		kind := classify(ctx, rctx, err, "bad stream")
+		if kind == "cancelled" {
+			return result{err: kind, tokens: chunks} // what arrived before the end counts
+		}
+		return result{err: kind}
 	}
 	r.latency = time.Since(start)
 	if r.tokens == 0 {

@@ -113,3 +113,30 @@ func TestRunStopsAtDuration(t *testing.T) {
 		t.Fatal("an unbounded run was accepted")
 	}
 }
+
+// TestRunCountsCutOffTokens: when a duration ends during streamed requests, the tokens
+// they had received count in tokens/s (as cut_off_tokens), not as completion tokens of
+// finished requests. The fake sends 3 chunks and then holds the stream open until the
+// client goes away, so every request is cut off with exactly 3 tokens received.
+func TestRunCountsCutOffTokens(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for range 3 {
+			fmt.Fprint(w, "data: {\"choices\":[{\"text\":\"x\"}]}\n\n")
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	// A guard, not a budget: the 3 chunks arrive in microseconds on any machine.
+	rep, err := Run(context.Background(), Options{URL: ts.URL, Concurrency: 2, Duration: 3 * time.Second, Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 0 || rep.CompletionTokens != 0 || rep.CutOffTokens != 2*3 || rep.Errors != 0 {
+		t.Fatalf("report %+v, want no finished request and 6 cut-off tokens", rep)
+	}
+	if want := 6 / rep.Seconds; math.Abs(rep.TokensPerSec-want) > 1e-9*want {
+		t.Fatalf("tokens/s %g, want %g (cut-off tokens over the run's seconds)", rep.TokensPerSec, want)
+	}
+}
