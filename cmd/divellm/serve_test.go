@@ -55,24 +55,12 @@ func TestServeUsageErrors(t *testing.T) {
 // TestServeDummy: --load-format dummy --hf-overrides serves random weights of another shape
 // with the checkpoint's tokenizer (vLLM's flags), and says so in its log line.
 func TestServeDummy(t *testing.T) {
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- serveCmd([]string{"--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "2",
-			"--load-format", "dummy", "--hf-overrides", `{"n_layer":2,"n_embd":64,"n_head":2,"n_inner":96,"n_ctx":48}`}, out)
-	}()
-	for !strings.Contains(out.String(), "ready") {
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\n%s", err, out)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	out, url, done := startServe(t, "--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "2",
+		"--load-format", "dummy", "--hf-overrides", `{"n_layer":2,"n_embd":64,"n_head":2,"n_inner":96,"n_ctx":48}`)
 	log := out.String()
 	if !strings.Contains(log, "random weights (dummy: 2 layers, d_model 64, 2 heads, d_ff 96, vocab 1405)") || !strings.Contains(log, "× 48 tokens") {
 		t.Fatalf("log does not describe the dummy model:\n%s", log)
 	}
-	url := strings.Fields(strings.SplitN(log, "listening on ", 2)[1])[0]
 	code, stdout, errOut := runCLI(t, "loadtest", "--url", url, "--concurrency", "2", "--requests", "4", "--max-tokens", "5", "--json")
 	if code != 0 {
 		t.Fatalf("loadtest: exit %d %s", code, errOut)
@@ -92,6 +80,31 @@ func TestServeDummy(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve after SIGTERM: %v", err)
 	}
+}
+
+// startServe runs serveCmd with args in the background until it prints "ready", and
+// returns its output, its URL (from the "listening on" line) and the channel of its result.
+func startServe(t *testing.T, args ...string) (*syncBuffer, string, chan error) {
+	t.Helper()
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serveCmd(args, out) }()
+	for !strings.Contains(out.String(), "ready") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, out)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	var url string
+	line := strings.SplitN(out.String(), "\n", 2)[0]
+	if _, rest, ok := strings.Cut(line, "listening on "); ok {
+		url = strings.Fields(rest)[0]
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("no address in %q", out)
+	}
+	return out, url, done
 }
 
 // syncBuffer is a goroutine-safe stdout for the server running in the background.
@@ -115,26 +128,7 @@ func (s *syncBuffer) String() string {
 // TestServeAndLoadtest runs `divellm serve` in-process on a free port, loads it with
 // `divellm loadtest --json`, and stops it with SIGTERM, which drains and returns nil.
 func TestServeAndLoadtest(t *testing.T) {
-	out := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- serveCmd([]string{"--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "4"}, out)
-	}()
-	var url string
-	for !strings.Contains(out.String(), "ready") {
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned early: %v\n%s", err, out)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	line := strings.SplitN(out.String(), "\n", 2)[0]
-	if _, rest, ok := strings.Cut(line, "listening on "); ok {
-		url = strings.Fields(rest)[0]
-	}
-	if !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("no address in %q", out)
-	}
+	out, url, done := startServe(t, "--model", tinyZH, "--addr", "127.0.0.1:0", "--max-batch", "4")
 	resp, err := http.Get(url + "/health")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("health: %v %v", resp, err)
