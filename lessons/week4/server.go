@@ -93,15 +93,16 @@ func recordPath(name string) (string, error) {
 	return filepath.Join(dir, name+".json"), nil
 }
 
-// Binary returns bin/divellm of the checkout, building it first if it is missing (the
-// same binary `make build` makes).
+// Binary returns bin/divellm of the checkout, building it first if it is missing or older
+// than a Go source of the checkout (the same binary `make build` makes): after a `git
+// pull`, a cell must not start a server that lacks the flags the notebook now passes.
 func Binary() (string, error) {
 	root, err := Root()
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(root, "bin", "divellm")
-	if _, err := os.Stat(bin); err == nil {
+	if fi, err := os.Stat(bin); err == nil && !newerSource(root, fi.ModTime()) {
 		return bin, nil
 	}
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/divellm")
@@ -114,6 +115,33 @@ func Binary() (string, error) {
 		return "", fmt.Errorf("build %s: %v\n%s", bin, err, out)
 	}
 	return bin, nil
+}
+
+// newerSource reports whether a file the divellm binary is built from (Go sources, go.mod,
+// go.sum, assembly; not tests) under root was modified after t. It skips what the build never reads
+// (.git, caches, notebooks, models, test data).
+func newerSource(root string, t time.Time) bool {
+	newer := false
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || newer {
+			return filepath.SkipDir
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "bin" || name == "notebooks" || name == "models" || name == "testdata" || name == "docker") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || strings.HasSuffix(name, ".s") || name == "go.mod" || name == "go.sum" {
+			if fi, err := d.Info(); err == nil && fi.ModTime().After(t) {
+				newer = true
+				return filepath.SkipAll
+			}
+		}
+		return nil
+	})
+	return newer
 }
 
 // args turns options into serve flags (without --addr).

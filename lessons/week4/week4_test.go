@@ -1,14 +1,16 @@
 package week4
 
 import (
-	"github.com/divellm/divellm/lessons/exercise"
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/divellm/divellm/lessons/exercise"
 	"github.com/divellm/divellm/llm/serve/loadtest"
 )
 
@@ -222,5 +224,41 @@ func TestStartFindsOrReplaces(t *testing.T) {
 	}
 	if _, err := os.Stat(s3.Log); err != nil {
 		t.Fatal("no log file")
+	}
+}
+
+// TestNewerSource: the binary counts as stale when a Go source, go.mod or an assembly file
+// changed after it was built, not when tests, notebooks or hidden directories did.
+func TestNewerSource(t *testing.T) {
+	root := t.TempDir()
+	built := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	file := func(rel string, mod time.Time) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, after := built.Add(-time.Hour), built.Add(time.Hour)
+	file("go.mod", before)
+	file("llm/serve/server.go", before)
+	file("llm/serve/server_test.go", after)
+	file("notebooks/src/week4.go", after)
+	file(".git/x.go", after)
+	file("llm/quant/gemm/kernel_amd64.s", before)
+	if newerSource(root, built) {
+		t.Fatal("stale although only tests, notebooks and .git changed")
+	}
+	for _, rel := range []string{"cmd/divellm/serve.go", "go.sum", "llm/quant/gemm/kernel_amd64.s"} {
+		file(rel, after)
+		if !newerSource(root, built) {
+			t.Fatalf("not stale after %s changed", rel)
+		}
+		file(rel, before)
 	}
 }
