@@ -90,6 +90,9 @@ func serveCmd(args []string, w io.Writer) error {
 		if err != nil {
 			return usagef("--load-format dummy --model %s: %v", *modelDir, err)
 		}
+		if cfg.Arch != llm.GPT {
+			return usagef("--load-format dummy --model %s: a %q model; only gpt2 generates", *modelDir, cfg.Arch)
+		}
 		if tok, err := tokenizer.Load(*modelDir); err != nil {
 			return usagef("--load-format dummy --model %s: no tokenizer: %v", *modelDir, err)
 		} else if tok.VocabSize() > cfg.VocabSize {

@@ -40,6 +40,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"n_layer":512,"n_embd":8192,"n_head":64}`},
 		{"serve", "--model", tinyZH, "--load-format", "dummy", "--hf-overrides", `{"vocab_size":100}`}, // smaller than the tokenizer
 		{"serve", "--classifier", tinyZH, "--load-format", "dummy"},
+		{"serve", "--model", "../../models/bert-tiny-zh", "--load-format", "dummy"}, // not a decoder
 		{"loadtest", "--url", "http://127.0.0.1:1", "--concurrency", "4"},
 		{"loadtest", "--url", "ftp://x", "--requests", "3"},
 		{"loadtest", "--requests", "3"},
