@@ -130,7 +130,9 @@ func handleShellMsg(msg kernel.Message, goExec *goexec.State) (err error) {
 			}()
 
 		case "is_complete_request":
-			klog.V(2).Infof("Received is_complete_request: ignoring, since it's not a console like kernel.")
+			if err = handleIsCompleteRequest(msg); err != nil {
+				klog.Errorf("%+v", err)
+			}
 
 		case "shutdown_request":
 			if err = handleShutdownRequest(msg, goExec); err != nil {
@@ -223,7 +225,7 @@ func handleBusyMessage(msg kernel.Message, goExec *goexec.State) (err error) {
 		err = handleComms(msg, goExec)
 
 	case "is_complete_request":
-		klog.V(2).Infof("Received is_complete_request: ignoring, since it's not a console like kernel.")
+		err = handleIsCompleteRequest(msg)
 
 	default:
 		// Log, ignore, and hope for the best.
