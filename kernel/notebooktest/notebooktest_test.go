@@ -297,7 +297,7 @@ func TestKernelConformance(t *testing.T) {
 		t.Fatalf("jupyter_kernel_test failed: %v\nkernel log (tail):\n%s", err, tailString(stderr.String(), 6000))
 	}
 	for _, want := range []string{"test_kernel_info", "test_execute_stdout", "test_execute_stderr",
-		"test_display_data", "test_error", "test_completion", "test_inspect"} {
+		"test_display_data", "test_error", "test_completion", "test_inspect", "test_is_complete"} {
 		ran := false
 		for _, l := range strings.Split(report, "\n") {
 			if strings.HasPrefix(l, want+" (") && strings.HasSuffix(l, "... ok") {
@@ -307,9 +307,6 @@ func TestKernelConformance(t *testing.T) {
 		if !ran {
 			t.Errorf("%s did not run and pass", want)
 		}
-	}
-	if !strings.Contains(report, "test_is_complete (__main__.GoNBDivellmKernelTests.test_is_complete) ... skipped") {
-		t.Error("test_is_complete must stay disabled: GoNB ignores is_complete_request and the test hangs")
 	}
 }
 

@@ -5,10 +5,10 @@ GoNB's --raw_error (plain-text errors) and sets DIVELLM_KERNEL and JUPYTER_PATH:
     DIVELLM_KERNEL=gonb-divellm python3 test_gonb_kernel.py
 The report goes to stdout; the kernel's own logs go to stderr.
 
-Enabled: kernel_info, execute (stdout, stderr), display_data, error, completion, inspect.
+Enabled: kernel_info, execute (stdout, stderr), display_data, error, completion, inspect,
+is_complete (GoNB v0.11.4 ignored is_complete_request and consoles waited forever; the
+kernel built from third_party/gonb answers it, patch 2 of its PATCHES.md).
 Deliberately NOT enabled:
-  - is_complete (complete_code_samples & co.): GoNB ignores is_complete_request, and
-    jupyter_kernel_test then waits forever.
   - execute_result / history: GoNB never sends execute_result (cells print or display).
 Every code sample starts with %noautoget: GoNB would otherwise run `go get` for the cell,
 which needs the network; versions come from the project's go.mod through go.work.
@@ -60,6 +60,10 @@ class GoNBDivellmKernelTests(jkt.KernelTests):
     # A cell's statements run in main only after "%%"; completion needs that too.
     completion_samples = [{"text": "%%\nstrings.ToU", "matches": {"ToUpper", "ToUpperSpecial", "ToValidUTF8"}}]
     code_inspect_sample = "%%\nfmt.Println"
+    # What a console asks on Enter: run it, or wait for more lines.
+    complete_code_samples = ["fmt.Println(1)", "%%\nx := 1\nx++", "func f() int { return 1 }", "%noautoget", ""]
+    incomplete_code_samples = ["func f() {", "%%\nfor i := 0; i < 3; i++ {", "x := []int{1,\n2,", "s := `raw", "x := 1 +"]
+    invalid_code_samples = ["}", "fmt.Println(1))", "x := [1)", "x := \"open"]
 
     @classmethod
     def setUpClass(cls):
