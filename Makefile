@@ -26,10 +26,12 @@ fmt-check:
 
 # Includes the notebook tests (kernel/notebooktest): they need Jupyter and `make kernel`,
 # and skip otherwise (fail instead with DIVELLM_REQUIRE_NOTEBOOKS=1). go test hides the
-# skip message of a passing package, so `kernel check --tests` says it up front.
+# skip message of a passing package, so `kernel check --tests` says it up front. The
+# patched GoNB (third_party/gonb, its own module) has its own test of patch 2.
 test-go:
 	@$(GO) run ./cmd/divellm kernel check --tests || true
 	$(GO) test -count=1 -timeout 20m ./...
+	cd third_party/gonb && GOWORK=off $(GO) test -count=1 ./internal/dispatcher
 
 # Every notebook, learner and solution variants, headless on the real kernel (the first
 # run of each week trains what its caches lack, so this phase has its own timeout).
