@@ -1,2 +1,3 @@
 package version
+
 var GitTag = "v0.11.1"

@@ -805,4 +805,3 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, os.Remove(f.Name()))
 	clearNotebook(t, notebook)
 }
-
