@@ -408,16 +408,22 @@ const maxConfigBytes = 4 << 20
 
 // LoadConfig reads dir/config.json (a regular file of at most 4 MB).
 func LoadConfig(dir string) (Config, error) {
+	c, _, _, err := readConfig(dir)
+	return c, err
+}
+
+// readConfig reads dir's config.json, bounded, and returns it parsed, its bytes and its path.
+func readConfig(dir string) (Config, []byte, string, error) {
 	var c Config
 	path := filepath.Join(dir, "config.json")
 	data, err := fileio.ReadFile(path, maxConfigBytes)
 	if err != nil {
-		return c, fmt.Errorf("load config: %w", err)
+		return c, nil, path, fmt.Errorf("load config: %w", err)
 	}
 	if err := json.Unmarshal(data, &c); err != nil {
-		return c, fmt.Errorf("load config %s: %w", path, err)
+		return c, nil, path, fmt.Errorf("load config %s: %w", path, err)
 	}
-	return c, nil
+	return c, data, path, nil
 }
 
 // LoadConfigOverrides is [LoadConfig] with some of config.json's keys replaced first, as
@@ -426,17 +432,12 @@ func LoadConfig(dir string) (Config, error) {
 // this package reads for the file's model_type; values are checked as if the file held
 // them, and the result must pass [Config.Validate].
 func LoadConfigOverrides(dir string, overrides map[string]any) (Config, error) {
-	path := filepath.Join(dir, "config.json")
-	data, err := fileio.ReadFile(path, maxConfigBytes)
+	base, data, path, err := readConfig(dir)
 	if err != nil {
-		return Config{}, fmt.Errorf("load config: %w", err)
+		return Config{}, err
 	}
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
-		return Config{}, fmt.Errorf("load config %s: %w", path, err)
-	}
-	var base Config
-	if err := json.Unmarshal(data, &base); err != nil {
 		return Config{}, fmt.Errorf("load config %s: %w", path, err)
 	}
 	// A key's aliases name the same value (n_positions and n_ctx): an override of one
